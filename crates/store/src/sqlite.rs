@@ -141,10 +141,10 @@ impl ReaderPool {
     }
 
     fn put(&self, conn: Connection) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < 16 {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 16
+        {
+            idle.push(conn);
         }
     }
 
@@ -1067,10 +1067,8 @@ async fn watch_loop(
                         if event.revision() <= last {
                             continue;
                         }
-                        if in_range(event.key()) {
-                            if out.send(Ok(event.clone())).await.is_err() {
-                                return;
-                            }
+                        if in_range(event.key()) && out.send(Ok(event.clone())).await.is_err() {
+                            return;
                         }
                         last = event.revision();
                     }

@@ -6,6 +6,9 @@
 //! every test that compacts (compaction is global in etcd), a private etcd
 //! process is started for the test.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 #[macro_use]
 mod support;
 

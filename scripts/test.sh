@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, the way CI does.
+#
+# Installs what is missing (Debian's etcd-server, and protobuf-compiler which
+# the etcd-client crate needs to build), starts one etcd on a free loopback
+# port for the tests that can share it (exported as SKEWLESS_TEST_ETCD;
+# tests that compact or need a cluster start private etcd processes), checks
+# formatting and lints, runs the suite with cargo-nextest, and stops etcd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+work=$(mktemp -d)
+etcd_pid=""
+cleanup() {
+    if [ -n "$etcd_pid" ]; then
+        kill "$etcd_pid" 2>/dev/null || true
+        wait "$etcd_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+client_port=$(free_port)
+peer_port=$(free_port)
+log "starting etcd on 127.0.0.1:$client_port"
+etcd --name test --data-dir "$work/etcd" \
+    --listen-client-urls "http://127.0.0.1:$client_port" \
+    --advertise-client-urls "http://127.0.0.1:$client_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "test=http://127.0.0.1:$peer_port" \
+    --logger=zap --log-level=error >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+for _ in $(seq 1 200); do
+    if python3 -c "import urllib.request,sys; sys.exit(0 if b'true' in urllib.request.urlopen('http://127.0.0.1:$client_port/health', timeout=1).read() else 1)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$etcd_pid" 2>/dev/null || { cat "$work/etcd.log" >&2; exit 1; }
+    sleep 0.1
+done
+export SKEWLESS_TEST_ETCD="http://127.0.0.1:$client_port"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+else
+    cargo test --workspace --no-fail-fast
+fi
