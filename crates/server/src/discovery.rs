@@ -1,0 +1,172 @@
+//! Non-resource endpoints: discovery (legacy and aggregated v2, with ETag
+//! and 304), `/version`, the health checks and `/metrics`.
+//!
+//! Discovery describes only what *this* server serves; it never reads
+//! storage, so it answers even when storage is slow.
+
+use std::sync::atomic::Ordering;
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+use serde_json::{Value, json};
+use skewless_apimachinery::negotiate::{DiscoveryFormat, discovery_kind};
+use skewless_apimachinery::status::ApiError;
+
+use crate::api::Api;
+use crate::http_util::{self, Body, Query};
+
+const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// A quoted ETag over a document's bytes.
+fn etag(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// A discovery response with `ETag`, `Vary: Accept`, and 304 when the
+/// client already has it.
+fn cached(headers: &HeaderMap, value: &impl Serialize, content_type: &'static str) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let tag = etag(&bytes);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut resp = if matches {
+        let mut r = Response::new(http_util::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(http_util::full(bytes));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+    resp
+}
+
+/// Answers a non-resource GET, or `None` when the path is not one of ours.
+pub fn handle(api: &Api, path: &str, query: &Query, headers: &HeaderMap) -> Option<Result<Response<Body>, ApiError>> {
+    let trimmed = path.trim_end_matches('/');
+    let segments: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Some(match segments.as_slice() {
+        ["version"] => Ok(http_util::json(StatusCode::OK, &api.version_info)),
+        ["healthz" | "livez" | "readyz", rest @ ..] => Ok(health(api, segments[0], rest, query)),
+        ["metrics"] => {
+            let mut r = http_util::text(StatusCode::OK, api.metrics.render());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            Ok(r)
+        }
+        ["api"] => match discovery_kind(accept) {
+            DiscoveryFormat::Aggregated { .. } => Ok(cached(headers, &api.catalog.aggregated_core(), AGGREGATED_CONTENT_TYPE)),
+            DiscoveryFormat::Legacy => {
+                let mut doc = serde_json::to_value(api.catalog.legacy_api_versions()).unwrap_or(Value::Null);
+                doc["serverAddressByClientCIDRs"] = json!([{"clientCIDR": "0.0.0.0/0", "serverAddress": api.advertise}]);
+                Ok(cached(headers, &doc, "application/json"))
+            }
+            DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
+        },
+        ["apis"] => match discovery_kind(accept) {
+            DiscoveryFormat::Aggregated { .. } => Ok(cached(headers, &api.catalog.aggregated_apis(), AGGREGATED_CONTENT_TYPE)),
+            DiscoveryFormat::Legacy => Ok(cached(headers, &api.catalog.legacy_group_list(), "application/json")),
+            DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
+        },
+        ["api", version] => match api.catalog.legacy_resource_list("", version) {
+            Some(list) => Ok(cached(headers, &list, "application/json")),
+            None => Err(ApiError::not_found_path()),
+        },
+        ["apis", group] => match api.catalog.legacy_group(group) {
+            Some(g) => Ok(cached(headers, &g, "application/json")),
+            None => Err(ApiError::not_found_path()),
+        },
+        ["apis", group, version] => match api.catalog.legacy_resource_list(group, version) {
+            Some(list) => Ok(cached(headers, &list, "application/json")),
+            None => Err(ApiError::not_found_path()),
+        },
+        _ => return None,
+    })
+}
+
+fn not_acceptable() -> ApiError {
+    ApiError::NotAcceptable {
+        accepted: vec!["application/json".into(), AGGREGATED_CONTENT_TYPE.into()],
+    }
+}
+
+/// Paths an anonymous client may read.
+pub fn is_public(path: &str) -> bool {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    matches!(first, "healthz" | "livez" | "readyz" | "version")
+}
+
+fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<Body> {
+    let mut checks: Vec<(&str, bool)> = vec![("ping", true), ("log", true)];
+    if endpoint != "livez" {
+        checks.push((
+            "poststarthook/bootstrap-namespaces",
+            api.bootstrapped.load(Ordering::Acquire),
+        ));
+    }
+    if endpoint == "readyz" {
+        checks.push(("shutdown", !api.shutting_down.load(Ordering::Acquire)));
+    }
+    if let Some(name) = (!rest.is_empty()).then(|| rest.join("/")) {
+        return match checks.iter().find(|(n, _)| *n == name) {
+            Some((_, true)) => http_util::text(StatusCode::OK, "ok"),
+            Some((_, false)) => http_util::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{name} failed")),
+            None => http_util::text(StatusCode::NOT_FOUND, format!("no such check {name}")),
+        };
+    }
+    let healthy = checks.iter().all(|(_, ok)| *ok);
+    let verbose = query.get("verbose").is_some();
+    let body = if verbose || !healthy {
+        let mut out = String::new();
+        for (name, ok) in &checks {
+            out.push_str(&format!("[{}]{name} {}\n", if *ok { "+" } else { "-" }, if *ok { "ok" } else { "failed: reason withheld" }));
+        }
+        out.push_str(&format!("{endpoint} check {}\n", if healthy { "passed" } else { "failed" }));
+        out
+    } else {
+        "ok".to_owned()
+    };
+    http_util::text(
+        if healthy { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR },
+        body,
+    )
+}
+
+/// The `/version` document for an emulated minor version.
+pub fn version_info(major: u32, minor: u32) -> Value {
+    json!({
+        "major": major.to_string(),
+        "minor": minor.to_string(),
+        "emulationMajor": major.to_string(),
+        "emulationMinor": minor.to_string(),
+        "gitVersion": format!("v{major}.{minor}.0"),
+        "gitCommit": "skewless",
+        "gitTreeState": "clean",
+        "buildDate": "1970-01-01T00:00:00Z",
+        "goVersion": format!("skewless {}", env!("CARGO_PKG_VERSION")),
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, match std::env::consts::ARCH { "x86_64" => "amd64", "aarch64" => "arm64", other => other }),
+    })
+}

@@ -1,0 +1,172 @@
+//! The HTTP edges of request handling: the response body type, JSON
+//! responses, the one place where an [`ApiError`] becomes a `metav1.Status`
+//! response, query strings, and reading a request body within the size
+//! limit.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+use skewless_apimachinery::status::ApiError;
+
+/// Every response body: whole or streamed (watches).
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
+
+/// A JSON response with the given status.
+pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(full(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+    let mut resp = Response::new(full(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// The only way errors leave the server: a `metav1.Status` with the code,
+/// reason and details the error carries, and `Retry-After` when it has one.
+pub fn error(err: &ApiError) -> Response<Body> {
+    // Serialised from the struct, so fields keep upstream's order.
+    let bytes = serde_json::to_vec(&err.status()).unwrap_or_else(|_| b"{}".to_vec());
+    let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(full(bytes));
+    *resp.status_mut() = code;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = err.retry_after_seconds()
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// A parsed query string: first value per key, percent-decoded.
+#[derive(Debug, Clone, Default)]
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Self {
+        let mut map = HashMap::new();
+        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            map.entry(decode(k)).or_insert_with(|| decode(v));
+        }
+        Self(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// A boolean parameter as Go's `strconv.ParseBool` reads it (absent is false).
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("1" | "t" | "T" | "true" | "TRUE" | "True"))
+    }
+
+    /// A non-negative integer parameter; a malformed one is a 400.
+    pub fn number(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::BadRequest(format!("invalid value {v:?} for query parameter {key}"))
+            }),
+        }
+    }
+
+    /// `dryRun=All` (the only value kube-apiserver accepts).
+    pub fn dry_run(&self) -> Result<bool, ApiError> {
+        match self.get("dryRun") {
+            None | Some("") => Ok(false),
+            Some("All") => Ok(true),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "Invalid dryRun value {other:?}: supported values: \"All\""
+            ))),
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a whole request body, refusing more than `limit` bytes with 413.
+pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(
+            ApiError::RequestEntityTooLarge(format!("limit is {limit}")),
+        ),
+        Err(e) => Err(ApiError::BadRequest(format!("reading the request body: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q = Query::parse(Some("labelSelector=a%3Db%2Cc+in+(x)&watch=true&limit=5&x=%zz"));
+        assert_eq!(q.get("labelSelector"), Some("a=b,c in (x)"));
+        assert!(q.flag("watch"));
+        assert_eq!(q.number("limit").unwrap(), Some(5));
+        assert_eq!(q.get("x"), Some("%zz"));
+        assert!(Query::parse(Some("limit=x")).number("limit").is_err());
+        assert!(Query::parse(Some("dryRun=Some")).dry_run().is_err());
+        assert!(Query::parse(Some("dryRun=All")).dry_run().unwrap());
+    }
+}

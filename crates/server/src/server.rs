@@ -1,0 +1,403 @@
+//! Serving: the TLS listener, one hyper connection (HTTP/1.1 or HTTP/2)
+//! per client, and the request path
+//!
+//! accept → TLS → authenticate → request info → authorize → handler → storage
+//!
+//! plus start-up (storage, catalog, certificates, bootstrap, controllers)
+//! and graceful shutdown (stop accepting, end watches, let in-flight
+//! requests finish within the grace period).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use skewless_apimachinery::catalog::{Catalog, EmulatedVersion, RuntimeConfig};
+use skewless_apimachinery::negotiate::{response_json_acceptable, wants_table};
+use skewless_apimachinery::request_info::RequestInfo;
+use skewless_apimachinery::status::ApiError;
+use skewless_store::Store;
+use skewless_store::etcd::{EtcdOptions, EtcdStore};
+use skewless_store::sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::api::Api;
+use crate::authn::{Authenticator, UserInfo};
+use crate::authz::{AlwaysAllow, Authorizer};
+use crate::http_util::{self, Body, Query};
+use crate::options::ServeOptions;
+use crate::tls::{ClientCertVerifiers, PeerCertificate};
+use crate::{discovery, namespaces, rest, table, watch};
+
+/// A started server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub api: Arc<Api>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Begins graceful shutdown and waits for it to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it only does on shutdown).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// A handle that begins graceful shutdown.
+    pub fn stopper(&self) -> tokio::sync::watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+async fn open_store(opts: &ServeOptions) -> anyhow::Result<Arc<dyn Store>> {
+    if opts.etcd_servers.is_empty() {
+        let path = opts.data_dir.join("state.db");
+        let store = SqliteStore::open(SqliteOptions::new(&path))
+            .await
+            .with_context(|| format!("opening the embedded store {}", path.display()))?;
+        Ok(Arc::new(store))
+    } else {
+        let mut etcd = EtcdOptions::new(opts.etcd_servers.clone());
+        etcd.prefix = opts.etcd_prefix.clone();
+        let store = EtcdStore::connect(etcd).await.context("connecting to etcd")?;
+        store
+            .current_revision()
+            .await
+            .context("etcd does not answer")?;
+        Ok(Arc::new(store))
+    }
+}
+
+fn default_server_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Starts a server: binds, bootstraps, and serves in the background.
+pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
+    crate::tls::install_crypto_provider();
+    let emulated = EmulatedVersion::parse(&opts.emulated_version)
+        .map_err(|e| anyhow::anyhow!("--emulated-version: {e}"))?;
+    let runtime = RuntimeConfig::parse(&opts.runtime_config)
+        .map_err(|e| anyhow::anyhow!("--runtime-config: {e}"))?;
+    let catalog = Catalog::new(emulated, &runtime);
+    let authn = Authenticator::new(opts.token_auth_file.as_deref(), opts.requestheader.clone())?;
+    let verifiers = ClientCertVerifiers::new(
+        opts.client_ca_file.as_deref(),
+        opts.requestheader.client_ca_file.as_deref(),
+    )?;
+    let mut sans = vec![opts.bind_address.to_string()];
+    sans.extend(std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()));
+    let (chain, key) = crate::tls::serving_identity(
+        opts.tls_cert_file.as_deref(),
+        opts.tls_private_key_file.as_deref(),
+        &opts.cert_dir,
+        &sans,
+    )?;
+    let tls = TlsAcceptor::from(Arc::new(verifiers.server_config(chain, key)?));
+    let store = open_store(&opts).await?;
+
+    let listener = TcpListener::bind((opts.bind_address, opts.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", opts.bind_address, opts.secure_port))?;
+    let addr = listener.local_addr()?;
+    let version = emulated.version();
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let api = Arc::new(Api {
+        store,
+        catalog,
+        authn,
+        metrics: crate::metrics::Metrics::default(),
+        max_body: opts.max_request_body_bytes,
+        bootstrapped: AtomicBool::new(false),
+        shutting_down: AtomicBool::new(false),
+        server_id: opts.apiserver_id.clone().unwrap_or_else(default_server_id),
+        shutdown,
+        version_info: discovery::version_info(version.major, version.minor),
+        advertise: addr.to_string(),
+    });
+
+    namespaces::bootstrap(&api)
+        .await
+        .context("creating the initial namespaces")?;
+    api.bootstrapped.store(true, Ordering::Release);
+    let controller = tokio::spawn(namespaces::run(Arc::clone(&api)));
+
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(accept_loop(
+        listener,
+        tls,
+        verifiers,
+        Arc::clone(&api),
+        stop_rx,
+        opts.shutdown_grace,
+        controller,
+    ));
+    tracing::info!(%addr, server_id = %api.server_id, version = %emulated, "serving");
+    Ok(RunningServer {
+        addr,
+        api,
+        stop,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    verifiers: ClientCertVerifiers,
+    api: Arc<Api>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    grace: std::time::Duration,
+    controller: JoinHandle<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let verifiers = Arc::new(verifiers);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let tls = tls.clone();
+        let api = Arc::clone(&api);
+        let verifiers = Arc::clone(&verifiers);
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp)).await;
+            let stream = match handshake {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let chain: Vec<_> = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let peer = Arc::new(verifiers.classify(&chain));
+            let service = hyper::service::service_fn(move |req| {
+                let api = Arc::clone(&api);
+                let peer = Arc::clone(&peer);
+                async move { Ok::<_, Infallible>(handle(&api, &peer, req).await) }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    // Shutdown: fail readiness, end watches and controllers, then let
+    // in-flight requests finish.
+    api.shutting_down.store(true, Ordering::Release);
+    let _ = api.shutdown.send(true);
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within the grace period");
+    }
+    let _ = controller.await;
+    tracing::info!("stopped");
+}
+
+/// Canonical verb for metrics, as upstream labels it.
+fn metric_verb(info: &RequestInfo, method: &Method) -> String {
+    if !info.is_resource_request {
+        return method.as_str().to_owned();
+    }
+    match info.verb.as_str() {
+        "get" => "GET",
+        "list" => "LIST",
+        "watch" => "WATCH",
+        "create" => "POST",
+        "update" => "PUT",
+        "patch" => "PATCH",
+        "delete" | "deletecollection" => "DELETE",
+        other => return other.to_ascii_uppercase(),
+    }
+    .to_owned()
+}
+
+async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let user = api.authn.authenticate(peer, &parts.headers);
+    api.authn.strip_identity_headers(&mut parts.headers);
+    let path = parts.uri.path().to_owned();
+    let query_raw = parts.uri.query().map(str::to_owned);
+    let info = match RequestInfo::parse(parts.method.as_str(), &path, query_raw.as_deref()) {
+        Ok(info) => info,
+        Err(e) => return http_util::error(&ApiError::from(e)),
+    };
+    let resp = match &user {
+        None if !discovery::is_public(&path) => Err(ApiError::Unauthorized("Unauthorized".into())),
+        _ => {
+            let user = user.clone().unwrap_or_else(|| UserInfo {
+                name: "system:anonymous".into(),
+                groups: vec!["system:unauthenticated".into()],
+                ..UserInfo::default()
+            });
+            dispatch(api, &user, &info, &parts, query_raw.as_deref(), body).await
+        }
+    };
+    let resp = resp.unwrap_or_else(|e| http_util::error(&e));
+    let verb = metric_verb(&info, &parts.method);
+    let code = resp.status().as_u16().to_string();
+    let labels = [
+        verb.as_str(),
+        info.api_group.as_str(),
+        info.api_version.as_str(),
+        info.resource.as_str(),
+        info.subresource.as_str(),
+    ];
+    api.metrics.requests.inc(&[labels[0], labels[1], labels[2], labels[3], labels[4], &code]);
+    api.metrics.request_duration.observe(&labels, started.elapsed());
+    tracing::debug!(method = %parts.method, %path, status = %code, elapsed = ?started.elapsed(), user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"), "request");
+    resp
+}
+
+async fn dispatch(
+    api: &Api,
+    user: &UserInfo,
+    info: &RequestInfo,
+    parts: &http::request::Parts,
+    query_raw: Option<&str>,
+    body: Incoming,
+) -> Result<Response<Body>, ApiError> {
+    AlwaysAllow.authorize(user, info)?;
+    let query = Query::parse(query_raw);
+    if !info.is_resource_request {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            if discovery::handle(api, &info.path, &query, &parts.headers).is_some() {
+                return Err(ApiError::MethodNotSupported {
+                    resource: Default::default(),
+                    action: parts.method.as_str().to_owned(),
+                });
+            }
+            return Err(ApiError::not_found_path());
+        }
+        return discovery::handle(api, &info.path, &query, &parts.headers)
+            .unwrap_or_else(|| Err(ApiError::not_found_path()));
+    }
+    let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
+        return Err(ApiError::not_found_path());
+    };
+    let namespace_finalize = info.resource == "namespaces" && info.api_group.is_empty() && info.subresource == "finalize";
+    let verbs = if info.subresource.is_empty() {
+        &resource.verbs
+    } else {
+        match resource.subresource(&info.subresource) {
+            Some(s) => &s.verbs,
+            None if namespace_finalize => &resource.verbs,
+            None => return Err(ApiError::not_found_path()),
+        }
+    };
+    let verb_ok = match info.verb.as_str() {
+        // The list verb covers watch only when listed; both must be served.
+        v if namespace_finalize => v == "update",
+        v => verbs.iter().any(|s| s == v),
+    };
+    if !verb_ok {
+        return Err(ApiError::MethodNotSupported {
+            resource: skewless_apimachinery::request_info::GroupResource::new(resource.group.clone(), resource.resource.clone()),
+            action: info.verb.clone(),
+        });
+    }
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if !response_json_acceptable(&accept) {
+        return Err(ApiError::NotAcceptable {
+            accepted: vec!["application/json".into(), "application/yaml".into()],
+        });
+    }
+    let body = match info.verb.as_str() {
+        "create" | "update" | "patch" | "delete" | "deletecollection" => {
+            http_util::read_body(body, api.max_body).await?
+        }
+        _ => bytes::Bytes::new(),
+    };
+    let req = rest::Request {
+        api,
+        user,
+        info,
+        resource,
+        query: &query,
+        headers: &parts.headers,
+        body,
+    };
+    let as_table = wants_table(&accept);
+    let mut resp = match info.verb.as_str() {
+        "get" if as_table && info.subresource.is_empty() => {
+            let obj = rest::get_value(&req).await?;
+            let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
+            http_util::json(StatusCode::OK, &table::table(resource, &[obj], query.get("includeObject"), meta))
+        }
+        "get" => rest::get(&req).await?,
+        "list" => {
+            let list = rest::list(&req).await?;
+            if as_table {
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                http_util::json(StatusCode::OK, &table::table(resource, &items, query.get("includeObject"), list["metadata"].clone()))
+            } else {
+                http_util::json(StatusCode::OK, &list)
+            }
+        }
+        "watch" => watch::watch(&req, as_table).await?,
+        "create" => rest::create(&req).await?,
+        "update" => rest::update(&req).await?,
+        "patch" => rest::patch(&req).await?,
+        "delete" => rest::delete(&req).await?,
+        "deletecollection" => rest::delete_collection(&req).await?,
+        other => {
+            return Err(ApiError::MethodNotSupported {
+                resource: Default::default(),
+                action: other.to_owned(),
+            });
+        }
+    };
+    if parts.method == Method::HEAD {
+        *resp.body_mut() = http_util::empty();
+    }
+    resp.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache, private"));
+    Ok(resp)
+}

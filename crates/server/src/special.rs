@@ -1,0 +1,113 @@
+//! Resources whose behaviour is not plain storage: the review APIs that
+//! answer without storing (`selfsubjectreviews`, access reviews, token
+//! reviews) and namespaces (finalizer `kubernetes`, phase).
+//!
+//! Everything else goes through the generic handlers unchanged.
+
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::status::ApiError;
+
+use crate::http_util::{self, Body};
+use crate::object;
+use crate::rest::{Request, api_version};
+
+/// The finalizer the namespace controller owns in `spec.finalizers`.
+pub const NAMESPACE_FINALIZER: &str = "kubernetes";
+
+fn is_namespaces(r: &ResourceInfo) -> bool {
+    r.group.is_empty() && r.resource == "namespaces"
+}
+
+/// Answers create requests for resources that are computed, not stored.
+pub fn create(req: &Request<'_>, body: &Value) -> Result<Option<Response<Body>>, ApiError> {
+    let r = req.resource;
+    let user = req.user;
+    let answer = |status: Value| {
+        let mut obj = body.clone();
+        if let Value::Object(map) = &mut obj {
+            map.insert("apiVersion".into(), json!(api_version(r)));
+            map.insert("kind".into(), json!(r.kind));
+            map.entry("metadata").or_insert_with(|| json!({}));
+            map.insert("status".into(), status);
+        }
+        Some(http_util::json(StatusCode::CREATED, &obj))
+    };
+    Ok(match (r.group.as_str(), r.resource.as_str()) {
+        ("authentication.k8s.io", "selfsubjectreviews") => answer(json!({
+            "userInfo": user_info_json(user),
+        })),
+        ("authentication.k8s.io", "tokenreviews") => {
+            let token = body
+                .pointer("/spec/token")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let mut headers = http::HeaderMap::new();
+            if let Ok(v) = format!("Bearer {token}").parse() {
+                headers.insert(http::header::AUTHORIZATION, v);
+            }
+            match req
+                .api
+                .authn
+                .authenticate(&crate::tls::PeerCertificate::default(), &headers)
+            {
+                Some(u) => answer(json!({"authenticated": true, "user": user_info_json(&u)})),
+                None => answer(json!({"authenticated": false})),
+            }
+        }
+        (
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews" | "subjectaccessreviews" | "localsubjectaccessreviews",
+        ) => answer(json!({"allowed": true, "reason": "AlwaysAllow"})),
+        ("authorization.k8s.io", "selfsubjectrulesreviews") => answer(json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        })),
+        _ => None,
+    })
+}
+
+fn user_info_json(u: &crate::authn::UserInfo) -> Value {
+    let mut info = json!({"username": u.name, "groups": u.groups});
+    if !u.uid.is_empty() {
+        info["uid"] = json!(u.uid);
+    }
+    if !u.extra.is_empty() {
+        info["extra"] = json!(u.extra);
+    }
+    info
+}
+
+/// Defaults a new object gets beyond the generic metadata.
+pub fn prepare_create(r: &ResourceInfo, obj: &mut Value) {
+    if is_namespaces(r)
+        && let Value::Object(map) = obj
+    {
+        map.insert("spec".into(), json!({"finalizers": [NAMESPACE_FINALIZER]}));
+        map.insert("status".into(), json!({"phase": "Active"}));
+    }
+}
+
+/// What a delete request changes on an object that finalizers hold back.
+pub fn prepare_delete(r: &ResourceInfo, obj: &mut Value) {
+    if is_namespaces(r)
+        && let Value::Object(map) = obj
+    {
+        map.insert("status".into(), json!({"phase": "Terminating"}));
+    }
+}
+
+/// Whether finalizers still hold the object (for namespaces also
+/// `spec.finalizers`).
+pub fn has_finalizers(r: &ResourceInfo, obj: &Value) -> bool {
+    if !object::finalizers(obj).is_empty() {
+        return true;
+    }
+    is_namespaces(r)
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+}

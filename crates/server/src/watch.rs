@@ -1,0 +1,217 @@
+//! Watch: a stream of `{"type": ..., "object": ...}` lines, one JSON
+//! document per event, flushed as each happens.
+//!
+//! `resourceVersion` unset or `0` first sends the current objects as ADDED;
+//! a specific version resumes after it, or ends at once with an ERROR event
+//! carrying `410 Expired` when that history is compacted. Label and field
+//! selectors turn updates that enter or leave the selection into ADDED and
+//! DELETED, as upstream. Bookmarks (with `allowWatchBookmarks`) carry the
+//! newest revision seen. The stream ends at `timeoutSeconds`, when the
+//! client goes away, or when the server shuts down; it never hangs the
+//! server's shutdown.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body::Frame;
+use http_body_util::{BodyExt, StreamBody};
+use serde_json::{Value, json};
+use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::status::ApiError;
+use skewless_store::{Event, Revision, StoreError};
+use tokio::sync::mpsc;
+
+use crate::api;
+use crate::http_util::Body;
+use crate::object;
+use crate::rest::{self, Request, Selection};
+
+/// How often a watch with `allowWatchBookmarks` gets a bookmark.
+pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+/// Default watch length when the client gives no `timeoutSeconds`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Output shape of a watch: plain objects or single-row Tables.
+#[derive(Clone)]
+enum Shape {
+    Object,
+    Table(Option<String>),
+}
+
+pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, ApiError> {
+    let sel = Selection::from_query(req.query)?;
+    let timeout = req
+        .query
+        .number("timeoutSeconds")?
+        .filter(|t| *t > 0)
+        .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
+    let bookmarks = req.query.flag("allowWatchBookmarks");
+    let send_initial = req.query.get("sendInitialEvents").map(|v| v == "true");
+    let rv = req.query.get("resourceVersion").unwrap_or("");
+    let shape = if as_table {
+        Shape::Table(req.query.get("includeObject").map(str::to_owned))
+    } else {
+        Shape::Object
+    };
+
+    // Initial state, when asked for (RV unset or 0, or sendInitialEvents).
+    let (initial, start) = if send_initial.unwrap_or(rv.is_empty() || rv == "0") {
+        let page = rest::list_page(
+            &Request {
+                query: &crate::http_util::Query::default(),
+                ..req.clone_shallow()
+            },
+            &sel,
+        )
+        .await?;
+        (page.items, page.revision)
+    } else {
+        let n: Revision = rv
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("invalid resource version {rv:?}")))?;
+        (Vec::new(), n)
+    };
+    let initial_end_bookmark = send_initial == Some(true);
+
+    let prefix = api::prefix(req.resource, if req.resource.namespaced { &req.info.namespace } else { "" });
+    let store_watch = req.api.store.watch(&prefix, start).await;
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let resource = req.resource.clone();
+    let mut shutdown = req.api.shutdown.subscribe();
+    tokio::spawn(async move {
+        let emit = |kind: &str, obj: &Value| -> Bytes {
+            let object = match &shape {
+                Shape::Object => obj.clone(),
+                Shape::Table(include) => {
+                    crate::table::table(&resource, std::slice::from_ref(obj), include.as_deref(), json!({"resourceVersion": object::meta_str(obj, "resourceVersion")}))
+                }
+            };
+            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+            line.push(b'\n');
+            Bytes::from(line)
+        };
+        for obj in &initial {
+            if tx.send(emit("ADDED", obj)).await.is_err() {
+                return;
+            }
+        }
+        if initial_end_bookmark {
+            let b = bookmark(&resource, start, true);
+            if tx.send(emit("BOOKMARK", &b)).await.is_err() {
+                return;
+            }
+        }
+        let mut watch = match store_watch {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = tx.send(error_event(e)).await;
+                return;
+            }
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval(BOOKMARK_INTERVAL);
+        tick.tick().await;
+        let mut last = start;
+        loop {
+            let event = tokio::select! {
+                e = watch.next() => e,
+                () = &mut deadline => return,
+                _ = shutdown.changed() => return,
+                () = tx.closed() => return,
+                _ = tick.tick(), if bookmarks => {
+                    if tx.send(emit("BOOKMARK", &bookmark(&resource, last, false))).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let event = match event {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => {
+                    let _ = tx.send(error_event(e)).await;
+                    return;
+                }
+                None => return,
+            };
+            last = event.revision();
+            for (kind, obj) in translate(&resource, &sel, &event) {
+                if tx.send(emit(kind, &obj)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    let mut resp = Response::new(StreamBody::new(stream).boxed_unsync());
+    *resp.status_mut() = StatusCode::OK;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    Ok(resp)
+}
+
+fn bookmark(r: &ResourceInfo, revision: Revision, initial_events_end: bool) -> Value {
+    let mut meta = json!({"resourceVersion": revision.to_string()});
+    if initial_events_end {
+        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    json!({"kind": r.kind, "apiVersion": rest::api_version(r), "metadata": meta})
+}
+
+fn error_event(e: StoreError) -> Bytes {
+    let err = match e {
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::too_old_resource_version(requested.max(0) as u64, compacted.max(0) as u64),
+        other => ApiError::InternalError(other.to_string()),
+    };
+    let status = serde_json::to_value(err.status()).unwrap_or(Value::Null);
+    let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": status})).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+/// The watch events one storage event becomes under a selection.
+fn translate(r: &ResourceInfo, sel: &Selection, event: &Event) -> Vec<(&'static str, Value)> {
+    let decode = |kv: &skewless_store::KeyValue, rev: Revision| -> Option<Value> {
+        let mut obj: Value = serde_json::from_slice(&kv.value).ok()?;
+        object::prepare_for_output(&mut obj, &rest::api_version(r), &r.kind, rev);
+        Some(obj)
+    };
+    match event {
+        Event::Put { kv, prev } => {
+            let Some(new) = decode(kv, kv.mod_revision) else {
+                return Vec::new();
+            };
+            let now = sel.matches(&new);
+            let before = prev
+                .as_ref()
+                .and_then(|p| decode(p, p.mod_revision))
+                .map(|o| sel.matches(&o));
+            match (before, now) {
+                (Some(true), true) => vec![("MODIFIED", new)],
+                (None | Some(false), true) => vec![("ADDED", new)],
+                (Some(true), false) => vec![("DELETED", new)],
+                (_, false) => Vec::new(),
+            }
+        }
+        Event::Delete { prev, revision } => match decode(prev, *revision) {
+            Some(old) if sel.matches(&old) => vec![("DELETED", old)],
+            _ => Vec::new(),
+        },
+    }
+}

@@ -1,0 +1,170 @@
+//! `skewless`: a Kubernetes-compatible API server for mixed-version control
+//! planes. `skewless serve` runs one server; flags carry kube-apiserver's
+//! names wherever kube-apiserver has the flag.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use skewless_server::{RequestHeaderOptions, ServeOptions};
+
+#[derive(Parser)]
+#[command(name = "skewless", version, about = "A Kubernetes-compatible API server whose control plane stays correct across versions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one API server.
+    Serve(Box<ServeArgs>),
+}
+
+fn comma_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The IP address on which to listen for the --secure-port port.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind_address: IpAddr,
+    /// The port on which to serve HTTPS (0 picks a free port).
+    #[arg(long, default_value_t = 6443)]
+    secure_port: u16,
+    /// File containing the default x509 certificate for HTTPS.
+    #[arg(long)]
+    tls_cert_file: Option<PathBuf>,
+    /// File containing the default x509 private key matching --tls-cert-file.
+    #[arg(long)]
+    tls_private_key_file: Option<PathBuf>,
+    /// The directory where a generated self-signed certificate is kept
+    /// (default: <data-dir>/certs).
+    #[arg(long)]
+    cert_dir: Option<PathBuf>,
+    /// Where the embedded store keeps its database.
+    #[arg(long, default_value = "skewless-data")]
+    data_dir: PathBuf,
+    /// Comma-separated etcd servers (http://host:port); uses etcd instead of the embedded store.
+    #[arg(long, default_value = "")]
+    etcd_servers: String,
+    /// The prefix for all resource paths in etcd.
+    #[arg(long, default_value = "/registry")]
+    etcd_prefix: String,
+    /// Client certificates signed by this CA authenticate as CN (user) / O (groups).
+    #[arg(long)]
+    client_ca_file: Option<PathBuf>,
+    /// Static bearer tokens: CSV token,user,uid[,"group1,group2"].
+    #[arg(long)]
+    token_auth_file: Option<PathBuf>,
+    /// CA that signs front-proxy client certificates allowed to assert users in headers.
+    #[arg(long)]
+    requestheader_client_ca_file: Option<PathBuf>,
+    /// Common names of front-proxy certificates allowed to assert users (empty: any).
+    #[arg(long, default_value = "")]
+    requestheader_allowed_names: String,
+    #[arg(long, default_value = "X-Remote-User")]
+    requestheader_username_headers: String,
+    #[arg(long, default_value = "X-Remote-Uid")]
+    requestheader_uid_headers: String,
+    #[arg(long, default_value = "X-Remote-Group")]
+    requestheader_group_headers: String,
+    #[arg(long, default_value = "X-Remote-Extra-")]
+    requestheader_extra_headers_prefix: String,
+    /// The Kubernetes version whose API this server serves (1.35 or 1.36).
+    #[arg(long, default_value = "1.36")]
+    emulated_version: String,
+    /// Enable or disable API group/versions: api/all, api/alpha, api/beta, <group>/<version>=true|false.
+    #[arg(long, default_value = "")]
+    runtime_config: String,
+    /// This server's identity (default: the hostname).
+    #[arg(long)]
+    apiserver_id: Option<String>,
+    /// Seconds in-flight requests get to finish on SIGTERM.
+    #[arg(long, default_value_t = 30)]
+    shutdown_grace_seconds: u64,
+}
+
+impl ServeArgs {
+    fn into_options(self) -> ServeOptions {
+        let cert_dir = self.cert_dir.unwrap_or_else(|| self.data_dir.join("certs"));
+        ServeOptions {
+            bind_address: self.bind_address,
+            secure_port: self.secure_port,
+            tls_cert_file: self.tls_cert_file,
+            tls_private_key_file: self.tls_private_key_file,
+            cert_dir,
+            data_dir: self.data_dir,
+            etcd_servers: comma_list(&self.etcd_servers),
+            etcd_prefix: self.etcd_prefix,
+            client_ca_file: self.client_ca_file,
+            token_auth_file: self.token_auth_file,
+            requestheader: RequestHeaderOptions {
+                client_ca_file: self.requestheader_client_ca_file,
+                allowed_names: comma_list(&self.requestheader_allowed_names),
+                username_headers: comma_list(&self.requestheader_username_headers),
+                uid_headers: comma_list(&self.requestheader_uid_headers),
+                group_headers: comma_list(&self.requestheader_group_headers),
+                extra_headers_prefix: comma_list(&self.requestheader_extra_headers_prefix),
+            },
+            emulated_version: self.emulated_version,
+            runtime_config: self.runtime_config,
+            apiserver_id: self.apiserver_id,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            ..ServeOptions::default()
+        }
+    }
+}
+
+async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKEWLESS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args.into_options()).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skewless: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let server = skewless_server::start(opts).await?;
+    // Tests and scripts read the address from this line.
+    println!("serving on https://{}", server.addr);
+    let stop = server.stopper();
+    tokio::spawn(async move {
+        terminated().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    server.wait().await;
+    Ok(())
+}
