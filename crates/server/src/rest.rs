@@ -605,7 +605,7 @@ pub async fn patch(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
         .unwrap_or("");
     let kind = crate::patching::PatchKind::from_content_type(content_type).ok_or_else(|| {
         ApiError::UnsupportedMediaType {
-            accepted: crate::patching::ACCEPTED.iter().map(|s| (*s).to_owned()).collect(),
+            accepted: crate::patching::accepted(true),
         }
     })?;
     write_existing(req, Change::Patch(kind, req.body.clone())).await
@@ -646,7 +646,7 @@ async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Bo
                 } else {
                     current.clone()
                 };
-                let patched = crate::patching::apply(req.resource, &base, *kind, body)?;
+                let patched = crate::patching::apply(req.resource, &name, &base, *kind, body)?;
                 let rv = object::meta_str(&patched, "resourceVersion").to_owned();
                 // A patch that leaves resourceVersion as it was does not ask
                 // for a precondition.
@@ -788,7 +788,8 @@ fn merge_for_subresource(req: &Request<'_>, current: &Value, incoming: Value) ->
 
 /// Server-side apply of an object that does not exist yet creates it.
 async fn apply_create(req: &Request<'_>, body: &Bytes) -> Result<Response<Body>, ApiError> {
-    let applied = crate::patching::apply(req.resource, &json!({}), crate::patching::PatchKind::Apply, body)?;
+    let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
+    let applied = crate::patching::apply(req.resource, &req.info.name, &empty, crate::patching::PatchKind::Apply, body)?;
     let inner = Request {
         api: req.api,
         user: req.user,

@@ -15,6 +15,7 @@
 
 pub mod etcd;
 pub mod sqlite;
+pub mod testing;
 
 use std::fmt;
 use std::time::Duration;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use skewless_store::etcd::{EtcdOptions, EtcdStore};
 use skewless_store::{ListOptions, Store, WriteOptions};
-use support::etcd_server::EtcdCluster;
+use skewless_store::testing::EtcdCluster;
 use support::{Fixture, unique_prefix};
 
 async fn connect(endpoints: Vec<String>) -> EtcdStore {

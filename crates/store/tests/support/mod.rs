@@ -5,7 +5,6 @@
 
 #[macro_use]
 pub mod conformance;
-pub mod etcd_server;
 
 use std::sync::Arc;
 

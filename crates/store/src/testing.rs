@@ -1,18 +1,24 @@
-//! Real etcd server processes for tests: a single member or a cluster on
-//! free loopback ports, each in its own temporary directory, killed on drop.
+//! Real etcd server processes for tests and benchmarks: a single member or
+//! a cluster on free loopback ports, each in its own temporary directory,
+//! killed on drop. Not used by the server itself.
+
+#![allow(clippy::expect_used)]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use skewless_store::etcd::{EtcdOptions, EtcdStore};
+use crate::Store;
+use crate::etcd::{EtcdOptions, EtcdStore};
 
 /// One or more etcd members started for a test.
+#[derive(Debug)]
 pub struct EtcdCluster {
     pub members: Vec<Member>,
     _dir: tempfile::TempDir,
 }
 
+#[derive(Debug)]
 pub struct Member {
     pub name: String,
     pub client_url: String,
@@ -105,7 +111,6 @@ impl EtcdCluster {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(store) = EtcdStore::connect(EtcdOptions::new(self.endpoints())).await {
-                use skewless_store::Store;
                 if store.current_revision().await.is_ok() {
                     return;
                 }
