@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod discovery;
 pub mod negotiate;
+pub mod patch;
 pub mod request_info;
 pub mod selector;
 pub mod status;
