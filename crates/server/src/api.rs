@@ -21,6 +21,8 @@ use crate::metrics::Metrics;
 pub struct Api {
     pub store: Arc<dyn Store>,
     pub catalog: Catalog,
+    /// The OpenAPI documents of the catalog, and field validation.
+    pub openapi: crate::openapi::OpenApiDocs,
     pub authn: Authenticator,
     pub metrics: Metrics,
     /// Request bodies larger than this are refused with 413.

@@ -66,7 +66,7 @@ impl Authenticator {
 
     /// The user, or `None` for an anonymous request.
     pub fn authenticate(&self, peer: &PeerCertificate, headers: &HeaderMap) -> Option<UserInfo> {
-        if let Some(user) = self.from_request_headers(peer, headers) {
+        if let Some(user) = self.user_from_request_headers(peer, headers) {
             return Some(user.with_authenticated_group());
         }
         if let Some((cn, orgs)) = &peer.client {
@@ -92,7 +92,11 @@ impl Authenticator {
             .map(UserInfo::with_authenticated_group)
     }
 
-    fn from_request_headers(&self, peer: &PeerCertificate, headers: &HeaderMap) -> Option<UserInfo> {
+    fn user_from_request_headers(
+        &self,
+        peer: &PeerCertificate,
+        headers: &HeaderMap,
+    ) -> Option<UserInfo> {
         let cn = peer.front_proxy.as_ref()?;
         let rh = &self.requestheader;
         if !rh.allowed_names.is_empty() && !rh.allowed_names.iter().any(|n| n == cn) {
@@ -153,8 +157,7 @@ impl Authenticator {
             .keys()
             .filter(|h| {
                 rh.extra_headers_prefix.iter().any(|p| {
-                    h.as_str().len() >= p.len()
-                        && h.as_str()[..p.len()].eq_ignore_ascii_case(p)
+                    h.as_str().len() >= p.len() && h.as_str()[..p.len()].eq_ignore_ascii_case(p)
                 })
             })
             .cloned()
@@ -269,7 +272,10 @@ mod tests {
     #[test]
     fn request_headers_need_a_front_proxy_certificate() {
         let a = Authenticator::default();
-        let h = headers(&[("x-remote-user", "admin"), ("x-remote-group", "system:masters")]);
+        let h = headers(&[
+            ("x-remote-user", "admin"),
+            ("x-remote-group", "system:masters"),
+        ]);
         assert_eq!(a.authenticate(&PeerCertificate::default(), &h), None);
         let client = PeerCertificate {
             client: Some(("alice".into(), vec![])),

@@ -27,7 +27,11 @@ fn etag(bytes: &[u8]) -> String {
 
 /// A discovery response with `ETag`, `Vary: Accept`, and 304 when the
 /// client already has it.
-fn cached(headers: &HeaderMap, value: &impl Serialize, content_type: &'static str) -> Response<Body> {
+fn cached(
+    headers: &HeaderMap,
+    value: &impl Serialize,
+    content_type: &'static str,
+) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     let tag = etag(&bytes);
     let matches = headers
@@ -54,7 +58,12 @@ fn cached(headers: &HeaderMap, value: &impl Serialize, content_type: &'static st
 }
 
 /// Answers a non-resource GET, or `None` when the path is not one of ours.
-pub fn handle(api: &Api, path: &str, query: &Query, headers: &HeaderMap) -> Option<Result<Response<Body>, ApiError>> {
+pub fn handle(
+    api: &Api,
+    path: &str,
+    query: &Query,
+    headers: &HeaderMap,
+) -> Option<Result<Response<Body>, ApiError>> {
     let trimmed = path.trim_end_matches('/');
     let segments: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
     let accept = headers
@@ -73,17 +82,31 @@ pub fn handle(api: &Api, path: &str, query: &Query, headers: &HeaderMap) -> Opti
             Ok(r)
         }
         ["api"] => match discovery_kind(accept) {
-            DiscoveryFormat::Aggregated { .. } => Ok(cached(headers, &api.catalog.aggregated_core(), AGGREGATED_CONTENT_TYPE)),
+            DiscoveryFormat::Aggregated { .. } => Ok(cached(
+                headers,
+                &api.catalog.aggregated_core(),
+                AGGREGATED_CONTENT_TYPE,
+            )),
             DiscoveryFormat::Legacy => {
-                let mut doc = serde_json::to_value(api.catalog.legacy_api_versions()).unwrap_or(Value::Null);
-                doc["serverAddressByClientCIDRs"] = json!([{"clientCIDR": "0.0.0.0/0", "serverAddress": api.advertise}]);
+                let mut doc =
+                    serde_json::to_value(api.catalog.legacy_api_versions()).unwrap_or(Value::Null);
+                doc["serverAddressByClientCIDRs"] =
+                    json!([{"clientCIDR": "0.0.0.0/0", "serverAddress": api.advertise}]);
                 Ok(cached(headers, &doc, "application/json"))
             }
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
         ["apis"] => match discovery_kind(accept) {
-            DiscoveryFormat::Aggregated { .. } => Ok(cached(headers, &api.catalog.aggregated_apis(), AGGREGATED_CONTENT_TYPE)),
-            DiscoveryFormat::Legacy => Ok(cached(headers, &api.catalog.legacy_group_list(), "application/json")),
+            DiscoveryFormat::Aggregated { .. } => Ok(cached(
+                headers,
+                &api.catalog.aggregated_apis(),
+                AGGREGATED_CONTENT_TYPE,
+            )),
+            DiscoveryFormat::Legacy => Ok(cached(
+                headers,
+                &api.catalog.legacy_group_list(),
+                "application/json",
+            )),
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
         ["api", version] => match api.catalog.legacy_resource_list("", version) {
@@ -132,7 +155,9 @@ fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<B
     if let Some(name) = (!rest.is_empty()).then(|| rest.join("/")) {
         return match checks.iter().find(|(n, _)| *n == name) {
             Some((_, true)) => http_util::text(StatusCode::OK, "ok"),
-            Some((_, false)) => http_util::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{name} failed")),
+            Some((_, false)) => {
+                http_util::text(StatusCode::INTERNAL_SERVER_ERROR, format!("{name} failed"))
+            }
             None => http_util::text(StatusCode::NOT_FOUND, format!("no such check {name}")),
         };
     }
@@ -141,15 +166,26 @@ fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<B
     let body = if verbose || !healthy {
         let mut out = String::new();
         for (name, ok) in &checks {
-            out.push_str(&format!("[{}]{name} {}\n", if *ok { "+" } else { "-" }, if *ok { "ok" } else { "failed: reason withheld" }));
+            out.push_str(&format!(
+                "[{}]{name} {}\n",
+                if *ok { "+" } else { "-" },
+                if *ok { "ok" } else { "failed: reason withheld" }
+            ));
         }
-        out.push_str(&format!("{endpoint} check {}\n", if healthy { "passed" } else { "failed" }));
+        out.push_str(&format!(
+            "{endpoint} check {}\n",
+            if healthy { "passed" } else { "failed" }
+        ));
         out
     } else {
         "ok".to_owned()
     };
     http_util::text(
-        if healthy { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR },
+        if healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        },
         body,
     )
 }

@@ -86,7 +86,10 @@ impl Query {
 
     /// A boolean parameter as Go's `strconv.ParseBool` reads it (absent is false).
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("1" | "t" | "T" | "true" | "TRUE" | "True"))
+        matches!(
+            self.get(key),
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+        )
     }
 
     /// A non-negative integer parameter; a malformed one is a 400.
@@ -147,10 +150,15 @@ where
 {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(
-            ApiError::RequestEntityTooLarge(format!("limit is {limit}")),
-        ),
-        Err(e) => Err(ApiError::BadRequest(format!("reading the request body: {e}"))),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::RequestEntityTooLarge(format!("limit is {limit}")))
+        }
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
@@ -160,7 +168,9 @@ mod tests {
 
     #[test]
     fn query_decoding() {
-        let q = Query::parse(Some("labelSelector=a%3Db%2Cc+in+(x)&watch=true&limit=5&x=%zz"));
+        let q = Query::parse(Some(
+            "labelSelector=a%3Db%2Cc+in+(x)&watch=true&limit=5&x=%zz",
+        ));
         assert_eq!(q.get("labelSelector"), Some("a=b,c in (x)"));
         assert!(q.flag("watch"));
         assert_eq!(q.number("limit").unwrap(), Some(5));

@@ -8,11 +8,13 @@
 pub mod api;
 pub mod authn;
 pub mod authz;
+pub mod compaction;
 pub mod discovery;
 pub mod http_util;
 pub mod metrics;
 pub mod namespaces;
 pub mod object;
+pub mod openapi;
 pub mod options;
 pub mod patching;
 pub mod protobuf;

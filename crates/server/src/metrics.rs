@@ -59,7 +59,12 @@ impl CounterVec {
         let _ = writeln!(out, "# TYPE {} counter", self.name);
         if let Ok(values) = self.values.lock() {
             for (labels, v) in values.iter() {
-                let _ = writeln!(out, "{}{} {v}", self.name, label_set(self.labels, labels, None));
+                let _ = writeln!(
+                    out,
+                    "{}{} {v}",
+                    self.name,
+                    label_set(self.labels, labels, None)
+                );
             }
         }
     }
@@ -187,7 +192,14 @@ impl Default for Metrics {
             requests: CounterVec::new(
                 "apiserver_request_total",
                 "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
-                &["verb", "group", "version", "resource", "subresource", "code"],
+                &[
+                    "verb",
+                    "group",
+                    "version",
+                    "resource",
+                    "subresource",
+                    "code",
+                ],
             ),
             request_duration: HistogramVec::new(
                 "apiserver_request_duration_seconds",

@@ -19,7 +19,8 @@ use crate::api::{self, Api};
 use crate::object;
 use crate::special::NAMESPACE_FINALIZER;
 
-pub const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const INITIAL_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 const LEASE_NAME: &str = "skewless-namespace-controller";
 const LEASE_DURATION: i64 = 15;
@@ -79,14 +80,22 @@ pub async fn hold_lease(api: &Api, name: &str) -> bool {
     match api.store.get(&key).await {
         Ok(None) => api
             .store
-            .create(&key, serde_json::to_vec(&fresh()).unwrap_or_default(), WriteOptions::default())
+            .create(
+                &key,
+                serde_json::to_vec(&fresh()).unwrap_or_default(),
+                WriteOptions::default(),
+            )
             .await
             .is_ok(),
         Ok(Some(kv)) => {
             let Ok(mut lease) = serde_json::from_slice::<Value>(&kv.value) else {
                 return false;
             };
-            let holder = lease.pointer("/spec/holderIdentity").and_then(Value::as_str).unwrap_or("").to_owned();
+            let holder = lease
+                .pointer("/spec/holderIdentity")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             let renewed = lease
                 .pointer("/spec/renewTime")
                 .and_then(Value::as_str)
@@ -108,7 +117,12 @@ pub async fn hold_lease(api: &Api, name: &str) -> bool {
                 spec.insert("renewTime".into(), json!(now));
             }
             api.store
-                .update(&key, serde_json::to_vec(&lease).unwrap_or_default(), kv.mod_revision, WriteOptions::default())
+                .update(
+                    &key,
+                    serde_json::to_vec(&lease).unwrap_or_default(),
+                    kv.mod_revision,
+                    WriteOptions::default(),
+                )
                 .await
                 .is_ok()
         }
@@ -142,7 +156,10 @@ pub async fn run(api: Arc<Api>) {
 
 /// One pass: finish every terminating namespace that can be finished.
 async fn sweep(api: &Api) -> Result<(), StoreError> {
-    let namespaces = api.store.list("/core/namespaces/", ListOptions::default()).await?;
+    let namespaces = api
+        .store
+        .list("/core/namespaces/", ListOptions::default())
+        .await?;
     for kv in namespaces.items {
         let Ok(ns) = serde_json::from_slice::<Value>(&kv.value) else {
             continue;
@@ -166,7 +183,10 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
         if !r.namespaced {
             continue;
         }
-        let listed = api.store.list(&api::prefix(r, ns), ListOptions::default()).await?;
+        let listed = api
+            .store
+            .list(&api::prefix(r, ns), ListOptions::default())
+            .await?;
         for kv in listed.items {
             empty = false;
             let Ok(mut obj) = serde_json::from_slice::<Value>(&kv.value) else {
@@ -183,7 +203,12 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
                 meta.insert("deletionGracePeriodSeconds".into(), json!(0));
                 let _ = api
                     .store
-                    .update(&kv.key, serde_json::to_vec(&obj).unwrap_or_default(), kv.mod_revision, WriteOptions::default())
+                    .update(
+                        &kv.key,
+                        serde_json::to_vec(&obj).unwrap_or_default(),
+                        kv.mod_revision,
+                        WriteOptions::default(),
+                    )
                     .await;
             }
         }
@@ -201,7 +226,10 @@ async fn finalize(api: &Api, name: &str) -> Result<(), StoreError> {
     let Ok(mut ns) = serde_json::from_slice::<Value>(&kv.value) else {
         return Ok(());
     };
-    if let Some(list) = ns.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+    if let Some(list) = ns
+        .pointer_mut("/spec/finalizers")
+        .and_then(Value::as_array_mut)
+    {
         list.retain(|f| f.as_str() != Some(NAMESPACE_FINALIZER));
     }
     let spec_clear = ns
@@ -217,7 +245,12 @@ async fn finalize(api: &Api, name: &str) -> Result<(), StoreError> {
     } else {
         let _ = api
             .store
-            .update(&key, serde_json::to_vec(&ns).unwrap_or_default(), kv.mod_revision, WriteOptions::default())
+            .update(
+                &key,
+                serde_json::to_vec(&ns).unwrap_or_default(),
+                kv.mod_revision,
+                WriteOptions::default(),
+            )
             .await;
     }
     Ok(())

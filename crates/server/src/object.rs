@@ -91,7 +91,10 @@ pub fn prepare_for_output(obj: &mut Value, api_version: &str, kind: &str, revisi
         map.insert("apiVersion".into(), Value::String(api_version.to_owned()));
         map.insert("kind".into(), Value::String(kind.to_owned()));
     }
-    meta_mut(obj).insert("resourceVersion".into(), Value::String(revision.to_string()));
+    meta_mut(obj).insert(
+        "resourceVersion".into(),
+        Value::String(revision.to_string()),
+    );
 }
 
 /// Everything but `metadata` and `status`: a change here bumps `generation`.
@@ -227,10 +230,13 @@ mod tests {
     fn timestamps_round_trip() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
         let s = rfc3339(t);
-        assert_eq!(s, "2026-11-18T08:26:40Z");
+        assert_eq!(s, "2026-11-18T11:06:40Z");
         assert_eq!(parse_rfc3339(&s), Some(1_795_000_000));
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(parse_rfc3339("2024-02-29T23:59:59.123Z"), Some(1_709_251_199));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T23:59:59.123Z"),
+            Some(1_709_251_199)
+        );
         assert_eq!(parse_rfc3339("garbage"), None);
     }
 

@@ -44,6 +44,8 @@ pub struct ServeOptions {
     pub max_request_body_bytes: usize,
     /// How often in-process controllers re-check their work.
     pub controller_resync: Duration,
+    /// `--etcd-compaction-interval` (applies to both engines); zero disables.
+    pub compaction_interval: Duration,
 }
 
 impl Default for ServeOptions {
@@ -66,6 +68,7 @@ impl Default for ServeOptions {
             shutdown_grace: Duration::from_secs(30),
             max_request_body_bytes: 3 * 1024 * 1024,
             controller_resync: Duration::from_secs(5),
+            compaction_interval: Duration::from_secs(300),
         }
     }
 }

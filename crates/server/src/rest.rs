@@ -118,8 +118,9 @@ pub fn store_error(e: StoreError, gr: &GroupResource, name: &str) -> ApiError {
 
 /// Decodes a stored value and stamps what the client sees.
 pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(&kv.value)
-        .map_err(|e| ApiError::InternalError(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        ApiError::InternalError(format!("stored object {} is corrupt: {e}", kv.key))
+    })?;
     object::prepare_for_output(&mut obj, &api_version(r), &r.kind, kv.mod_revision);
     Ok(obj)
 }
@@ -163,9 +164,16 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> 
 
 /// Checks `apiVersion`/`kind` of a body against the URL (filling them in
 /// when absent), and `metadata` being an object.
-fn check_type_meta(req: &Request<'_>, obj: &mut Value, kind: &str, api_version: &str) -> Result<(), ApiError> {
+fn check_type_meta(
+    req: &Request<'_>,
+    obj: &mut Value,
+    kind: &str,
+    api_version: &str,
+) -> Result<(), ApiError> {
     let Value::Object(map) = obj else {
-        return Err(ApiError::BadRequest("the request body must be a JSON object".into()));
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
     };
     match map.get("kind").and_then(Value::as_str) {
         None | Some("") => {
@@ -187,11 +195,7 @@ fn check_type_meta(req: &Request<'_>, obj: &mut Value, kind: &str, api_version: 
         Some(v) => {
             // Another served version of the same group is fine: versions share
             // storage without conversion.
-            let same_group = v
-                .rsplit_once('/')
-                .map(|(g, _)| g)
-                .unwrap_or("")
-                == req.resource.group;
+            let same_group = v.rsplit_once('/').map(|(g, _)| g).unwrap_or("") == req.resource.group;
             if !same_group {
                 return Err(ApiError::BadRequest(format!(
                     "the API version {v:?} of the object does not match {api_version:?} in the URL ({})",
@@ -225,7 +229,9 @@ fn validate_meta(req: &Request<'_>, obj: &Value, creating: bool) -> Result<(), A
         for field in ["labels", "annotations"] {
             if let Some(v) = meta.get(field)
                 && !v.is_null()
-                && !v.as_object().is_some_and(|m| m.values().all(Value::is_string))
+                && !v
+                    .as_object()
+                    .is_some_and(|m| m.values().all(Value::is_string))
             {
                 errors.push(FieldError::invalid(
                     format!("metadata.{field}"),
@@ -249,7 +255,11 @@ fn validate_meta(req: &Request<'_>, obj: &Value, creating: bool) -> Result<(), A
     } else {
         Err(ApiError::Invalid {
             kind: req.group_kind(),
-            name: if name.is_empty() { generate.to_owned() } else { name.to_owned() },
+            name: if name.is_empty() {
+                generate.to_owned()
+            } else {
+                name.to_owned()
+            },
             causes: errors,
         })
     }
@@ -273,7 +283,10 @@ async fn check_namespace(req: &Request<'_>, for_create: bool) -> Result<(), ApiE
         .await
         .map_err(|e| store_error(e, &GroupResource::new("", "namespaces"), ns))?;
     let Some(kv) = kv else {
-        return Err(ApiError::not_found(GroupResource::new("", "namespaces"), ns));
+        return Err(ApiError::not_found(
+            GroupResource::new("", "namespaces"),
+            ns,
+        ));
     };
     if for_create {
         let ns_obj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
@@ -392,7 +405,11 @@ pub struct Page {
 }
 
 pub async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page, ApiError> {
-    let limit = req.query.number("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let limit = req
+        .query
+        .number("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let (mut revision, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let t = decode_continue(token)?;
@@ -516,7 +533,12 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     if let Some(resp) = crate::special::create(req, &obj)? {
         return Ok(resp);
     }
-    check_type_meta(req, &mut obj, &req.resource.kind.clone(), &req.api_version())?;
+    check_type_meta(
+        req,
+        &mut obj,
+        &req.resource.kind.clone(),
+        &req.api_version(),
+    )?;
     let ns_in_body = object::namespace(&obj).to_owned();
     if req.resource.namespaced {
         if !ns_in_body.is_empty() && ns_in_body != req.info.namespace {
@@ -545,6 +567,8 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
         object::meta_mut(&mut obj).insert("name".into(), json!(generated));
     }
     validate_meta(req, &obj, true)?;
+    let warnings =
+        crate::openapi::validate_fields(&req.api.openapi, req.resource, req.query, &mut obj)?;
     check_namespace(req, true).await?;
 
     let name = object::name(&obj).to_owned();
@@ -569,16 +593,23 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     }
     crate::special::prepare_create(req.resource, &mut obj);
 
-    if req.query.dry_run()? {
-        return Ok(respond(StatusCode::CREATED, &obj));
-    }
-    let kv = req
-        .api
-        .store
-        .create(&req.key(&name), encode_for_storage(&obj)?, WriteOptions::default())
-        .await
-        .map_err(|e| store_error(e, &req.group_resource(), &name))?;
-    Ok(respond(StatusCode::CREATED, &decode_stored(req.resource, &kv)?))
+    let mut resp = if req.query.dry_run()? {
+        respond(StatusCode::CREATED, &obj)
+    } else {
+        let kv = req
+            .api
+            .store
+            .create(
+                &req.key(&name),
+                encode_for_storage(&obj)?,
+                WriteOptions::default(),
+            )
+            .await
+            .map_err(|e| store_error(e, &req.group_resource(), &name))?;
+        respond(StatusCode::CREATED, &decode_stored(req.resource, &kv)?)
+    };
+    crate::openapi::add_warnings(&mut resp, &warnings);
+    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------
@@ -612,9 +643,22 @@ pub async fn patch(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
 }
 
 async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Body>, ApiError> {
+    let mut warnings = Vec::new();
+    let mut resp = write_existing_warned(req, change, &mut warnings).await?;
+    crate::openapi::add_warnings(&mut resp, &warnings);
+    Ok(resp)
+}
+
+async fn write_existing_warned(
+    req: &Request<'_>,
+    change: Change,
+    warnings: &mut Vec<String>,
+) -> Result<Response<Body>, ApiError> {
     let name = req.info.name.clone();
     let sub = req.info.subresource.as_str();
-    if !matches!(sub, "" | "status" | "scale" | "finalize") || (sub == "finalize" && req.resource.resource != "namespaces") {
+    if !matches!(sub, "" | "status" | "scale" | "finalize")
+        || (sub == "finalize" && req.resource.resource != "namespaces")
+    {
         return Err(subresource_not_found(req, sub));
     }
     let dry_run = req.query.dry_run()?;
@@ -665,7 +709,18 @@ async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Bo
             "scale" => apply_scale(req, &current, &incoming)?,
             _ => {
                 if sub.is_empty() {
-                    check_type_meta(req, &mut incoming, &req.resource.kind.clone(), &req.api_version())?;
+                    check_type_meta(
+                        req,
+                        &mut incoming,
+                        &req.resource.kind.clone(),
+                        &req.api_version(),
+                    )?;
+                    *warnings = crate::openapi::validate_fields(
+                        &req.api.openapi,
+                        req.resource,
+                        req.query,
+                        &mut incoming,
+                    )?;
                 }
                 let body_name = object::name(&incoming);
                 if !body_name.is_empty() && body_name != name {
@@ -693,7 +748,12 @@ async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Bo
                 object::meta_mut(&mut next).insert("generation".into(), json!(generation));
             }
         }
-        object::prepare_for_output(&mut next, &req.api_version(), &req.resource.kind, kv.mod_revision);
+        object::prepare_for_output(
+            &mut next,
+            &req.api_version(),
+            &req.resource.kind,
+            kv.mod_revision,
+        );
         if next == current {
             // Nothing changed: no write, same resourceVersion (as upstream).
             return Ok(respond(StatusCode::OK, &output_for(req, &current)?));
@@ -703,7 +763,12 @@ async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Bo
         }
         // An object being deleted whose last finalizer just went away is gone.
         if object::is_deleting(&next) && !crate::special::has_finalizers(req.resource, &next) {
-            return match req.api.store.delete(&req.key(&name), Some(kv.mod_revision)).await {
+            return match req
+                .api
+                .store
+                .delete(&req.key(&name), Some(kv.mod_revision))
+                .await
+            {
                 Ok(_) => Ok(respond(StatusCode::OK, &output_for(req, &next)?)),
                 Err(StoreError::Conflict { .. }) if precondition.is_empty() => continue,
                 Err(e) => Err(store_error(e, &req.group_resource(), &name)),
@@ -712,7 +777,12 @@ async fn write_existing(req: &Request<'_>, change: Change) -> Result<Response<Bo
         match req
             .api
             .store
-            .update(&req.key(&name), encode_for_storage(&next)?, kv.mod_revision, WriteOptions::default())
+            .update(
+                &req.key(&name),
+                encode_for_storage(&next)?,
+                kv.mod_revision,
+                WriteOptions::default(),
+            )
             .await
         {
             Ok(kv) => {
@@ -789,7 +859,13 @@ fn merge_for_subresource(req: &Request<'_>, current: &Value, incoming: Value) ->
 /// Server-side apply of an object that does not exist yet creates it.
 async fn apply_create(req: &Request<'_>, body: &Bytes) -> Result<Response<Body>, ApiError> {
     let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
-    let applied = crate::patching::apply(req.resource, &req.info.name, &empty, crate::patching::PatchKind::Apply, body)?;
+    let applied = crate::patching::apply(
+        req.resource,
+        &req.info.name,
+        &empty,
+        crate::patching::PatchKind::Apply,
+        body,
+    )?;
     let inner = Request {
         api: req.api,
         user: req.user,
@@ -827,23 +903,32 @@ fn scale_of(req: &Request<'_>, obj: &Value) -> Result<Value, ApiError> {
                 .join(",")
         })
         .or_else(|| {
-            obj.pointer("/spec/selector").and_then(Value::as_object).map(|m| {
-                m.iter()
-                    .filter(|(_, v)| v.is_string())
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
+            obj.pointer("/spec/selector")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| v.is_string())
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
         })
         .unwrap_or_default();
     let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
     let mut scale_meta = Map::new();
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = meta.get(f) {
             scale_meta.insert(f.into(), v.clone());
         }
     }
-    let mut status_obj = json!({"replicas": obj.pointer(status).and_then(Value::as_i64).unwrap_or(0)});
+    let mut status_obj =
+        json!({"replicas": obj.pointer(status).and_then(Value::as_i64).unwrap_or(0)});
     if !selector.is_empty() {
         status_obj["selector"] = json!(selector);
     }
@@ -931,7 +1016,11 @@ pub async fn delete(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
         });
     }
     let opts = delete_options(req)?;
-    let dry_run = req.query.dry_run()? || opts.dry_run.as_ref().is_some_and(|d| d.iter().any(|v| v == "All"));
+    let dry_run = req.query.dry_run()?
+        || opts
+            .dry_run
+            .as_ref()
+            .is_some_and(|d| d.iter().any(|v| v == "All"));
     let name = req.info.name.clone();
     let (status, body) = delete_one(req, &name, opts.preconditions.as_ref(), dry_run).await?;
     Ok(respond(status, &body))
@@ -997,7 +1086,12 @@ async fn delete_one(
             match req
                 .api
                 .store
-                .update(&req.key(name), encode_for_storage(&next)?, kv.mod_revision, WriteOptions::default())
+                .update(
+                    &req.key(name),
+                    encode_for_storage(&next)?,
+                    kv.mod_revision,
+                    WriteOptions::default(),
+                )
                 .await
             {
                 Ok(kv) => return Ok((StatusCode::OK, decode_stored(req.resource, &kv)?)),
@@ -1006,7 +1100,12 @@ async fn delete_one(
             }
         }
         if !dry_run {
-            match req.api.store.delete(&req.key(name), Some(kv.mod_revision)).await {
+            match req
+                .api
+                .store
+                .delete(&req.key(name), Some(kv.mod_revision))
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(e, &req.group_resource(), name)),
@@ -1023,7 +1122,11 @@ async fn delete_one(
 
 pub async fn delete_collection(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     let opts = delete_options(req)?;
-    let dry_run = req.query.dry_run()? || opts.dry_run.as_ref().is_some_and(|d| d.iter().any(|v| v == "All"));
+    let dry_run = req.query.dry_run()?
+        || opts
+            .dry_run
+            .as_ref()
+            .is_some_and(|d| d.iter().any(|v| v == "All"));
     let sel = Selection::from_query(req.query)?;
     let page = list_page(req, &sel).await?;
     let mut deleted = Vec::new();
@@ -1048,6 +1151,13 @@ pub async fn delete_collection(req: &Request<'_>) -> Result<Response<Body>, ApiE
     }
     Ok(respond(
         StatusCode::OK,
-        &object::list(&req.api_version(), &req.resource.kind, page.revision, None, None, deleted),
+        &object::list(
+            &req.api_version(),
+            &req.resource.kind,
+            page.revision,
+            None,
+            None,
+            deleted,
+        ),
     ))
 }

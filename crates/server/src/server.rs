@@ -48,7 +48,9 @@ pub struct RunningServer {
 
 impl std::fmt::Debug for RunningServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,7 +82,9 @@ async fn open_store(opts: &ServeOptions) -> anyhow::Result<Arc<dyn Store>> {
     } else {
         let mut etcd = EtcdOptions::new(opts.etcd_servers.clone());
         etcd.prefix = opts.etcd_prefix.clone();
-        let store = EtcdStore::connect(etcd).await.context("connecting to etcd")?;
+        let store = EtcdStore::connect(etcd)
+            .await
+            .context("connecting to etcd")?;
         store
             .current_revision()
             .await
@@ -111,7 +115,12 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         opts.requestheader.client_ca_file.as_deref(),
     )?;
     let mut sans = vec![opts.bind_address.to_string()];
-    sans.extend(std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()));
+    sans.extend(
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
+    );
     let (chain, key) = crate::tls::serving_identity(
         opts.tls_cert_file.as_deref(),
         opts.tls_private_key_file.as_deref(),
@@ -127,8 +136,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let version = emulated.version();
     let (shutdown, _) = tokio::sync::watch::channel(false);
+    let openapi = crate::openapi::OpenApiDocs::build(&catalog);
     let api = Arc::new(Api {
         store,
+        openapi,
         catalog,
         authn,
         metrics: crate::metrics::Metrics::default(),
@@ -145,7 +156,16 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         .await
         .context("creating the initial namespaces")?;
     api.bootstrapped.store(true, Ordering::Release);
-    let controller = tokio::spawn(namespaces::run(Arc::clone(&api)));
+    let controller = {
+        let api = Arc::clone(&api);
+        let interval = opts.compaction_interval;
+        tokio::spawn(async move {
+            tokio::join!(
+                namespaces::run(Arc::clone(&api)),
+                crate::compaction::run(api, interval)
+            );
+        })
+    };
 
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(accept_loop(
@@ -194,7 +214,8 @@ async fn accept_loop(
         let verifiers = Arc::clone(&verifiers);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp)).await;
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp)).await;
             let stream = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -227,7 +248,10 @@ async fn accept_loop(
     api.shutting_down.store(true, Ordering::Release);
     let _ = api.shutdown.send(true);
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("in-flight requests did not finish within the grace period");
     }
     let _ = controller.await;
@@ -284,8 +308,12 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
         info.resource.as_str(),
         info.subresource.as_str(),
     ];
-    api.metrics.requests.inc(&[labels[0], labels[1], labels[2], labels[3], labels[4], &code]);
-    api.metrics.request_duration.observe(&labels, started.elapsed());
+    api.metrics
+        .requests
+        .inc(&[labels[0], labels[1], labels[2], labels[3], labels[4], &code]);
+    api.metrics
+        .request_duration
+        .observe(&labels, started.elapsed());
     tracing::debug!(method = %parts.method, %path, status = %code, elapsed = ?started.elapsed(), user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"), "request");
     resp
 }
@@ -310,13 +338,18 @@ async fn dispatch(
             }
             return Err(ApiError::not_found_path());
         }
-        return discovery::handle(api, &info.path, &query, &parts.headers)
+        return api
+            .openapi
+            .handle(&info.path, &query, &parts.headers)
+            .or_else(|| discovery::handle(api, &info.path, &query, &parts.headers))
             .unwrap_or_else(|| Err(ApiError::not_found_path()));
     }
     let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
         return Err(ApiError::not_found_path());
     };
-    let namespace_finalize = info.resource == "namespaces" && info.api_group.is_empty() && info.subresource == "finalize";
+    let namespace_finalize = info.resource == "namespaces"
+        && info.api_group.is_empty()
+        && info.subresource == "finalize";
     let verbs = if info.subresource.is_empty() {
         &resource.verbs
     } else {
@@ -333,7 +366,10 @@ async fn dispatch(
     };
     if !verb_ok {
         return Err(ApiError::MethodNotSupported {
-            resource: skewless_apimachinery::request_info::GroupResource::new(resource.group.clone(), resource.resource.clone()),
+            resource: skewless_apimachinery::request_info::GroupResource::new(
+                resource.group.clone(),
+                resource.resource.clone(),
+            ),
             action: info.verb.clone(),
         });
     }
@@ -368,14 +404,25 @@ async fn dispatch(
         "get" if as_table && info.subresource.is_empty() => {
             let obj = rest::get_value(&req).await?;
             let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
-            http_util::json(StatusCode::OK, &table::table(resource, &[obj], query.get("includeObject"), meta))
+            http_util::json(
+                StatusCode::OK,
+                &table::table(resource, &[obj], query.get("includeObject"), meta),
+            )
         }
         "get" => rest::get(&req).await?,
         "list" => {
             let list = rest::list(&req).await?;
             if as_table {
                 let items = list["items"].as_array().cloned().unwrap_or_default();
-                http_util::json(StatusCode::OK, &table::table(resource, &items, query.get("includeObject"), list["metadata"].clone()))
+                http_util::json(
+                    StatusCode::OK,
+                    &table::table(
+                        resource,
+                        &items,
+                        query.get("includeObject"),
+                        list["metadata"].clone(),
+                    ),
+                )
             } else {
                 http_util::json(StatusCode::OK, &list)
             }

@@ -46,7 +46,11 @@ pub fn human_age(timestamp: &str) -> String {
 fn count_of(obj: &Value, fields: &[&str]) -> Value {
     let n: usize = fields
         .iter()
-        .map(|f| obj.get(*f).and_then(Value::as_object).map_or(0, |m| m.len()))
+        .map(|f| {
+            obj.get(*f)
+                .and_then(Value::as_object)
+                .map_or(0, |m| m.len())
+        })
         .sum();
     json!(n)
 }
@@ -139,7 +143,11 @@ fn columns(r: &ResourceInfo) -> Vec<Column> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    json!(if ports.is_empty() { "<none>".to_owned() } else { ports.join(",") })
+                    json!(if ports.is_empty() {
+                        "<none>".to_owned()
+                    } else {
+                        ports.join(",")
+                    })
                 },
             },
         ],
@@ -219,7 +227,12 @@ fn columns(r: &ResourceInfo) -> Vec<Column> {
 
 /// A Table of `objects`. `include_object` is the `includeObject` query
 /// parameter: `None`, `Metadata` (the default) or `Object`.
-pub fn table(r: &ResourceInfo, objects: &[Value], include_object: Option<&str>, list_meta: Value) -> Value {
+pub fn table(
+    r: &ResourceInfo,
+    objects: &[Value],
+    include_object: Option<&str>,
+    list_meta: Value,
+) -> Value {
     let cols = columns(r);
     let definitions: Vec<Value> = cols
         .iter()

@@ -75,7 +75,14 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
     };
     let initial_end_bookmark = send_initial == Some(true);
 
-    let prefix = api::prefix(req.resource, if req.resource.namespaced { &req.info.namespace } else { "" });
+    let prefix = api::prefix(
+        req.resource,
+        if req.resource.namespaced {
+            &req.info.namespace
+        } else {
+            ""
+        },
+    );
     let store_watch = req.api.store.watch(&prefix, start).await;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let resource = req.resource.clone();
@@ -84,11 +91,15 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
         let emit = |kind: &str, obj: &Value| -> Bytes {
             let object = match &shape {
                 Shape::Object => obj.clone(),
-                Shape::Table(include) => {
-                    crate::table::table(&resource, std::slice::from_ref(obj), include.as_deref(), json!({"resourceVersion": object::meta_str(obj, "resourceVersion")}))
-                }
+                Shape::Table(include) => crate::table::table(
+                    &resource,
+                    std::slice::from_ref(obj),
+                    include.as_deref(),
+                    json!({"resourceVersion": object::meta_str(obj, "resourceVersion")}),
+                ),
             };
-            let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+            let mut line =
+                serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
             line.push(b'\n');
             Bytes::from(line)
         };
@@ -156,10 +167,6 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    resp.headers_mut().insert(
-        header::TRANSFER_ENCODING,
-        HeaderValue::from_static("chunked"),
-    );
     Ok(resp)
 }
 
@@ -180,7 +187,8 @@ fn error_event(e: StoreError) -> Bytes {
         other => ApiError::InternalError(other.to_string()),
     };
     let status = serde_json::to_value(err.status()).unwrap_or(Value::Null);
-    let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": status})).unwrap_or_default();
+    let mut line =
+        serde_json::to_vec(&json!({"type": "ERROR", "object": status})).unwrap_or_default();
     line.push(b'\n');
     Bytes::from(line)
 }

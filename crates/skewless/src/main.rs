@@ -10,7 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use skewless_server::{RequestHeaderOptions, ServeOptions};
 
 #[derive(Parser)]
-#[command(name = "skewless", version, about = "A Kubernetes-compatible API server whose control plane stays correct across versions")]
+#[command(
+    name = "skewless",
+    version,
+    about = "A Kubernetes-compatible API server whose control plane stays correct across versions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,8 +26,37 @@ enum Command {
     Serve(Box<ServeArgs>),
 }
 
+/// Go-style durations as kube-apiserver flags take them: `300ms`, `30s`, `5m`, `1h`, `0`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration {s:?}: unit must be ms, s, m or h"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
 fn comma_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Args)]
@@ -82,6 +115,9 @@ struct ServeArgs {
     /// This server's identity (default: the hostname).
     #[arg(long)]
     apiserver_id: Option<String>,
+    /// How often old history is compacted (e.g. 5m, 30s; 0 disables).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    etcd_compaction_interval: Duration,
     /// Seconds in-flight requests get to finish on SIGTERM.
     #[arg(long, default_value_t = 30)]
     shutdown_grace_seconds: u64,
@@ -113,6 +149,7 @@ impl ServeArgs {
             runtime_config: self.runtime_config,
             apiserver_id: self.apiserver_id,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+            compaction_interval: self.etcd_compaction_interval,
             ..ServeOptions::default()
         }
     }
@@ -120,7 +157,10 @@ impl ServeArgs {
 
 async fn terminated() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}

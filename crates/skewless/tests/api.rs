@@ -46,7 +46,10 @@ async fn crud_and_optimistic_concurrency() {
     let r = c.post_json(CMS, &cm("one")).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
-    let rv = created["metadata"]["resourceVersion"].as_str().unwrap().to_owned();
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!created["metadata"]["uid"].as_str().unwrap().is_empty());
     assert!(created["metadata"]["creationTimestamp"].is_string());
 
@@ -56,19 +59,37 @@ async fn crud_and_optimistic_concurrency() {
     let mut updated = created.clone();
     updated["data"]["a"] = json!("2");
     let r = c
-        .request("PUT", &format!("{CMS}/one"), &[], Some(serde_json::to_vec(&updated).unwrap()))
+        .request(
+            "PUT",
+            &format!("{CMS}/one"),
+            &[],
+            Some(serde_json::to_vec(&updated).unwrap()),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let new_rv = r.json()["metadata"]["resourceVersion"].as_str().unwrap().to_owned();
+    let new_rv = r.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new_rv, rv);
 
     // The old resourceVersion no longer matches: 409 Conflict, nothing written.
     updated["data"]["a"] = json!("3");
     let r = c
-        .request("PUT", &format!("{CMS}/one"), &[], Some(serde_json::to_vec(&updated).unwrap()))
+        .request(
+            "PUT",
+            &format!("{CMS}/one"),
+            &[],
+            Some(serde_json::to_vec(&updated).unwrap()),
+        )
         .await;
     let s = assert_status(&r, 409, "Conflict");
-    assert!(s["message"].as_str().unwrap().contains("the object has been modified"));
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .contains("the object has been modified")
+    );
     assert_eq!(c.get(&format!("{CMS}/one")).await.json()["data"]["a"], "2");
 
     let r = c.request("DELETE", &format!("{CMS}/one"), &[], None).await;
@@ -82,15 +103,34 @@ async fn crud_and_optimistic_concurrency() {
 #[tokio::test]
 async fn malformed_bodies_are_400_and_store_nothing() {
     let (_pki, _s, c) = server().await;
-    let r = c.request("POST", CMS, &[], Some(b"{\"kind\": \"ConfigMap\", ".to_vec())).await;
+    let r = c
+        .request(
+            "POST",
+            CMS,
+            &[],
+            Some(b"{\"kind\": \"ConfigMap\", ".to_vec()),
+        )
+        .await;
     assert_status(&r, 400, "BadRequest");
     let r = c
-        .request("POST", CMS, &[("content-type", "application/yaml")], Some(b"kind: [unclosed".to_vec()))
+        .request(
+            "POST",
+            CMS,
+            &[("content-type", "application/yaml")],
+            Some(b"kind: [unclosed".to_vec()),
+        )
         .await;
     assert_status(&r, 400, "BadRequest");
     let r = c.request("POST", CMS, &[], Some(b"[1, 2]".to_vec())).await;
     assert_status(&r, 400, "BadRequest");
-    let r = c.request("POST", CMS, &[("content-type", "text/csv")], Some(b"a,b".to_vec())).await;
+    let r = c
+        .request(
+            "POST",
+            CMS,
+            &[("content-type", "text/csv")],
+            Some(b"a,b".to_vec()),
+        )
+        .await;
     assert_status(&r, 415, "UnsupportedMediaType");
     assert_eq!(count_configmaps(&c).await, 0);
 }
@@ -100,13 +140,23 @@ async fn missing_content_type_is_json_and_yaml_is_accepted() {
     let (_pki, _s, c) = server().await;
     // The Python client sends JSON without a Content-Type.
     let r = c
-        .try_request("POST", CMS, Some(&[]), Some(serde_json::to_vec(&cm("nocontenttype")).unwrap()))
+        .try_request(
+            "POST",
+            CMS,
+            Some(&[]),
+            Some(serde_json::to_vec(&cm("nocontenttype")).unwrap()),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 201, "{}", r.text());
     let yaml = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fromyaml\ndata:\n  k: v\n";
     let r = c
-        .request("POST", CMS, &[("content-type", "application/yaml")], Some(yaml.to_vec()))
+        .request(
+            "POST",
+            CMS,
+            &[("content-type", "application/yaml")],
+            Some(yaml.to_vec()),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["data"]["k"], "v");
@@ -127,7 +177,10 @@ async fn invalid_names_are_422_with_the_field() {
     let mut bad_label = cm("badlabel");
     bad_label["metadata"]["labels"] = json!({"a/b/c": "x"});
     let s = assert_status(&c.post_json(CMS, &bad_label).await, 422, "Invalid");
-    assert!(s["message"].as_str().unwrap().contains("metadata.labels"), "{s}");
+    assert!(
+        s["message"].as_str().unwrap().contains("metadata.labels"),
+        "{s}"
+    );
     assert_eq!(count_configmaps(&c).await, 0);
 }
 
@@ -160,21 +213,42 @@ async fn oversize_body_is_413() {
 async fn unknown_paths_resources_and_verbs() {
     let (_pki, _s, c) = server().await;
     let s = assert_status(&c.get("/nonsense/path").await, 404, "NotFound");
-    assert_eq!(s["message"], "the server could not find the requested resource");
-    assert_status(&c.get("/api/v1/namespaces/default/widgets").await, 404, "NotFound");
-    assert_status(&c.get("/apis/nosuch.example.com/v1/things").await, 404, "NotFound");
-    assert_status(&c.get("/api/v1/namespaces/default/configmaps/x/nosub").await, 404, "NotFound");
+    assert_eq!(
+        s["message"],
+        "the server could not find the requested resource"
+    );
+    assert_status(
+        &c.get("/api/v1/namespaces/default/widgets").await,
+        404,
+        "NotFound",
+    );
+    assert_status(
+        &c.get("/apis/nosuch.example.com/v1/things").await,
+        404,
+        "NotFound",
+    );
+    assert_status(
+        &c.get("/api/v1/namespaces/default/configmaps/x/nosub").await,
+        404,
+        "NotFound",
+    );
     // selfsubjectreviews only supports create.
-    let r = c.get("/apis/authentication.k8s.io/v1/selfsubjectreviews").await;
+    let r = c
+        .get("/apis/authentication.k8s.io/v1/selfsubjectreviews")
+        .await;
     assert_status(&r, 405, "MethodNotAllowed");
-    let r = c.request("POST", "/version", &[], Some(b"{}".to_vec())).await;
+    let r = c
+        .request("POST", "/version", &[], Some(b"{}".to_vec()))
+        .await;
     assert_status(&r, 405, "MethodNotAllowed");
 }
 
 #[tokio::test]
 async fn create_in_a_missing_namespace_is_404() {
     let (_pki, _s, c) = server().await;
-    let r = c.post_json("/api/v1/namespaces/nope/configmaps", &cm("x")).await;
+    let r = c
+        .post_json("/api/v1/namespaces/nope/configmaps", &cm("x"))
+        .await;
     let s = assert_status(&r, 404, "NotFound");
     assert_eq!(s["message"], "namespaces \"nope\" not found");
 }
@@ -183,11 +257,23 @@ async fn create_in_a_missing_namespace_is_404() {
 async fn anonymous_requests_reach_only_health_and_version() {
     let (pki, s, _c) = server().await;
     let anon = s.client(&pki, Identity::Anonymous);
-    for path in ["/healthz", "/livez", "/readyz", "/version", "/version/", "/readyz?verbose"] {
+    for path in [
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/version",
+        "/version/",
+        "/readyz?verbose",
+    ] {
         assert_eq!(anon.get(path).await.status, 200, "{path}");
     }
     assert_eq!(anon.get("/version").await.json()["minor"], "36");
-    assert!(anon.get("/readyz?verbose").await.text().contains("[+]ping ok"));
+    assert!(
+        anon.get("/readyz?verbose")
+            .await
+            .text()
+            .contains("[+]ping ok")
+    );
     for path in ["/api", "/apis", CMS, "/metrics"] {
         assert_status(&anon.get(path).await, 401, "Unauthorized");
     }
@@ -212,32 +298,57 @@ async fn whoami(c: &Client, headers: &[(&str, &str)]) -> Value {
 #[tokio::test]
 async fn identity_headers_are_trusted_only_from_the_front_proxy() {
     let (pki, s, admin) = server().await;
-    let forged = [("X-Remote-User", "mallory"), ("X-Remote-Group", "system:masters")];
+    let forged = [
+        ("X-Remote-User", "mallory"),
+        ("X-Remote-Group", "system:masters"),
+    ];
 
     let me = whoami(&admin, &forged).await;
     assert_eq!(me["username"], "admin");
-    assert_eq!(me["groups"], json!(["system:masters", "system:authenticated"]));
+    assert_eq!(
+        me["groups"],
+        json!(["system:masters", "system:authenticated"])
+    );
 
     let token = s.client(&pki, Identity::Token);
     let me = whoami(&token, &forged).await;
     assert_eq!(me["username"], "token-user");
     assert_eq!(me["uid"], "1001");
-    assert_eq!(me["groups"], json!(["team-a", "team-b", "system:authenticated"]));
+    assert_eq!(
+        me["groups"],
+        json!(["team-a", "team-b", "system:authenticated"])
+    );
 
     // Anonymous with forged headers gains nothing.
     let anon = s.client(&pki, Identity::Anonymous);
     let r = anon
-        .request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", &forged, Some(b"{}".to_vec()))
+        .request(
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            &forged,
+            Some(b"{}".to_vec()),
+        )
         .await;
     assert_status(&r, 401, "Unauthorized");
 
     // A cluster-CA certificate with the front proxy's name cannot assert users.
     let lookalike = s.client(&pki, Identity::ClusterCertNamedLikeProxy);
-    assert_eq!(whoami(&lookalike, &forged).await["username"], "front-proxy-client");
+    assert_eq!(
+        whoami(&lookalike, &forged).await["username"],
+        "front-proxy-client"
+    );
 
     // The real front proxy can.
     let proxy = s.client(&pki, Identity::FrontProxy);
-    let me = whoami(&proxy, &[("X-Remote-User", "alice"), ("X-Remote-Group", "devs"), ("X-Remote-Extra-Scopes", "a")]).await;
+    let me = whoami(
+        &proxy,
+        &[
+            ("X-Remote-User", "alice"),
+            ("X-Remote-Group", "devs"),
+            ("X-Remote-Extra-Scopes", "a"),
+        ],
+    )
+    .await;
     assert_eq!(me["username"], "alice");
     assert_eq!(me["groups"], json!(["devs", "system:authenticated"]));
     assert_eq!(me["extra"]["scopes"], json!(["a"]));
@@ -248,29 +359,70 @@ async fn selectors_pagination_and_dry_run() {
     let (_pki, _s, c) = server().await;
     for i in 0..5 {
         let mut o = cm(&format!("cm{i}"));
-        o["metadata"]["labels"] = json!({"tier": if i % 2 == 0 { "even" } else { "odd" }, "n": i.to_string()});
+        o["metadata"]["labels"] =
+            json!({"tier": if i % 2 == 0 { "even" } else { "odd" }, "n": i.to_string()});
         assert_eq!(c.post_json(CMS, &o).await.status, 201);
     }
     let names = |v: Value| -> Vec<String> {
-        v["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()).collect()
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(names(c.get(&format!("{CMS}?labelSelector=tier%3Deven")).await.json()), ["cm0", "cm2", "cm4"]);
-    assert_eq!(names(c.get(&format!("{CMS}?labelSelector=tier%20in%20(odd),n!%3D1")).await.json()), ["cm3"]);
-    assert_eq!(names(c.get(&format!("{CMS}?fieldSelector=metadata.name%3Dcm2")).await.json()), ["cm2"]);
-    assert_status(&c.get(&format!("{CMS}?labelSelector=a%20in%20")).await, 400, "BadRequest");
+    assert_eq!(
+        names(
+            c.get(&format!("{CMS}?labelSelector=tier%3Deven"))
+                .await
+                .json()
+        ),
+        ["cm0", "cm2", "cm4"]
+    );
+    assert_eq!(
+        names(
+            c.get(&format!("{CMS}?labelSelector=tier%20in%20(odd),n!%3D1"))
+                .await
+                .json()
+        ),
+        ["cm3"]
+    );
+    assert_eq!(
+        names(
+            c.get(&format!("{CMS}?fieldSelector=metadata.name%3Dcm2"))
+                .await
+                .json()
+        ),
+        ["cm2"]
+    );
+    assert_status(
+        &c.get(&format!("{CMS}?labelSelector=a%20in%20")).await,
+        400,
+        "BadRequest",
+    );
 
     // Pages of two, continuing at the first page's revision.
     let first = c.get(&format!("{CMS}?limit=2")).await.json();
     assert_eq!(names(first.clone()), ["cm0", "cm1"]);
     let token = first["metadata"]["continue"].as_str().unwrap().to_owned();
     assert_eq!(c.post_json(CMS, &cm("cm1a")).await.status, 201);
-    let second = c.get(&format!("{CMS}?limit=2&continue={token}")).await.json();
+    let second = c
+        .get(&format!("{CMS}?limit=2&continue={token}"))
+        .await
+        .json();
     assert_eq!(names(second.clone()), ["cm2", "cm3"]);
     let token = second["metadata"]["continue"].as_str().unwrap().to_owned();
-    let third = c.get(&format!("{CMS}?limit=2&continue={token}")).await.json();
+    let third = c
+        .get(&format!("{CMS}?limit=2&continue={token}"))
+        .await
+        .json();
     assert_eq!(names(third.clone()), ["cm4"]);
     assert!(third["metadata"].get("continue").is_none());
-    assert_status(&c.get(&format!("{CMS}?limit=2&continue=garbage")).await, 400, "BadRequest");
+    assert_status(
+        &c.get(&format!("{CMS}?limit=2&continue=garbage")).await,
+        400,
+        "BadRequest",
+    );
 
     // dryRun creates nothing.
     let r = c.post_json(&format!("{CMS}?dryRun=All"), &cm("dry")).await;
@@ -279,16 +431,30 @@ async fn selectors_pagination_and_dry_run() {
 
     // generateName.
     let r = c
-        .post_json(CMS, &json!({"metadata": {"generateName": "gen-"}, "data": {}}))
+        .post_json(
+            CMS,
+            &json!({"metadata": {"generateName": "gen-"}, "data": {}}),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let name = r.json()["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
 
     // deletecollection by label.
-    let r = c.request("DELETE", &format!("{CMS}?labelSelector=tier%3Dodd"), &[], None).await;
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}?labelSelector=tier%3Dodd"),
+            &[],
+            None,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(names(c.get(CMS).await.json()).iter().all(|n| n != "cm1" && n != "cm3"));
+    assert!(
+        names(c.get(CMS).await.json())
+            .iter()
+            .all(|n| n != "cm1" && n != "cm3")
+    );
 }
 
 #[tokio::test]
@@ -326,14 +492,22 @@ async fn status_subresource_and_generation() {
     });
     let created = c.post_json(deploys, &d).await.json();
     assert_eq!(created["metadata"]["generation"], 1);
-    assert!(created.get("status").is_none(), "status is dropped on create");
+    assert!(
+        created.get("status").is_none(),
+        "status is dropped on create"
+    );
 
     // Status writes change only status.
     let mut s = created.clone();
     s["status"] = json!({"replicas": 1, "readyReplicas": 1});
     s["spec"]["replicas"] = json!(5);
     let r = c
-        .request("PUT", &format!("{deploys}/web/status"), &[], Some(serde_json::to_vec(&s).unwrap()))
+        .request(
+            "PUT",
+            &format!("{deploys}/web/status"),
+            &[],
+            Some(serde_json::to_vec(&s).unwrap()),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let after = r.json();
@@ -346,7 +520,12 @@ async fn status_subresource_and_generation() {
     m["spec"]["replicas"] = json!(3);
     m["status"] = json!({"replicas": 0});
     let r = c
-        .request("PUT", &format!("{deploys}/web"), &[], Some(serde_json::to_vec(&m).unwrap()))
+        .request(
+            "PUT",
+            &format!("{deploys}/web"),
+            &[],
+            Some(serde_json::to_vec(&m).unwrap()),
+        )
         .await;
     let after = r.json();
     assert_eq!(after["spec"]["replicas"], 3);
@@ -364,18 +543,39 @@ async fn status_subresource_and_generation() {
 async fn watch_delivers_changes_in_order() {
     let (pki, s, c) = server().await;
     let list = c.get(CMS).await.json();
-    let rv = list["metadata"]["resourceVersion"].as_str().unwrap().to_owned();
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let watcher = s.client(&pki, Identity::Admin);
-    let mut events = watcher.stream_lines(&format!("{CMS}?watch=1&resourceVersion={rv}")).await;
+    let mut events = watcher
+        .stream_lines(&format!("{CMS}?watch=1&resourceVersion={rv}"))
+        .await;
     let created = c.post_json(CMS, &cm("w")).await.json();
     let mut changed = created.clone();
     changed["data"]["a"] = json!("changed");
-    c.request("PUT", &format!("{CMS}/w"), &[], Some(serde_json::to_vec(&changed).unwrap())).await;
+    c.request(
+        "PUT",
+        &format!("{CMS}/w"),
+        &[],
+        Some(serde_json::to_vec(&changed).unwrap()),
+    )
+    .await;
     c.request("DELETE", &format!("{CMS}/w"), &[], None).await;
     let mut got = Vec::new();
     for _ in 0..3 {
-        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap();
-        got.push((e["type"].as_str().unwrap().to_owned(), e["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse::<i64>().unwrap()));
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        got.push((
+            e["type"].as_str().unwrap().to_owned(),
+            e["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        ));
     }
     let kinds: Vec<_> = got.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
@@ -383,12 +583,22 @@ async fn watch_delivers_changes_in_order() {
 
     // Without a resourceVersion a watch starts with the current objects.
     c.post_json(CMS, &cm("existing")).await;
-    let mut events = watcher.stream_lines(&format!("{CMS}?watch=true&timeoutSeconds=2")).await;
-    let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap();
+    let mut events = watcher
+        .stream_lines(&format!("{CMS}?watch=true&timeoutSeconds=2"))
+        .await;
+    let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e["type"], "ADDED");
     assert_eq!(e["object"]["metadata"]["name"], "existing");
     // timeoutSeconds ends the stream.
-    assert!(tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -398,14 +608,19 @@ async fn namespace_deletion_removes_its_contents() {
     assert_eq!(c.post_json("/api/v1/namespaces", &ns).await.status, 201);
     let in_ns = "/api/v1/namespaces/doomed/configmaps";
     assert_eq!(c.post_json(in_ns, &cm("a")).await.status, 201);
-    let r = c.request("DELETE", "/api/v1/namespaces/doomed", &[], None).await;
+    let r = c
+        .request("DELETE", "/api/v1/namespaces/doomed", &[], None)
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"]["phase"], "Terminating");
     // Creating content in a terminating namespace is forbidden.
     assert_status(&c.post_json(in_ns, &cm("b")).await, 403, "Forbidden");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while c.get("/api/v1/namespaces/doomed").await.status != 404 {
-        assert!(tokio::time::Instant::now() < deadline, "namespace never went away");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "namespace never went away"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let r = c.get(&format!("{in_ns}/a")).await;
@@ -415,20 +630,33 @@ async fn namespace_deletion_removes_its_contents() {
 #[tokio::test]
 async fn discovery_etag_and_metrics() {
     let (_pki, _s, c) = server().await;
-    let aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
-    let r = c.request("GET", "/apis", &[("accept", aggregated)], None).await;
+    let aggregated =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    let r = c
+        .request("GET", "/apis", &[("accept", aggregated)], None)
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["kind"], "APIGroupDiscoveryList");
     assert_eq!(r.headers["vary"], "Accept");
     let etag = r.headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'));
-    let r = c.request("GET", "/apis", &[("accept", aggregated), ("if-none-match", &etag)], None).await;
+    let r = c
+        .request(
+            "GET",
+            "/apis",
+            &[("accept", aggregated), ("if-none-match", &etag)],
+            None,
+        )
+        .await;
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
     let r = c.get("/apis").await;
     assert_eq!(r.json()["kind"], "APIGroupList");
     assert_eq!(c.get("/api").await.json()["kind"], "APIVersions");
-    assert_eq!(c.get("/apis/apps/v1").await.json()["kind"], "APIResourceList");
+    assert_eq!(
+        c.get("/apis/apps/v1").await.json()["kind"],
+        "APIResourceList"
+    );
     assert_status(&c.get("/apis/apps/v9").await, 404, "NotFound");
 
     c.get(CMS).await;
@@ -441,11 +669,90 @@ async fn discovery_etag_and_metrics() {
 async fn sigterm_ends_watches_and_exits_cleanly() {
     let (pki, mut s, c) = server().await;
     let watcher = s.client(&pki, Identity::Admin);
-    let mut events = watcher.stream_lines(&format!("{CMS}?watch=1&resourceVersion=1")).await;
+    let mut events = watcher
+        .stream_lines(&format!("{CMS}?watch=1&resourceVersion=1"))
+        .await;
     c.post_json(CMS, &cm("x")).await;
-    assert!(tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().is_some());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .is_some()
+    );
     let status = s.terminate().await;
     assert!(status.success(), "exit status {status}");
     // The watch stream ended (no hang).
-    assert!(tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn compacted_history_is_410_gone_and_bookmarks_arrive() {
+    let pki = Pki::generate();
+    let s = ServerProcess::start(
+        Path::new(BIN),
+        &pki,
+        &Storage::Sqlite,
+        &["--etcd-compaction-interval=500ms"],
+    )
+    .await;
+    let c = s.client(&pki, Identity::Admin);
+    let first = c.post_json(CMS, &cm("old")).await.json();
+    let old_rv = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..3 {
+        c.post_json(CMS, &cm(&format!("new{i}"))).await;
+    }
+    // Two compaction ticks later the first revision is history.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    c.post_json(CMS, &cm("latest")).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let r = c
+        .get(&format!(
+            "{CMS}?resourceVersion={old_rv}&resourceVersionMatch=Exact"
+        ))
+        .await;
+    assert_status(&r, 410, "Expired");
+
+    let mut events = c
+        .stream_lines(&format!("{CMS}?watch=1&resourceVersion={old_rv}"))
+        .await;
+    let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e["type"], "ERROR", "{e}");
+    assert_eq!(e["object"]["code"], 410);
+    assert_eq!(e["object"]["reason"], "Expired");
+
+    // A fresh watch with bookmarks gets one within the bookmark interval.
+    let rv = c.get(CMS).await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut events = c
+        .stream_lines(&format!(
+            "{CMS}?watch=1&resourceVersion={rv}&allowWatchBookmarks=true"
+        ))
+        .await;
+    let e = tokio::time::timeout(Duration::from_secs(15), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e["type"], "BOOKMARK", "{e}");
+    assert!(
+        e["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            >= rv.parse::<i64>().unwrap()
+    );
 }

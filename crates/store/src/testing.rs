@@ -110,10 +110,10 @@ impl EtcdCluster {
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(store) = EtcdStore::connect(EtcdOptions::new(self.endpoints())).await {
-                if store.current_revision().await.is_ok() {
-                    return;
-                }
+            if let Ok(store) = EtcdStore::connect(EtcdOptions::new(self.endpoints())).await
+                && store.current_revision().await.is_ok()
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

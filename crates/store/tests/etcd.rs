@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use skewless_store::etcd::{EtcdOptions, EtcdStore};
-use skewless_store::{ListOptions, Store, WriteOptions};
 use skewless_store::testing::EtcdCluster;
+use skewless_store::{ListOptions, Store, WriteOptions};
 use support::{Fixture, unique_prefix};
 
 async fn connect(endpoints: Vec<String>) -> EtcdStore {

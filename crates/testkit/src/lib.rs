@@ -79,7 +79,11 @@ impl Pki {
             .write(&dir, "proxy")
             .unwrap();
         let tokens = dir.join("tokens.csv");
-        std::fs::write(&tokens, format!("{TOKEN},token-user,1001,\"team-a,team-b\"\n")).unwrap();
+        std::fs::write(
+            &tokens,
+            format!("{TOKEN},token-user,1001,\"team-a,team-b\"\n"),
+        )
+        .unwrap();
         Self {
             ca: dir.join("ca.crt"),
             front_proxy_ca: dir.join("front-proxy-ca.crt"),
@@ -153,8 +157,21 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `binary serve` with the PKI's flags, the storage and any extra
-    /// flags; returns once `/readyz` answers 200.
+    /// flags; returns once `/readyz` answers 200. Logs at debug level.
     pub async fn start(binary: &Path, pki: &Pki, storage: &Storage, extra: &[&str]) -> Self {
+        Self::start_with_log(binary, pki, storage, extra, "info,skewless_server=debug").await
+    }
+
+    /// As [`ServerProcess::start`], with this `SKEWLESS_LOG` filter.
+    /// Benchmarks pass the binary's default (`info`): debug logs a line per
+    /// request.
+    pub async fn start_with_log(
+        binary: &Path,
+        pki: &Pki,
+        storage: &Storage,
+        extra: &[&str],
+        log_filter: &str,
+    ) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let log = tmp.path().join("server.log");
@@ -164,18 +181,26 @@ impl ServerProcess {
             Storage::Sqlite => args.extend(["--data-dir".into(), data_dir.display().to_string()]),
             Storage::SharedSqlite(dir) => {
                 args.extend(["--data-dir".into(), dir.display().to_string()]);
-                args.extend(["--cert-dir".into(), data_dir.join("certs").display().to_string()]);
+                args.extend([
+                    "--cert-dir".into(),
+                    data_dir.join("certs").display().to_string(),
+                ]);
             }
             Storage::Etcd(endpoints) => {
                 let prefix = format!("/skewless-test-{}-{}", std::process::id(), unique());
-                args.extend(["--etcd-servers".into(), endpoints.join(","), "--etcd-prefix".into(), prefix]);
+                args.extend([
+                    "--etcd-servers".into(),
+                    endpoints.join(","),
+                    "--etcd-prefix".into(),
+                    prefix,
+                ]);
                 args.extend(["--data-dir".into(), data_dir.display().to_string()]);
             }
         }
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let mut child = Command::new(binary)
             .args(&args)
-            .env("SKEWLESS_LOG", "info,skewless_server=debug")
+            .env("SKEWLESS_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .kill_on_drop(true)
@@ -216,9 +241,18 @@ impl ServerProcess {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "server never became ready; log:\n{}", read(&self.log));
+            assert!(
+                Instant::now() < deadline,
+                "server never became ready; log:\n{}",
+                read(&self.log)
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     pub fn client(&self, pki: &Pki, identity: Identity) -> Client {
@@ -290,7 +324,10 @@ pub struct Response {
 impl Response {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -310,12 +347,17 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
 fn load_certs(p: &Path) -> Vec<CertificateDer<'static>> {
-    CertificateDer::pem_file_iter(p).unwrap().map(|c| c.unwrap()).collect()
+    CertificateDer::pem_file_iter(p)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect()
 }
 
 impl Client {
@@ -357,8 +399,15 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Response {
-        let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        let mut all: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             all.push(("content-type".into(), "application/json".into()));
         }
         self.try_request(method, path, Some(&all), body)
@@ -371,7 +420,8 @@ impl Client {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.request("POST", path, &[], Some(serde_json::to_vec(body).unwrap())).await
+        self.request("POST", path, &[], Some(serde_json::to_vec(body).unwrap()))
+            .await
     }
 
     pub async fn try_request(
@@ -400,13 +450,18 @@ impl Client {
             req = req.header(k.as_str(), v.as_str());
         }
         let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let resp = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req)).await??;
+        let resp =
+            tokio::time::timeout(Duration::from_secs(30), sender.send_request(req)).await??;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = tokio::time::timeout(Duration::from_secs(30), resp.into_body().collect())
             .await??
             .to_bytes();
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Opens a streaming GET (a watch) and returns a receiver of its lines.
@@ -418,13 +473,21 @@ impl Client {
             .connect(ServerName::try_from("localhost").unwrap(), tcp)
             .await
             .unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
         tokio::spawn(conn);
-        let mut req = http::Request::builder().method("GET").uri(path).header("host", &authority);
+        let mut req = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", &authority);
         if let Some(t) = &self.token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
-        let resp = sender.send_request(req.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "watch {path} refused");
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let mut body = resp.into_body();
@@ -469,7 +532,8 @@ users:
   user:
     token: {TOKEN}
 - name: nobody
-  user: {{}}
+  user:
+    token: not-a-valid-token
 contexts:
 - name: admin
   context: {{cluster: test, user: admin}}
@@ -511,6 +575,10 @@ pub fn kubectl_path() -> PathBuf {
 /// The venv's python with the `kubernetes` client.
 pub fn python_path() -> PathBuf {
     let p = workspace_root().join(".venv/bin/python");
-    assert!(p.exists(), "{} is missing: run scripts/test.sh", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh",
+        p.display()
+    );
     p
 }

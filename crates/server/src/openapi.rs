@@ -1,0 +1,265 @@
+//! `/openapi/v3` and `/openapi/v2`, rendered once from the catalog by
+//! `skewless-openapi`, and server-side field validation (`fieldValidation`
+//! = `Strict` | `Warn` | `Ignore`) against the same schemas.
+//!
+//! kubectl's default `--validate=strict` looks for the `fieldValidation`
+//! parameter in the v3 document and then relies on the server to reject
+//! unknown fields, so both halves live here together.
+
+use std::sync::OnceLock;
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use serde_json::Value;
+use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
+use skewless_apimachinery::status::ApiError;
+use skewless_openapi::{GroupVersionKind, OpenApi, Release, ResourceRef, SubresourceRef, V3Spec};
+
+use crate::http_util::{self, Body, Query};
+
+/// The rendered documents of one catalog.
+pub struct OpenApiDocs {
+    openapi: OpenApi,
+    v3: V3Spec,
+    index: Vec<u8>,
+    v2: OnceLock<Vec<u8>>,
+}
+
+impl std::fmt::Debug for OpenApiDocs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenApiDocs").finish_non_exhaustive()
+    }
+}
+
+fn resource_ref(r: &ResourceInfo) -> ResourceRef {
+    let verbs: Vec<&str> = r.verbs.iter().map(String::as_str).collect();
+    let mut out = ResourceRef::new(
+        &r.group,
+        &r.version,
+        &r.kind,
+        &r.resource,
+        r.namespaced,
+        &verbs,
+    );
+    for s in &r.subresources {
+        let verbs: Vec<&str> = s.verbs.iter().map(String::as_str).collect();
+        out = out.with_subresource(SubresourceRef::new(
+            &s.name, &s.group, &s.version, &s.kind, &verbs,
+        ));
+    }
+    out
+}
+
+impl OpenApiDocs {
+    pub fn build(catalog: &Catalog) -> Self {
+        let resources: Vec<ResourceRef> = catalog
+            .group_versions()
+            .flat_map(|gv| gv.resources.iter().map(resource_ref))
+            .collect();
+        let release = Release::parse(&catalog.emulated_version().to_string())
+            .unwrap_or_else(|_| Release::latest());
+        let openapi = OpenApi::new(release, &resources);
+        let v3 = openapi.v3();
+        let index = serde_json::to_vec(&v3.index()).unwrap_or_default();
+        Self {
+            openapi,
+            v3,
+            index,
+            v2: OnceLock::new(),
+        }
+    }
+
+    /// Answers `/openapi/...` paths; `None` for other paths.
+    pub fn handle(
+        &self,
+        path: &str,
+        query: &Query,
+        headers: &HeaderMap,
+    ) -> Option<Result<Response<Body>, ApiError>> {
+        let rest = path.trim_end_matches('/').strip_prefix("/openapi/")?;
+        Some(match rest {
+            "v3" => Ok(bytes_response(self.index.clone(), "application/json", None)),
+            "v2" => {
+                let accept = headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !skewless_apimachinery::negotiate::response_json_acceptable(accept) {
+                    return Some(Err(ApiError::NotAcceptable {
+                        accepted: vec!["application/json".into()],
+                    }));
+                }
+                let body = self
+                    .v2
+                    .get_or_init(|| serde_json::to_vec(&self.openapi.v2()).unwrap_or_default());
+                Ok(bytes_response(body.clone(), "application/json", None))
+            }
+            other => match other.strip_prefix("v3/").and_then(|p| self.v3.document(p)) {
+                None => Err(ApiError::not_found_path()),
+                Some(doc) => match query.get("hash") {
+                    // A stale hash is redirected to the current document, as upstream.
+                    Some(h) if h != doc.hash() => {
+                        let mut r = Response::new(http_util::empty());
+                        *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
+                        if let Ok(v) = HeaderValue::from_str(&doc.server_relative_url()) {
+                            r.headers_mut().insert(header::LOCATION, v);
+                        }
+                        Ok(r)
+                    }
+                    Some(_) => Ok(bytes_response(
+                        doc.body().to_vec(),
+                        "application/json",
+                        Some(doc.hash()),
+                    )),
+                    None => Ok(bytes_response(
+                        doc.body().to_vec(),
+                        "application/json",
+                        None,
+                    )),
+                },
+            },
+        })
+    }
+
+    /// Field paths of `obj` that the schema of its kind does not know.
+    pub fn unknown_fields(&self, r: &ResourceInfo, obj: &Value) -> Vec<String> {
+        let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
+        self.openapi.unknown_fields(&gvk, obj).unwrap_or_default()
+    }
+}
+
+fn bytes_response(
+    body: Vec<u8>,
+    content_type: &'static str,
+    immutable_hash: Option<&str>,
+) -> Response<Body> {
+    let mut r = Response::new(http_util::full(body));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(hash) = immutable_hash {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, immutable"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
+            h.insert(header::ETAG, v);
+        }
+    }
+    r
+}
+
+/// Removes the field at an upstream-style path
+/// (`spec.template.spec.containers[1].imagePullPolicyy`).
+pub fn remove_path(obj: &mut Value, path: &str) {
+    let mut tokens: Vec<Token> = Vec::new();
+    for segment in path.split('.') {
+        let (name, mut rest) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if !name.is_empty() {
+            tokens.push(Token::Key(name));
+        }
+        while let Some(close) = rest.find(']') {
+            if let Ok(n) = rest[1..close].parse::<usize>() {
+                tokens.push(Token::Index(n));
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    let Some((last, parents)) = tokens.split_last() else {
+        return;
+    };
+    let mut cur = obj;
+    for t in parents {
+        let next = match (t, cur) {
+            (Token::Key(k), Value::Object(m)) => m.get_mut(*k),
+            (Token::Index(i), Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return,
+        }
+    }
+    if let (Token::Key(k), Value::Object(m)) = (last, cur) {
+        m.remove(*k);
+    }
+}
+
+enum Token<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Applies `fieldValidation` to an incoming object: `Strict` rejects unknown
+/// fields with 400; `Warn` (the default) and `Ignore` drop them, `Warn`
+/// returning one warning per field.
+pub fn validate_fields(
+    docs: &OpenApiDocs,
+    r: &ResourceInfo,
+    query: &Query,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    let mode = query.get("fieldValidation").unwrap_or("Warn");
+    if !matches!(mode, "Strict" | "Warn" | "Ignore") {
+        return Err(ApiError::BadRequest(format!(
+            "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {mode:?}"
+        )));
+    }
+    let unknown = docs.unknown_fields(r, obj);
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    if mode == "Strict" {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
+        return Err(ApiError::BadRequest(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+            list.join(", "),
+            kind = r.kind,
+            version = r.version,
+        )));
+    }
+    for f in &unknown {
+        remove_path(obj, f);
+    }
+    Ok(if mode == "Warn" {
+        unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect()
+    } else {
+        Vec::new()
+    })
+}
+
+/// Adds `Warning: 299 - "<text>"` headers.
+pub fn add_warnings(resp: &mut Response<Body>, warnings: &[String]) {
+    for w in warnings {
+        let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn removes_upstream_style_paths() {
+        let mut v =
+            json!({"spec": {"containers": [{"name": "a"}, {"name": "b", "bogus": 1}], "x": 2}});
+        remove_path(&mut v, "spec.containers[1].bogus");
+        remove_path(&mut v, "spec.x");
+        remove_path(&mut v, "spec.nothere.deeper");
+        assert_eq!(
+            v,
+            json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}})
+        );
+    }
+}
