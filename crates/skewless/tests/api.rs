@@ -756,3 +756,49 @@ async fn compacted_history_is_410_gone_and_bookmarks_arrive() {
             >= rv.parse::<i64>().unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_certificate_from_an_unknown_ca_is_refused_in_the_handshake() {
+    let (pki, s, admin) = server().await;
+    let stranger = s.client(&pki, Identity::Untrusted);
+    // TLS 1.3 reports the rejected client certificate on the first read.
+    match stranger.try_request("GET", CMS, None, None).await {
+        Err(_) => {}
+        Ok(r) => panic!(
+            "an untrusted certificate got an HTTP answer: {} {}",
+            r.status,
+            r.text()
+        ),
+    }
+    // The server is unaffected.
+    assert_eq!(admin.get(CMS).await.status, 200);
+}
+
+#[tokio::test]
+async fn bad_protobuf_bodies_are_refused_cleanly() {
+    let (_pki, _s, c) = server().await;
+    let pb = [("content-type", "application/vnd.kubernetes.protobuf")];
+    // Not a protobuf envelope at all.
+    let r = c
+        .request("POST", CMS, &pb, Some(b"{\"kind\":\"ConfigMap\"}".to_vec()))
+        .await;
+    assert_status(&r, 400, "BadRequest");
+    // The envelope magic followed by garbage.
+    let r = c
+        .request("POST", CMS, &pb, Some(b"k8s\x00\x0a\xff\xff\xff".to_vec()))
+        .await;
+    assert_status(&r, 400, "BadRequest");
+    // A well-formed envelope naming a kind without a protobuf schema:
+    // field 1 (typeMeta) = {apiVersion: "example.com/v1", kind: "Widget"}.
+    let mut type_meta = vec![0x0a, 14];
+    type_meta.extend_from_slice(b"example.com/v1");
+    type_meta.extend_from_slice(&[0x12, 6]);
+    type_meta.extend_from_slice(b"Widget");
+    let mut body = b"k8s\x00".to_vec();
+    body.push(0x0a);
+    body.push(type_meta.len() as u8);
+    body.extend_from_slice(&type_meta);
+    let r = c.request("POST", CMS, &pb, Some(body)).await;
+    assert_status(&r, 415, "UnsupportedMediaType");
+    assert_eq!(count_configmaps(&c).await, 0);
+}

@@ -40,6 +40,9 @@ pub struct Pki {
     /// A client certificate from the cluster CA (not the front-proxy CA).
     pub other_cert: PathBuf,
     pub other_key: PathBuf,
+    /// A client certificate from a CA no server trusts.
+    pub untrusted_cert: PathBuf,
+    pub untrusted_key: PathBuf,
     _tmp: Arc<tempfile::TempDir>,
 }
 
@@ -78,6 +81,12 @@ impl Pki {
             .unwrap()
             .write(&dir, "proxy")
             .unwrap();
+        let (untrusted_cert, untrusted_key) = Ca::generate("nobody-trusts-this-ca")
+            .unwrap()
+            .issue_client("admin", &["system:masters"])
+            .unwrap()
+            .write(&dir, "untrusted")
+            .unwrap();
         let tokens = dir.join("tokens.csv");
         std::fs::write(
             &tokens,
@@ -97,6 +106,8 @@ impl Pki {
             tokens,
             other_cert,
             other_key,
+            untrusted_cert,
+            untrusted_key,
             _tmp: Arc::new(tmp),
         }
     }
@@ -311,6 +322,8 @@ pub enum Identity {
     FrontProxy,
     /// A cluster-CA client certificate whose CN is the front-proxy's name.
     ClusterCertNamedLikeProxy,
+    /// An admin-looking certificate from a CA the server does not trust.
+    Untrusted,
 }
 
 /// A response, with the body parsed as JSON when it is JSON.
@@ -380,6 +393,10 @@ impl Client {
             }
             Identity::ClusterCertNamedLikeProxy => {
                 let (c, k) = cert(&pki.other_cert, &pki.other_key);
+                builder.with_client_auth_cert(c, k).unwrap()
+            }
+            Identity::Untrusted => {
+                let (c, k) = cert(&pki.untrusted_cert, &pki.untrusted_key);
                 builder.with_client_auth_cert(c, k).unwrap()
             }
             Identity::Anonymous | Identity::Token => builder.with_no_client_auth(),
