@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod discovery;
+pub mod metrics;
 pub mod negotiate;
 pub mod patch;
 pub mod request_info;

@@ -40,6 +40,8 @@ pub struct Api {
     /// `host:port` clients reach this server at (for `/api`'s
     /// `serverAddressByClientCIDRs`).
     pub advertise: String,
+    /// The Mixed Version Proxy, when active (gate on and `--peer-ca-file`).
+    pub proxy: Option<std::sync::Arc<skewless_peerproxy::proxy::PeerProxy>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -78,7 +80,14 @@ impl Api {
     }
 
     pub fn is_ready(&self) -> bool {
-        self.bootstrapped.load(Ordering::Acquire) && !self.shutting_down.load(Ordering::Acquire)
+        self.bootstrapped.load(Ordering::Acquire)
+            && !self.shutting_down.load(Ordering::Acquire)
+            && self.proxy_synced()
+    }
+
+    /// Whether the proxy (if any) has finished its first peer discovery round.
+    pub fn proxy_synced(&self) -> bool {
+        self.proxy.as_ref().is_none_or(|p| p.synced())
     }
 }
 

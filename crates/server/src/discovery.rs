@@ -74,7 +74,11 @@ pub fn handle(
         ["version"] => Ok(http_util::json(StatusCode::OK, &api.version_info)),
         ["healthz" | "livez" | "readyz", rest @ ..] => Ok(health(api, segments[0], rest, query)),
         ["metrics"] => {
-            let mut r = http_util::text(StatusCode::OK, api.metrics.render());
+            let mut text = api.metrics.render();
+            if let Some(proxy) = &api.proxy {
+                proxy.metrics.render(&mut text);
+            }
+            let mut r = http_util::text(StatusCode::OK, text);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -150,6 +154,9 @@ fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<B
         ));
     }
     if endpoint == "readyz" {
+        if api.proxy.is_some() {
+            checks.push(("mixed-version-proxy", api.proxy_synced()));
+        }
         checks.push(("shutdown", !api.shutting_down.load(Ordering::Acquire)));
     }
     if let Some(name) = (!rest.is_empty()).then(|| rest.join("/")) {

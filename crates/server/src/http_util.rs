@@ -13,11 +13,16 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 use skewless_apimachinery::status::ApiError;
 
-/// Every response body: whole or streamed (watches).
-pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// Errors a streamed body may end with (a peer that died mid-response).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every response body: whole, streamed (watches), or relayed from a peer.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
 pub fn empty() -> Body {

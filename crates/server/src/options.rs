@@ -2,9 +2,12 @@
 //! binary parses flags (named as kube-apiserver names them) into this; the
 //! server never reads the environment or argv itself.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::identity::IdentityTiming;
 
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
@@ -46,6 +49,113 @@ pub struct ServeOptions {
     pub controller_resync: Duration,
     /// `--etcd-compaction-interval` (applies to both engines); zero disables.
     pub compaction_interval: Duration,
+    /// `--feature-gates`, parsed.
+    pub feature_gates: FeatureGates,
+    /// The Mixed Version Proxy's flags.
+    pub peer: PeerOptions,
+    /// Identity lease and peer endpoint timing.
+    pub identity: IdentityTiming,
+    /// `--request-timeout`: the deadline of non-watch requests, also for
+    /// the response of a proxied request to start.
+    pub request_timeout: Duration,
+}
+
+/// `--peer-*` and `--proxy-client-*`.
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// `--peer-ca-file`: verifies peers' serving certificates; the proxy is
+    /// active only when set.
+    pub ca_file: Option<PathBuf>,
+    /// `--peer-advertise-ip` / `--peer-advertise-port`.
+    pub advertise_ip: Option<IpAddr>,
+    pub advertise_port: Option<u16>,
+    /// `--proxy-client-cert-file` / `--proxy-client-key-file`.
+    pub proxy_client_cert_file: Option<PathBuf>,
+    pub proxy_client_key_file: Option<PathBuf>,
+    /// How often peers' discovery is re-checked.
+    pub discovery_resync: Duration,
+}
+
+/// Feature gates this server knows, with kube-apiserver 1.36's defaults.
+#[derive(Debug, Clone)]
+pub struct FeatureGates {
+    gates: BTreeMap<&'static str, bool>,
+}
+
+/// The Mixed Version Proxy's gate.
+pub const UVIP: &str = "UnknownVersionInteroperabilityProxy";
+
+impl Default for FeatureGates {
+    fn default() -> Self {
+        Self {
+            gates: BTreeMap::from([(UVIP, true), ("APIServerIdentity", true)]),
+        }
+    }
+}
+
+impl FeatureGates {
+    /// Parses `--feature-gates=A=true,B=false`; unknown gates are errors.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut gates = Self::default();
+        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, value) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("missing bool value for {entry}"))?;
+            let value = match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "t" => true,
+                "false" | "0" | "f" => false,
+                other => return Err(format!("invalid value of {name}: {other}")),
+            };
+            let Some((known, _)) = gates.gates.iter().find(|(k, _)| **k == name.trim()) else {
+                return Err(format!("unrecognized feature gate: {}", name.trim()));
+            };
+            let known: &'static str = known;
+            gates.gates.insert(known, value);
+        }
+        Ok(gates)
+    }
+
+    pub fn enabled(&self, gate: &str) -> bool {
+        self.gates.get(gate).copied().unwrap_or(false)
+    }
+}
+
+impl ServeOptions {
+    /// kube-apiserver's start-up checks of the peer flags, with its messages.
+    pub fn validate_peer_flags(&self) -> Result<(), String> {
+        let gate = self.feature_gates.enabled(UVIP);
+        let p = &self.peer;
+        if !gate {
+            if p.ca_file.is_some() {
+                return Err(format!(
+                    "--peer-ca-file requires {UVIP} feature to be turned on"
+                ));
+            }
+            if p.advertise_ip.is_some() {
+                return Err(format!(
+                    "--peer-advertise-ip requires {UVIP} feature to be turned on"
+                ));
+            }
+            if p.advertise_port.is_some() {
+                return Err(format!(
+                    "--peer-advertise-port requires {UVIP} feature to be turned on"
+                ));
+            }
+        }
+        if gate && p.ca_file.is_some() {
+            if p.proxy_client_cert_file.is_none() {
+                return Err(
+                    "error building peer proxy handler, proxy-cert-file not specified".into(),
+                );
+            }
+            if p.proxy_client_key_file.is_none() {
+                return Err(
+                    "error building peer proxy handler, proxy-key-file not specified".into(),
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServeOptions {
@@ -69,6 +179,13 @@ impl Default for ServeOptions {
             max_request_body_bytes: 3 * 1024 * 1024,
             controller_resync: Duration::from_secs(5),
             compaction_interval: Duration::from_secs(300),
+            feature_gates: FeatureGates::default(),
+            peer: PeerOptions {
+                discovery_resync: Duration::from_secs(1),
+                ..PeerOptions::default()
+            },
+            identity: IdentityTiming::default(),
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -96,5 +213,54 @@ impl Default for RequestHeaderOptions {
             group_headers: vec!["X-Remote-Group".to_owned()],
             extra_headers_prefix: vec!["X-Remote-Extra-".to_owned()],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_gates_parse_like_kube_apiserver() {
+        assert!(FeatureGates::default().enabled(UVIP));
+        assert!(
+            !FeatureGates::parse("UnknownVersionInteroperabilityProxy=false")
+                .unwrap()
+                .enabled(UVIP)
+        );
+        assert!(
+            FeatureGates::parse("Nope=true")
+                .unwrap_err()
+                .contains("unrecognized feature gate: Nope")
+        );
+        assert!(FeatureGates::parse("UnknownVersionInteroperabilityProxy").is_err());
+    }
+
+    #[test]
+    fn peer_flags_are_checked_with_upstream_messages() {
+        let mut o = ServeOptions::default();
+        o.peer.ca_file = Some("ca.crt".into());
+        assert_eq!(
+            o.validate_peer_flags().unwrap_err(),
+            "error building peer proxy handler, proxy-cert-file not specified"
+        );
+        o.peer.proxy_client_cert_file = Some("c".into());
+        assert_eq!(
+            o.validate_peer_flags().unwrap_err(),
+            "error building peer proxy handler, proxy-key-file not specified"
+        );
+        o.peer.proxy_client_key_file = Some("k".into());
+        assert!(o.validate_peer_flags().is_ok());
+        o.feature_gates = FeatureGates::parse("UnknownVersionInteroperabilityProxy=false").unwrap();
+        assert_eq!(
+            o.validate_peer_flags().unwrap_err(),
+            "--peer-ca-file requires UnknownVersionInteroperabilityProxy feature to be turned on"
+        );
+        o.peer.ca_file = None;
+        o.peer.advertise_port = Some(1);
+        assert_eq!(
+            o.validate_peer_flags().unwrap_err(),
+            "--peer-advertise-port requires UnknownVersionInteroperabilityProxy feature to be turned on"
+        );
     }
 }

@@ -35,8 +35,14 @@ use crate::authn::{Authenticator, UserInfo};
 use crate::authz::{AlwaysAllow, Authorizer};
 use crate::http_util::{self, Body, Query};
 use crate::options::ServeOptions;
+use crate::options::UVIP;
 use crate::tls::{ClientCertVerifiers, PeerCertificate};
-use crate::{discovery, namespaces, rest, table, watch};
+use crate::{discovery, identity, namespaces, peers, rest, table, watch};
+use skewless_peerproxy::proxy::{
+    ForwardError, ForwardedUser, PEER_PROXIED_HEADER, PeerProxy, SyncTiming,
+};
+use skewless_peerproxy::routing::RoutingDecision as Decision;
+use skewless_peerproxy::transport::{Transport, TransportConfig};
 
 /// A started server.
 pub struct RunningServer {
@@ -93,17 +99,42 @@ async fn open_store(opts: &ServeOptions) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-fn default_server_id() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
+/// Builds the peer proxy when the gate is on and `--peer-ca-file` is set.
+fn build_proxy(opts: &ServeOptions, server_id: &str) -> anyhow::Result<Option<Arc<PeerProxy>>> {
+    let (Some(ca), true) = (&opts.peer.ca_file, opts.feature_gates.enabled(UVIP)) else {
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (
+        &opts.peer.proxy_client_cert_file,
+        &opts.peer.proxy_client_key_file,
+    ) else {
+        anyhow::bail!(
+            "error building peer proxy handler: proxy client certificate and key are required"
+        );
+    };
+    let transport = Transport::new(TransportConfig {
+        peer_ca: crate::tls::load_certs(ca).context("--peer-ca-file")?,
+        client_chain: crate::tls::load_certs(cert).context("--proxy-client-cert-file")?,
+        client_key: crate::tls::load_key(key).context("--proxy-client-key-file")?,
+        connect_timeout: std::time::Duration::from_secs(5),
+    })
+    .map_err(|e| anyhow::anyhow!("building the peer transport: {e}"))?;
+    let timing = SyncTiming {
+        resync: opts.peer.discovery_resync,
+        request_timeout: opts.request_timeout,
+        ..SyncTiming::default()
+    };
+    Ok(Some(PeerProxy::new(
+        server_id.to_owned(),
+        transport,
+        timing,
+    )))
 }
 
 /// Starts a server: binds, bootstraps, and serves in the background.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     crate::tls::install_crypto_provider();
+    opts.validate_peer_flags().map_err(anyhow::Error::msg)?;
     let emulated = EmulatedVersion::parse(&opts.emulated_version)
         .map_err(|e| anyhow::anyhow!("--emulated-version: {e}"))?;
     let runtime = RuntimeConfig::parse(&opts.runtime_config)
@@ -136,6 +167,25 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let version = emulated.version();
     let (shutdown, _) = tokio::sync::watch::channel(false);
+    let server_id = opts
+        .apiserver_id
+        .clone()
+        .unwrap_or_else(|| identity::server_id_for_hostname(&identity::hostname()));
+    let proxy = build_proxy(&opts, &server_id)?;
+    let gate = opts.feature_gates.enabled(UVIP);
+    // Where peers dial us: --peer-advertise-ip/port when both are set, else
+    // the bind address (loopback when bound to all) and the bound port.
+    let peer_address = match (opts.peer.advertise_ip, opts.peer.advertise_port) {
+        (Some(ip), Some(port)) => SocketAddr::new(ip, port).to_string(),
+        _ => {
+            let ip = if addr.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                addr.ip()
+            };
+            SocketAddr::new(ip, addr.port()).to_string()
+        }
+    };
     let openapi = crate::openapi::OpenApiDocs::build(&catalog);
     let api = Arc::new(Api {
         store,
@@ -146,10 +196,11 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         max_body: opts.max_request_body_bytes,
         bootstrapped: AtomicBool::new(false),
         shutting_down: AtomicBool::new(false),
-        server_id: opts.apiserver_id.clone().unwrap_or_else(default_server_id),
+        server_id: server_id.clone(),
         shutdown,
         version_info: discovery::version_info(version.major, version.minor),
         advertise: addr.to_string(),
+        proxy: proxy.clone(),
     });
 
     namespaces::bootstrap(&api)
@@ -159,10 +210,27 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     let controller = {
         let api = Arc::clone(&api);
         let interval = opts.compaction_interval;
+        let timing = opts.identity;
+        let holder = format!("{server_id}_{}", uuid::Uuid::new_v4());
+        let advertise = gate.then(|| peer_address.clone());
         tokio::spawn(async move {
+            let endpoint = async {
+                if gate {
+                    identity::run_endpoint(Arc::clone(&api), peer_address, timing).await;
+                }
+            };
+            let peers = async {
+                if let Some(proxy) = proxy {
+                    peers::run(Arc::clone(&api), proxy).await;
+                }
+            };
             tokio::join!(
                 namespaces::run(Arc::clone(&api)),
-                crate::compaction::run(api, interval)
+                crate::compaction::run(Arc::clone(&api), interval),
+                identity::run_lease(Arc::clone(&api), holder, advertise, timing),
+                identity::run_gc(Arc::clone(&api), timing.gc_period),
+                endpoint,
+                peers,
             );
         })
     };
@@ -295,7 +363,10 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
                 groups: vec!["system:unauthenticated".into()],
                 ..UserInfo::default()
             });
-            dispatch(api, &user, &info, &parts, query_raw.as_deref(), body).await
+            match route(api, &user, &info, &parts) {
+                Some(candidates) => proxy(api, &user, &info, &parts, body, candidates).await,
+                None => dispatch(api, &user, &info, &parts, query_raw.as_deref(), body).await,
+            }
         }
     };
     let resp = resp.unwrap_or_else(|e| http_util::error(&e));
@@ -316,6 +387,120 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
         .observe(&labels, started.elapsed());
     tracing::debug!(method = %parts.method, %path, status = %code, elapsed = ?started.elapsed(), user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"), "request");
     resp
+}
+
+/// The Mixed Version Proxy's decision for a request: `None` serves it
+/// here (including "nobody serves it": the local 404 stands), `Some` lists
+/// the peers that can.
+fn route(
+    api: &Api,
+    _user: &UserInfo,
+    info: &RequestInfo,
+    parts: &http::request::Parts,
+) -> Option<Result<Vec<String>, ApiError>> {
+    let proxy = api.proxy.as_ref()?;
+    let gvr = info.group_version_resource()?;
+    let already_proxied = parts
+        .headers
+        .get(PEER_PROXIED_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"true");
+    let local = api
+        .resource(&gvr.group, &gvr.version, &gvr.resource)
+        .is_some();
+    match proxy.route(already_proxied, &gvr, local) {
+        Decision::Local | Decision::NotServed => None,
+        Decision::Proxy { candidates } => Some(Ok(candidates
+            .into_iter()
+            .map(|c| c.as_str().to_owned())
+            .collect())),
+        Decision::NoEndpoint => {
+            proxy.metrics.proxy_errors.inc(&[
+                "endpoint_resolution",
+                &gvr.group,
+                &gvr.version,
+                &gvr.resource,
+            ]);
+            Some(Err(ApiError::ServiceUnavailable {
+                message: "Error getting ip and port info of the remote server while proxying"
+                    .into(),
+                retry_after_seconds: Some(1),
+            }))
+        }
+        Decision::AllPeersDown => Some(Err(ApiError::ServiceUnavailable {
+            message: format!("no peer API server serving {gvr} is reachable right now"),
+            retry_after_seconds: Some(1),
+        })),
+    }
+}
+
+/// Forwards the request to a peer that serves it and relays the answer.
+async fn proxy(
+    api: &Api,
+    user: &UserInfo,
+    info: &RequestInfo,
+    parts: &http::request::Parts,
+    body: Incoming,
+    candidates: Result<Vec<String>, ApiError>,
+) -> Result<Response<Body>, ApiError> {
+    let mut candidates = candidates?;
+    let (Some(proxy), Some(gvr)) = (&api.proxy, info.group_version_resource()) else {
+        return Err(ApiError::InternalError(
+            "no peer proxy for a proxied request".into(),
+        ));
+    };
+    if user.name.is_empty() || user.name == "system:anonymous" {
+        return Err(ApiError::InternalError(
+            "no authenticated user to forward to the peer".into(),
+        ));
+    }
+    // Spread load: start at a random candidate.
+    if !candidates.is_empty() {
+        let start = (uuid::Uuid::new_v4().as_u128() % candidates.len() as u128) as usize;
+        candidates.rotate_left(start);
+    }
+    let forwarded = ForwardedUser {
+        name: user.name.clone(),
+        uid: user.uid.clone(),
+        groups: user.groups.clone(),
+        extra: user.extra.clone(),
+    };
+    let body = http_body_util::BodyExt::boxed_unsync(http_body_util::BodyExt::map_err(
+        body,
+        |e| -> crate::http_util::BoxError { Box::new(e) },
+    ));
+    match proxy
+        .forward(&candidates, &gvr, parts, body, &forwarded)
+        .await
+    {
+        Ok(resp) => Ok(resp.map(|b| {
+            http_body_util::BodyExt::boxed_unsync(http_body_util::BodyExt::map_err(
+                b,
+                |e| -> crate::http_util::BoxError { Box::new(e) },
+            ))
+        })),
+        Err(ForwardError::Unreachable { tried, last }) => Err(ApiError::ServiceUnavailable {
+            message: format!(
+                "{gvr} is served only by peer API servers, and none could be reached (tried {}): {last}",
+                tried.join(", ")
+            ),
+            retry_after_seconds: Some(1),
+        }),
+        Err(ForwardError::NoEndpoint) => Err(ApiError::ServiceUnavailable {
+            message: "Error getting ip and port info of the remote server while proxying".into(),
+            retry_after_seconds: Some(1),
+        }),
+        Err(ForwardError::PeerFailed(e)) => Err(ApiError::ServiceUnavailable {
+            message: format!("error trying to reach the peer API server serving {gvr}: {e}"),
+            retry_after_seconds: Some(1),
+        }),
+        Err(ForwardError::Timeout) => Err(ApiError::Timeout {
+            message: format!("the peer API server serving {gvr} did not answer in time"),
+            retry_after_seconds: Some(1),
+        }),
+        Err(ForwardError::Upgrade) => Err(ApiError::BadRequest(
+            "connection upgrades cannot be proxied to a peer API server".into(),
+        )),
+    }
 }
 
 async fn dispatch(

@@ -10,7 +10,6 @@
 //! client goes away, or when the server shuts down; it never hangs the
 //! server's shutdown.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -159,7 +158,7 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
-            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+            .map(|b| (Ok::<_, crate::http_util::BoxError>(Frame::data(b)), rx))
     });
     let mut resp = Response::new(StreamBody::new(stream).boxed_unsync());
     *resp.status_mut() = StatusCode::OK;

@@ -118,15 +118,51 @@ struct ServeArgs {
     /// How often old history is compacted (e.g. 5m, 30s; 0 disables).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     etcd_compaction_interval: Duration,
+    /// Feature gates: UnknownVersionInteroperabilityProxy=true|false (default true).
+    #[arg(long, default_value = "")]
+    feature_gates: String,
+    /// CA bundle that signs peer API servers' serving certificates; turns the Mixed Version Proxy on.
+    #[arg(long)]
+    peer_ca_file: Option<PathBuf>,
+    /// The IP peers use to reach this server (with --peer-advertise-port).
+    #[arg(long)]
+    peer_advertise_ip: Option<IpAddr>,
+    /// The port peers use to reach this server (with --peer-advertise-ip).
+    #[arg(long)]
+    peer_advertise_port: Option<u16>,
+    /// Client certificate this server presents to peers when proxying.
+    #[arg(long)]
+    proxy_client_cert_file: Option<PathBuf>,
+    /// Key of --proxy-client-cert-file.
+    #[arg(long)]
+    proxy_client_key_file: Option<PathBuf>,
+    /// Deadline of non-watch requests, and of a peer's response to start.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// How long an identity lease is valid without renewal.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    identity_lease_duration: Duration,
+    /// How often the identity lease is renewed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    identity_lease_renew_interval: Duration,
+    /// How often expired identity leases are garbage-collected.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    identity_lease_gc_period: Duration,
+    /// Time-to-live of this server's peer endpoint (refreshed at two thirds of it).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    peer_endpoint_ttl: Duration,
+    /// How often peers' discovery is re-checked (conditional requests).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    peer_discovery_resync: Duration,
     /// Seconds in-flight requests get to finish on SIGTERM.
     #[arg(long, default_value_t = 30)]
     shutdown_grace_seconds: u64,
 }
 
 impl ServeArgs {
-    fn into_options(self) -> ServeOptions {
+    fn into_options(self) -> anyhow::Result<ServeOptions> {
         let cert_dir = self.cert_dir.unwrap_or_else(|| self.data_dir.join("certs"));
-        ServeOptions {
+        Ok(ServeOptions {
             bind_address: self.bind_address,
             secure_port: self.secure_port,
             tls_cert_file: self.tls_cert_file,
@@ -150,8 +186,31 @@ impl ServeArgs {
             apiserver_id: self.apiserver_id,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             compaction_interval: self.etcd_compaction_interval,
+            feature_gates: skewless_server::options::FeatureGates::parse(&self.feature_gates)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "invalid argument \"{}\" for \"--feature-gates\" flag: {e}",
+                        self.feature_gates
+                    )
+                })?,
+            peer: skewless_server::options::PeerOptions {
+                ca_file: self.peer_ca_file,
+                advertise_ip: self.peer_advertise_ip,
+                advertise_port: self.peer_advertise_port,
+                proxy_client_cert_file: self.proxy_client_cert_file,
+                proxy_client_key_file: self.proxy_client_key_file,
+                discovery_resync: self.peer_discovery_resync,
+            },
+            identity: skewless_server::identity::IdentityTiming {
+                lease_duration: self.identity_lease_duration,
+                renew_interval: self.identity_lease_renew_interval,
+                gc_period: self.identity_lease_gc_period,
+                endpoint_ttl: self.peer_endpoint_ttl,
+                endpoint_refresh: self.peer_endpoint_ttl * 2 / 3,
+            },
+            request_timeout: self.request_timeout,
             ..ServeOptions::default()
-        }
+        })
     }
 }
 
@@ -184,7 +243,10 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args.into_options()).await,
+        Command::Serve(args) => match args.into_options() {
+            Ok(opts) => serve(opts).await,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -43,6 +43,8 @@ pub struct Pki {
     /// A client certificate from a CA no server trusts.
     pub untrusted_cert: PathBuf,
     pub untrusted_key: PathBuf,
+    /// The cluster CA itself, to issue more certificates (fake peers).
+    pub cluster_ca: Arc<Ca>,
     _tmp: Arc<tempfile::TempDir>,
 }
 
@@ -108,8 +110,24 @@ impl Pki {
             other_key,
             untrusted_cert,
             untrusted_key,
+            cluster_ca: Arc::new(ca),
             _tmp: Arc::new(tmp),
         }
+    }
+
+    /// The flags that turn the Mixed Version Proxy on for a server named `id`.
+    pub fn peer_args(&self, id: &str) -> Vec<String> {
+        let p = |p: &Path| p.display().to_string();
+        vec![
+            "--apiserver-id".into(),
+            id.into(),
+            "--peer-ca-file".into(),
+            p(&self.ca),
+            "--proxy-client-cert-file".into(),
+            p(&self.proxy_cert),
+            "--proxy-client-key-file".into(),
+            p(&self.proxy_key),
+        ]
     }
 
     /// The flags that make a server use this PKI.
@@ -132,6 +150,8 @@ impl Pki {
     }
 }
 
+pub mod fake_peer;
+
 /// Which storage a test server uses.
 #[derive(Debug, Clone)]
 pub enum Storage {
@@ -141,6 +161,9 @@ pub enum Storage {
     SharedSqlite(PathBuf),
     /// etcd at these endpoints, under a fresh prefix.
     Etcd(Vec<String>),
+    /// etcd at these endpoints under this prefix (servers of one control
+    /// plane share it).
+    EtcdPrefix(Vec<String>, String),
 }
 
 /// An etcd for server tests: the shared one from `scripts/test.sh` when
@@ -204,6 +227,15 @@ impl ServerProcess {
                     endpoints.join(","),
                     "--etcd-prefix".into(),
                     prefix,
+                ]);
+                args.extend(["--data-dir".into(), data_dir.display().to_string()]);
+            }
+            Storage::EtcdPrefix(endpoints, prefix) => {
+                args.extend([
+                    "--etcd-servers".into(),
+                    endpoints.join(","),
+                    "--etcd-prefix".into(),
+                    prefix.clone(),
                 ]);
                 args.extend(["--data-dir".into(), data_dir.display().to_string()]);
             }
