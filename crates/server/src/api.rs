@@ -22,7 +22,7 @@ pub struct Api {
     pub store: Arc<dyn Store>,
     pub catalog: Catalog,
     /// The OpenAPI documents of the catalog, and field validation.
-    pub openapi: crate::openapi::OpenApiDocs,
+    pub openapi: crate::openapi::OpenApiCache,
     pub authn: Authenticator,
     pub metrics: Metrics,
     /// Request bodies larger than this are refused with 413.
@@ -42,6 +42,10 @@ pub struct Api {
     pub advertise: String,
     /// The Mixed Version Proxy, when active (gate on and `--peer-ca-file`).
     pub proxy: Option<std::sync::Arc<skewless_peerproxy::proxy::PeerProxy>>,
+    /// Peer-aggregated discovery (cache and counters).
+    pub merged: crate::merged::MergedDiscovery,
+    /// Bumped whenever what this server serves changes.
+    pub local_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Api {
@@ -77,6 +81,29 @@ impl Api {
             }
         }
         out
+    }
+
+    /// The OpenAPI documents: the local catalog plus resources only peers
+    /// serve, rebuilt when either changes.
+    pub fn openapi(&self) -> std::sync::Arc<crate::openapi::OpenApiDocs> {
+        let peer_generation = self.proxy.as_ref().map_or(0, |p| p.generation());
+        self.openapi
+            .get((self.local_generation(), peer_generation), || {
+                let extra = if self.proxy.is_some() {
+                    crate::openapi::peer_only_resources(
+                        &self.catalog,
+                        &self.merged.get(self).groups,
+                    )
+                } else {
+                    Vec::new()
+                };
+                crate::openapi::OpenApiDocs::build(&self.catalog, extra)
+            })
+    }
+
+    /// A number that changes whenever what this server serves changes.
+    pub fn local_generation(&self) -> u64 {
+        self.local_generation.load(Ordering::Acquire)
     }
 
     pub fn is_ready(&self) -> bool {

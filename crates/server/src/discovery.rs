@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 use serde_json::{Value, json};
+use skewless_apimachinery::discovery::{APIGroup, APIGroupList, GroupVersionForDiscovery};
 use skewless_apimachinery::negotiate::{DiscoveryFormat, discovery_kind};
 use skewless_apimachinery::status::ApiError;
 
@@ -18,13 +19,6 @@ use crate::http_util::{self, Body, Query};
 const AGGREGATED_CONTENT_TYPE: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
-/// A quoted ETag over a document's bytes.
-fn etag(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
-    format!("\"{hex}\"")
-}
-
 /// A discovery response with `ETag`, `Vary: Accept`, and 304 when the
 /// client already has it.
 fn cached(
@@ -33,7 +27,16 @@ fn cached(
     content_type: &'static str,
 ) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
-    let tag = etag(&bytes);
+    let tag = crate::merged::etag(&bytes);
+    cached_bytes(headers, bytes, &tag, content_type)
+}
+
+fn cached_bytes(
+    headers: &HeaderMap,
+    bytes: Vec<u8>,
+    tag: &str,
+    content_type: &'static str,
+) -> Response<Body> {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -49,7 +52,7 @@ fn cached(
         r
     };
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, v);
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -77,6 +80,7 @@ pub fn handle(
             let mut text = api.metrics.render();
             if let Some(proxy) = &api.proxy {
                 proxy.metrics.render(&mut text);
+                api.merged.render(&mut text);
             }
             let mut r = http_util::text(StatusCode::OK, text);
             r.headers_mut().insert(
@@ -86,11 +90,17 @@ pub fn handle(
             Ok(r)
         }
         ["api"] => match discovery_kind(accept) {
-            DiscoveryFormat::Aggregated { .. } => Ok(cached(
-                headers,
-                &api.catalog.aggregated_core(),
-                AGGREGATED_CONTENT_TYPE,
-            )),
+            DiscoveryFormat::Aggregated { profile } => {
+                // `/api` is never peer-aggregated (as upstream).
+                if profile.as_deref() == Some("nopeer") && api.proxy.is_some() {
+                    api.merged.nopeer.inc(&[]);
+                }
+                Ok(cached(
+                    headers,
+                    &api.catalog.aggregated_core(),
+                    AGGREGATED_CONTENT_TYPE,
+                ))
+            }
             DiscoveryFormat::Legacy => {
                 let mut doc =
                     serde_json::to_value(api.catalog.legacy_api_versions()).unwrap_or(Value::Null);
@@ -101,16 +111,29 @@ pub fn handle(
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
         ["apis"] => match discovery_kind(accept) {
-            DiscoveryFormat::Aggregated { .. } => Ok(cached(
-                headers,
-                &api.catalog.aggregated_apis(),
-                AGGREGATED_CONTENT_TYPE,
-            )),
-            DiscoveryFormat::Legacy => Ok(cached(
-                headers,
-                &api.catalog.legacy_group_list(),
-                "application/json",
-            )),
+            DiscoveryFormat::Aggregated { profile } => {
+                if profile.as_deref() == Some("nopeer") || api.proxy.is_none() {
+                    if api.proxy.is_some() {
+                        api.merged.nopeer.inc(&[]);
+                    }
+                    Ok(cached(
+                        headers,
+                        &api.catalog.aggregated_apis(),
+                        AGGREGATED_CONTENT_TYPE,
+                    ))
+                } else {
+                    let merged = api.merged.get(api);
+                    Ok(cached_bytes(
+                        headers,
+                        merged.bytes.clone(),
+                        &merged.etag,
+                        AGGREGATED_CONTENT_TYPE,
+                    ))
+                }
+            }
+            DiscoveryFormat::Legacy => {
+                Ok(cached(headers, &legacy_group_list(api), "application/json"))
+            }
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
         ["api", version] => match api.catalog.legacy_resource_list("", version) {
@@ -127,6 +150,39 @@ pub fn handle(
         },
         _ => return None,
     })
+}
+
+/// Legacy `/apis`: the local groups, then groups only peers serve (from
+/// the merged document), so old clients see the whole control plane too.
+fn legacy_group_list(api: &Api) -> APIGroupList {
+    let mut list = api.catalog.legacy_group_list();
+    if api.proxy.is_none() {
+        return list;
+    }
+    let merged = api.merged.get(api);
+    for g in &merged.groups {
+        let name = g.name();
+        if name.is_empty() || list.groups.iter().any(|l| l.name == name) {
+            continue;
+        }
+        let versions: Vec<GroupVersionForDiscovery> = g
+            .versions
+            .iter()
+            .map(|v| GroupVersionForDiscovery::new(name, &v.version))
+            .collect();
+        let Some(preferred) = versions.first().cloned() else {
+            continue;
+        };
+        list.groups.push(APIGroup {
+            kind: String::new(),
+            api_version: String::new(),
+            name: name.to_owned(),
+            versions,
+            preferred_version: preferred,
+            ..APIGroup::default()
+        });
+    }
+    list
 }
 
 fn not_acceptable() -> ApiError {

@@ -12,6 +12,7 @@ pub mod compaction;
 pub mod discovery;
 pub mod http_util;
 pub mod identity;
+pub mod merged;
 pub mod metrics;
 pub mod namespaces;
 pub mod object;

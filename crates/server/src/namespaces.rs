@@ -213,7 +213,102 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
             }
         }
     }
+    if let Some(proxy) = &api.proxy {
+        for (group, version, resource) in peer_only_namespaced(api) {
+            empty &= empty_via_peer(proxy, &group, &version, &resource, ns).await;
+        }
+    }
     Ok(empty)
+}
+
+/// Namespaced resources that only peers serve (in every version), from
+/// merged discovery.
+fn peer_only_namespaced(api: &Api) -> Vec<(String, String, String)> {
+    let merged = api.merged.get(api);
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in &merged.groups {
+        for v in &g.versions {
+            for r in &v.resources {
+                let local = api.catalog.group(g.name()).is_some_and(|lg| {
+                    lg.versions
+                        .iter()
+                        .any(|lv| lv.resource(&r.resource).is_some())
+                });
+                let deletable = r.verbs.iter().any(|v| v == "deletecollection")
+                    && r.verbs.iter().any(|v| v == "list");
+                if local || !r.scope.is_namespaced() || !deletable {
+                    continue;
+                }
+                if seen.insert((g.name().to_owned(), r.resource.clone())) {
+                    out.push((g.name().to_owned(), v.version.clone(), r.resource.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Deletes a peer-only resource's objects in `ns` through a peer that
+/// serves it; returns whether none are left.
+async fn empty_via_peer(
+    proxy: &skewless_peerproxy::proxy::PeerProxy,
+    group: &str,
+    version: &str,
+    resource: &str,
+    ns: &str,
+) -> bool {
+    use http_body_util::BodyExt as _;
+    use skewless_peerproxy::routing::RoutingDecision;
+    let gvr =
+        skewless_apimachinery::request_info::GroupVersionResource::new(group, version, resource);
+    let RoutingDecision::Proxy { candidates } = proxy.route(false, &gvr, false) else {
+        return false;
+    };
+    let candidates: Vec<String> = candidates
+        .into_iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let path = if group.is_empty() {
+        format!("/api/{version}/namespaces/{ns}/{resource}")
+    } else {
+        format!("/apis/{group}/{version}/namespaces/{ns}/{resource}")
+    };
+    let user = skewless_peerproxy::proxy::ForwardedUser {
+        name: "system:apiserver".into(),
+        uid: String::new(),
+        groups: vec!["system:masters".into(), "system:authenticated".into()],
+        extra: Default::default(),
+    };
+    let empty_body = || {
+        http_body_util::Empty::<bytes::Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    };
+    for method in ["DELETE", "GET"] {
+        let Ok(req) = http::Request::builder().method(method).uri(&path).body(()) else {
+            return false;
+        };
+        let (parts, ()) = req.into_parts();
+        let Ok(resp) = proxy
+            .forward(&candidates, &gvr, &parts, empty_body(), &user)
+            .await
+        else {
+            return false;
+        };
+        let ok = resp.status().is_success();
+        let Ok(body) = resp.into_body().collect().await else {
+            return false;
+        };
+        if !ok {
+            return false;
+        }
+        if method == "GET" {
+            let list: Value = serde_json::from_slice(&body.to_bytes()).unwrap_or(Value::Null);
+            return list["items"].as_array().is_some_and(Vec::is_empty);
+        }
+    }
+    false
 }
 
 /// Drops the `kubernetes` finalizer and removes the namespace when nothing

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde_json::Value;
 use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
+use skewless_apimachinery::discovery::APIGroupDiscovery;
 use skewless_apimachinery::status::ApiError;
 use skewless_openapi::{GroupVersionKind, OpenApi, Release, ResourceRef, SubresourceRef, V3Spec};
 
@@ -49,12 +50,86 @@ fn resource_ref(r: &ResourceInfo) -> ResourceRef {
     out
 }
 
+/// Resources only peers serve, from merged discovery: published here too so
+/// that kubectl's validation and `explain` work against any server.
+pub fn peer_only_resources(catalog: &Catalog, merged: &[APIGroupDiscovery]) -> Vec<ResourceRef> {
+    let mut out = Vec::new();
+    for g in merged {
+        for v in &g.versions {
+            for r in &v.resources {
+                if catalog
+                    .resource(g.name(), &v.version, &r.resource)
+                    .is_some()
+                {
+                    continue;
+                }
+                let Some(kind) = r.response_kind.as_ref().map(|k| k.kind.clone()) else {
+                    continue;
+                };
+                let verbs: Vec<&str> = r.verbs.iter().map(String::as_str).collect();
+                let mut rr = ResourceRef::new(
+                    g.name(),
+                    &v.version,
+                    &kind,
+                    &r.resource,
+                    r.scope.is_namespaced(),
+                    &verbs,
+                );
+                for sub in &r.subresources {
+                    let (sg, sv, sk) = match &sub.response_kind {
+                        Some(k) => (k.group.as_str(), k.version.as_str(), k.kind.as_str()),
+                        None => (g.name(), v.version.as_str(), kind.as_str()),
+                    };
+                    let verbs: Vec<&str> = sub.verbs.iter().map(String::as_str).collect();
+                    rr = rr.with_subresource(SubresourceRef::new(
+                        &sub.subresource,
+                        sg,
+                        sv,
+                        sk,
+                        &verbs,
+                    ));
+                }
+                out.push(rr);
+            }
+        }
+    }
+    out
+}
+
+/// The documents, rebuilt when what the control plane serves changes.
+#[derive(Debug, Default)]
+pub struct OpenApiCache {
+    current: std::sync::RwLock<Option<((u64, u64), std::sync::Arc<OpenApiDocs>)>>,
+}
+
+impl OpenApiCache {
+    /// The documents for this generation of local and peer data.
+    pub fn get(
+        &self,
+        key: (u64, u64),
+        build: impl FnOnce() -> OpenApiDocs,
+    ) -> std::sync::Arc<OpenApiDocs> {
+        if let Ok(current) = self.current.read()
+            && let Some((k, docs)) = current.as_ref()
+            && *k == key
+        {
+            return std::sync::Arc::clone(docs);
+        }
+        let docs = std::sync::Arc::new(build());
+        if let Ok(mut current) = self.current.write() {
+            *current = Some((key, std::sync::Arc::clone(&docs)));
+        }
+        docs
+    }
+}
+
 impl OpenApiDocs {
-    pub fn build(catalog: &Catalog) -> Self {
-        let resources: Vec<ResourceRef> = catalog
+    pub fn build(catalog: &Catalog, extra: Vec<ResourceRef>) -> Self {
+        let mut resources: Vec<ResourceRef> = catalog
             .group_versions()
             .flat_map(|gv| gv.resources.iter().map(resource_ref))
             .collect();
+        resources.extend(extra);
         let release = Release::parse(&catalog.emulated_version().to_string())
             .unwrap_or_else(|_| Release::latest());
         let openapi = OpenApi::new(release, &resources);

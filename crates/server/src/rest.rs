@@ -568,7 +568,7 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     }
     validate_meta(req, &obj, true)?;
     let warnings =
-        crate::openapi::validate_fields(&req.api.openapi, req.resource, req.query, &mut obj)?;
+        crate::openapi::validate_fields(&req.api.openapi(), req.resource, req.query, &mut obj)?;
     check_namespace(req, true).await?;
 
     let name = object::name(&obj).to_owned();
@@ -716,7 +716,7 @@ async fn write_existing_warned(
                         &req.api_version(),
                     )?;
                     *warnings = crate::openapi::validate_fields(
-                        &req.api.openapi,
+                        &req.api.openapi(),
                         req.resource,
                         req.query,
                         &mut incoming,

@@ -21,7 +21,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use skewless_apimachinery::catalog::{Catalog, EmulatedVersion, RuntimeConfig};
 use skewless_apimachinery::negotiate::{response_json_acceptable, wants_table};
-use skewless_apimachinery::request_info::RequestInfo;
+use skewless_apimachinery::request_info::{GroupVersionResource, RequestInfo};
 use skewless_apimachinery::status::ApiError;
 use skewless_store::Store;
 use skewless_store::etcd::{EtcdOptions, EtcdStore};
@@ -186,7 +186,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             SocketAddr::new(ip, addr.port()).to_string()
         }
     };
-    let openapi = crate::openapi::OpenApiDocs::build(&catalog);
+    let openapi = crate::openapi::OpenApiCache::default();
     let api = Arc::new(Api {
         store,
         openapi,
@@ -201,6 +201,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         version_info: discovery::version_info(version.major, version.minor),
         advertise: addr.to_string(),
         proxy: proxy.clone(),
+        merged: crate::merged::MergedDiscovery::default(),
+        local_generation: std::sync::atomic::AtomicU64::new(0),
     });
 
     namespaces::bootstrap(&api)
@@ -364,7 +366,12 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
                 ..UserInfo::default()
             });
             match route(api, &user, &info, &parts) {
-                Some(candidates) => proxy(api, &user, &info, &parts, body, candidates).await,
+                Some(candidates) => {
+                    let gvr = info
+                        .group_version_resource()
+                        .unwrap_or_else(|| GroupVersionResource::new("", "", ""));
+                    proxy(api, &user, &parts, body, candidates, gvr).await
+                }
                 None => dispatch(api, &user, &info, &parts, query_raw.as_deref(), body).await,
             }
         }
@@ -387,6 +394,35 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
         .observe(&labels, started.elapsed());
     tracing::debug!(method = %parts.method, %path, status = %code, elapsed = ?started.elapsed(), user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"), "request");
     resp
+}
+
+/// Legacy discovery of a group or group/version that only peers serve is
+/// answered by one of them (beyond upstream, where it is local-only), so
+/// clients using legacy discovery see the whole control plane.
+fn peer_discovery_route(api: &Api, path: &str) -> Option<Vec<String>> {
+    let proxy = api.proxy.as_ref()?;
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, version) = match segments.as_slice() {
+        ["apis", g] => (*g, None),
+        ["apis", g, v] => (*g, Some(*v)),
+        _ => return None,
+    };
+    let local = match version {
+        None => api.catalog.group(group).is_some(),
+        Some(v) => api.catalog.serves(group, v),
+    };
+    if local {
+        return None;
+    }
+    let mut candidates: Vec<String> = proxy
+        .peer_served_group_versions()
+        .into_iter()
+        .filter(|((g, v), _)| g == group && version.is_none_or(|want| want == v))
+        .flat_map(|(_, peers)| peers)
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    (!candidates.is_empty()).then_some(candidates)
 }
 
 /// The Mixed Version Proxy's decision for a request: `None` serves it
@@ -437,13 +473,13 @@ fn route(
 async fn proxy(
     api: &Api,
     user: &UserInfo,
-    info: &RequestInfo,
     parts: &http::request::Parts,
     body: Incoming,
     candidates: Result<Vec<String>, ApiError>,
+    gvr: GroupVersionResource,
 ) -> Result<Response<Body>, ApiError> {
     let mut candidates = candidates?;
-    let (Some(proxy), Some(gvr)) = (&api.proxy, info.group_version_resource()) else {
+    let Some(proxy) = &api.proxy else {
         return Err(ApiError::InternalError(
             "no peer proxy for a proxied request".into(),
         ));
@@ -523,8 +559,19 @@ async fn dispatch(
             }
             return Err(ApiError::not_found_path());
         }
+        if let Some(candidates) = peer_discovery_route(api, &info.path) {
+            return proxy(
+                api,
+                user,
+                parts,
+                body,
+                Ok(candidates),
+                GroupVersionResource::new("", "", ""),
+            )
+            .await;
+        }
         return api
-            .openapi
+            .openapi()
             .handle(&info.path, &query, &parts.headers)
             .or_else(|| discovery::handle(api, &info.path, &query, &parts.headers))
             .unwrap_or_else(|| Err(ApiError::not_found_path()));

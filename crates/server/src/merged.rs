@@ -1,0 +1,101 @@
+//! Peer-aggregated discovery: `/apis` (aggregated v2) as the union of what
+//! this server and every peer serve, merged with upstream's deterministic
+//! rules, so every server answers with the same bytes given the same inputs.
+//!
+//! The merged document is cached with its ETag and rebuilt whenever the
+//! local document or any peer's data changes: the cache key is the pair of
+//! generations (local catalog, peer data), so a group disappearing or the
+//! last peer leaving invalidates it like any other change.
+
+use std::sync::{Arc, Mutex};
+
+use skewless_apimachinery::discovery::{APIGroupDiscovery, APIGroupDiscoveryList};
+use skewless_apimachinery::metrics::CounterVec;
+use skewless_peerproxy::merge::merge_groups;
+
+use crate::api::Api;
+
+/// One built merged document.
+#[derive(Debug)]
+pub struct Merged {
+    pub groups: Vec<APIGroupDiscovery>,
+    pub bytes: Vec<u8>,
+    pub etag: String,
+}
+
+/// The cache and upstream's counters.
+#[derive(Debug)]
+pub struct MergedDiscovery {
+    cache: Mutex<Option<((u64, u64), Arc<Merged>)>>,
+    pub hits: CounterVec,
+    pub misses: CounterVec,
+    pub nopeer: CounterVec,
+}
+
+impl Default for MergedDiscovery {
+    fn default() -> Self {
+        Self {
+            cache: Mutex::new(None),
+            hits: CounterVec::new(
+                "aggregator_discovery_peer_aggregated_cache_hits_total",
+                "Counter of number of times discovery was served from peer-aggregated cache",
+                &[],
+            ),
+            misses: CounterVec::new(
+                "aggregator_discovery_peer_aggregated_cache_misses_total",
+                "Counter of number of times discovery was aggregated across all API servers",
+                &[],
+            ),
+            nopeer: CounterVec::new(
+                "aggregator_discovery_nopeer_requests_total",
+                "Counter of number of times no-peer (non peer-aggregated) discovery was requested",
+                &[],
+            ),
+        }
+    }
+}
+
+/// A quoted ETag over a document's bytes.
+pub fn etag(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    format!("\"{hex}\"")
+}
+
+impl MergedDiscovery {
+    pub fn render(&self, out: &mut String) {
+        self.hits.render(out);
+        self.misses.render(out);
+        self.nopeer.render(out);
+    }
+
+    /// The merged `/apis` document, from the cache when nothing changed.
+    pub fn get(&self, api: &Api) -> Arc<Merged> {
+        let peer_generation = api.proxy.as_ref().map_or(0, |p| p.generation());
+        let key = (api.local_generation(), peer_generation);
+        if let Ok(cache) = self.cache.lock()
+            && let Some((k, merged)) = cache.as_ref()
+            && *k == key
+        {
+            self.hits.inc(&[]);
+            return Arc::clone(merged);
+        }
+        self.misses.inc(&[]);
+        let local = api.catalog.aggregated_apis().items;
+        let groups = match &api.proxy {
+            Some(proxy) => merge_groups(&api.server_id, &local, &proxy.peer_groups()),
+            None => local,
+        };
+        let bytes =
+            serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone())).unwrap_or_default();
+        let merged = Arc::new(Merged {
+            etag: etag(&bytes),
+            groups,
+            bytes,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = Some((key, Arc::clone(&merged)));
+        }
+        merged
+    }
+}

@@ -1,0 +1,457 @@
+//! A mixed-version control plane: peer-aggregated discovery across real
+//! `skewless serve` processes, kubectl pointed only at the older server,
+//! and namespace deletion that reaches objects only the newer server serves.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage, kubeconfig, kubectl_path};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skewless");
+const AGGREGATED: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+const NOPEER: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList;profile=nopeer,application/json";
+
+async fn peer(pki: &Pki, storage: &Storage, id: &str, extra: &[&str]) -> ServerProcess {
+    let mut args: Vec<String> = pki.peer_args(id);
+    args.extend(["--peer-discovery-resync".into(), "500ms".into()]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ServerProcess::start(Path::new(BIN), pki, storage, &args).await
+}
+
+async fn eventually<F, Fut>(timeout: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn groups(c: &Client, accept: &str) -> Vec<String> {
+    let r = c.request("GET", "/apis", &[("accept", accept)], None).await;
+    assert_eq!(r.status, 200);
+    r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            let name = g["metadata"]["name"].as_str().unwrap_or("").to_owned();
+            g["versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |v| format!("{name}/{}", v["version"].as_str().unwrap()))
+        })
+        .collect()
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_discovery_is_the_union_and_identical_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let a = peer(
+        &pki,
+        &storage,
+        "server-a",
+        &["--runtime-config=apps/v1=false"],
+    )
+    .await;
+    let mut b = peer(
+        &pki,
+        &storage,
+        "server-b",
+        &["--runtime-config=batch/v1=false"],
+    )
+    .await;
+    let ca = a.client(&pki, Identity::Admin);
+    let cb = b.client(&pki, Identity::Admin);
+
+    // No-peer views: each lacks its own disabled group.
+    let a_local = groups(&ca, NOPEER).await;
+    assert!(!a_local.contains(&"apps/v1".into()) && a_local.contains(&"batch/v1".into()));
+    let b_local = groups(&cb, NOPEER).await;
+    assert!(b_local.contains(&"apps/v1".into()) && !b_local.contains(&"batch/v1".into()));
+
+    // Merged views list both, with the same bytes on both servers.
+    eventually(
+        Duration::from_secs(10),
+        "merged discovery on both",
+        || async {
+            let ga = groups(&ca, AGGREGATED).await;
+            let gb = groups(&cb, AGGREGATED).await;
+            ga.contains(&"apps/v1".into())
+                && ga.contains(&"batch/v1".into())
+                && gb.contains(&"apps/v1".into())
+                && gb.contains(&"batch/v1".into())
+        },
+    )
+    .await;
+    let ra = ca
+        .request("GET", "/apis", &[("accept", AGGREGATED)], None)
+        .await;
+    let rb = cb
+        .request("GET", "/apis", &[("accept", AGGREGATED)], None)
+        .await;
+    assert_eq!(ra.body, rb.body, "every server merges to the same bytes");
+    assert_eq!(ra.headers["etag"], rb.headers["etag"]);
+    assert_eq!(ra.headers["cache-control"], "public");
+    assert_eq!(ra.headers["vary"], "Accept");
+    let etag = ra.headers["etag"].to_str().unwrap().to_owned();
+    let r = ca
+        .request(
+            "GET",
+            "/apis",
+            &[("accept", AGGREGATED), ("if-none-match", &etag)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 304);
+
+    // Counters: the second and third merged requests were cache hits.
+    let before = ca.get("/metrics").await.text();
+    let hits = metric(
+        &before,
+        "aggregator_discovery_peer_aggregated_cache_hits_total",
+    );
+    ca.request("GET", "/apis", &[("accept", AGGREGATED)], None)
+        .await;
+    ca.request("GET", "/apis", &[("accept", NOPEER)], None)
+        .await;
+    let after = ca.get("/metrics").await.text();
+    assert_eq!(
+        metric(
+            &after,
+            "aggregator_discovery_peer_aggregated_cache_hits_total"
+        ),
+        hits + 1
+    );
+    assert!(
+        metric(
+            &after,
+            "aggregator_discovery_peer_aggregated_cache_misses_total"
+        ) >= 1
+    );
+    assert!(metric(&after, "aggregator_discovery_nopeer_requests_total") >= 2);
+
+    // Legacy discovery on A tells the whole truth too.
+    let legacy = ca.get("/apis").await.json();
+    assert!(
+        legacy["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "apps"),
+        "{legacy}"
+    );
+    let apps = ca.get("/apis/apps/v1").await;
+    assert_eq!(apps.status, 200, "{}", apps.text());
+    assert!(
+        apps.json()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "deployments")
+    );
+    assert_eq!(ca.get("/apis/apps").await.json()["name"], "apps");
+
+    // When B stops cleanly, its groups leave A's merged view.
+    assert!(b.terminate().await.success());
+    eventually(
+        Duration::from_secs(10),
+        "apps to leave A's merged view",
+        || async { !groups(&ca, AGGREGATED).await.contains(&"apps/v1".into()) },
+    )
+    .await;
+    assert_eq!(ca.get("/apis/apps/v1").await.status, 404);
+}
+
+struct Kubectl {
+    kubeconfig: PathBuf,
+    cache: tempfile::TempDir,
+}
+
+impl Kubectl {
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        let mut child = Command::new(kubectl_path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECACHEDIR", self.cache.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "kubectl {} failed:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+const MAP: &str = "apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: add-label
+spec:
+  failurePolicy: Fail
+  reinvocationPolicy: IfNeeded
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [apps]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [deployments]
+  mutations:
+  - patchType: ApplyConfiguration
+    applyConfiguration:
+      expression: 'Object{metadata: Object.metadata{labels: {\"mutated\": \"true\"}}}'
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let old = peer(&pki, &storage, "server-135", &["--emulated-version=1.35"]).await;
+    let new = peer(&pki, &storage, "server-136", &["--emulated-version=1.36"]).await;
+    let kdir = tempfile::tempdir().unwrap();
+    let k = Kubectl {
+        kubeconfig: kubeconfig(kdir.path(), &old.url, &pki),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    let c_old = old.client(&pki, Identity::Admin);
+    eventually(
+        Duration::from_secs(10),
+        "the 1.35 server to learn the 1.36 server",
+        || async {
+            groups(&c_old, AGGREGATED)
+                .await
+                .contains(&"admissionregistration.k8s.io/v1".into())
+                && c_old
+                    .get("/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies")
+                    .await
+                    .status
+                    == 200
+        },
+    )
+    .await;
+    assert!(k.ok(&["version"], None).contains("Server Version: v1.35.0"));
+    let resources = k.ok(&["api-resources"], None);
+    assert!(
+        resources.contains("mutatingadmissionpolicies"),
+        "{resources}"
+    );
+
+    // Create (with kubectl's default strict validation), get, list, watch, patch, update, delete.
+    assert!(k.ok(&["create", "-f", "-"], Some(MAP)).contains("created"));
+    let got = k.ok(
+        &[
+            "get",
+            "mutatingadmissionpolicies",
+            "add-label",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let via_old: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(via_old["spec"]["failurePolicy"], "Fail");
+    let table = k.ok(&["get", "mutatingadmissionpolicies"], None);
+    assert!(table.contains("add-label"), "{table}");
+
+    // Byte-identical to asking the 1.36 server directly.
+    let path = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies/add-label";
+    let direct = new.client(&pki, Identity::Admin).get(path).await;
+    let proxied = c_old.get(path).await;
+    assert_eq!(proxied.status, 200);
+    assert_eq!(proxied.body, direct.body);
+
+    let mut watch = Command::new(kubectl_path())
+        .env("KUBECONFIG", &k.kubeconfig)
+        .env("KUBECACHEDIR", k.cache.path())
+        .args([
+            "get",
+            "mutatingadmissionpolicies",
+            "add-label",
+            "-w",
+            "-o",
+            "jsonpath={.spec.failurePolicy}{\"\\n\"}",
+            "--request-timeout=20s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    k.ok(
+        &[
+            "patch",
+            "mutatingadmissionpolicies",
+            "add-label",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"failurePolicy":"Ignore"}}"#,
+        ],
+        None,
+    );
+    let stdout = watch.stdout.take().unwrap();
+    let seen = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            let done = line == "Ignore";
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !seen.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let lines = seen.join().unwrap();
+    assert!(lines.iter().any(|l| l == "Ignore"), "watch saw {lines:?}");
+
+    let edited = MAP.replace("reinvocationPolicy: IfNeeded", "reinvocationPolicy: Never");
+    assert!(
+        k.ok(&["replace", "-f", "-"], Some(&edited))
+            .contains("replaced")
+    );
+    assert_eq!(
+        k.ok(
+            &[
+                "get",
+                "mutatingadmissionpolicies",
+                "add-label",
+                "-o",
+                "jsonpath={.spec.reinvocationPolicy}"
+            ],
+            None
+        ),
+        "Never"
+    );
+    let explain = k.run(&["explain", "mutatingadmissionpolicies.spec"], None);
+    let text = String::from_utf8_lossy(&explain.stdout).to_string()
+        + &String::from_utf8_lossy(&explain.stderr);
+    assert!(explain.status.success(), "explain: {text}");
+    assert!(text.contains("matchConstraints"), "{text}");
+    assert!(
+        k.ok(&["delete", "mutatingadmissionpolicies", "add-label"], None)
+            .contains("deleted")
+    );
+    assert_eq!(c_old.get(path).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    // The 1.35 server starts first and holds the namespace controller lease.
+    let old = peer(&pki, &storage, "server-135", &["--emulated-version=1.35"]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _new = peer(
+        &pki,
+        &storage,
+        "server-136",
+        &[
+            "--emulated-version=1.36",
+            "--runtime-config=scheduling.k8s.io/v1alpha2=true",
+        ],
+    )
+    .await;
+    let c = old.client(&pki, Identity::Admin);
+    let podgroups = "/apis/scheduling.k8s.io/v1alpha2/namespaces/mixed/podgroups";
+    eventually(
+        Duration::from_secs(10),
+        "podgroups via the 1.35 server",
+        || async {
+            c.get("/apis/scheduling.k8s.io/v1alpha2/podgroups")
+                .await
+                .status
+                == 200
+        },
+    )
+    .await;
+    let kdir = tempfile::tempdir().unwrap();
+    let k = Kubectl {
+        kubeconfig: kubeconfig(kdir.path(), &old.url, &pki),
+        cache: tempfile::tempdir().unwrap(),
+    };
+    k.ok(&["create", "namespace", "mixed"], None);
+    k.ok(
+        &[
+            "create",
+            "configmap",
+            "cm",
+            "-n",
+            "mixed",
+            "--from-literal=a=b",
+        ],
+        None,
+    );
+    let pg = serde_json::json!({
+        "apiVersion": "scheduling.k8s.io/v1alpha2", "kind": "PodGroup",
+        "metadata": {"name": "pg"},
+        "spec": {"schedulingPolicy": {"basic": {}}},
+    });
+    let r = c
+        .request(
+            "POST",
+            &format!("{podgroups}?fieldValidation=Ignore"),
+            &[],
+            Some(serde_json::to_vec(&pg).unwrap()),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let out = k.ok(&["delete", "namespace", "mixed", "--timeout=60s"], None);
+    assert!(out.contains("deleted"), "{out}");
+    assert_eq!(c.get("/api/v1/namespaces/mixed").await.status, 404);
+    assert_eq!(c.get(&format!("{podgroups}/pg")).await.status, 404);
+    assert_eq!(
+        c.get("/api/v1/namespaces/mixed/configmaps/cm").await.status,
+        404
+    );
+}
