@@ -99,6 +99,7 @@ impl Api {
                 };
                 crate::openapi::OpenApiDocs::build(&self.catalog, extra)
             })
+            .0
     }
 
     /// A number that changes whenever what this server serves changes.

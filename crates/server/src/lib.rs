@@ -8,6 +8,7 @@
 pub mod api;
 pub mod authn;
 pub mod authz;
+pub mod cache;
 pub mod compaction;
 pub mod discovery;
 pub mod http_util;

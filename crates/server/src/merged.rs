@@ -7,13 +7,14 @@
 //! generations (local catalog, peer data), so a group disappearing or the
 //! last peer leaving invalidates it like any other change.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use skewless_apimachinery::discovery::{APIGroupDiscovery, APIGroupDiscoveryList};
 use skewless_apimachinery::metrics::CounterVec;
 use skewless_peerproxy::merge::merge_groups;
 
 use crate::api::Api;
+use crate::cache::GenerationCache;
 
 /// One built merged document.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ pub struct Merged {
 /// The cache and upstream's counters.
 #[derive(Debug)]
 pub struct MergedDiscovery {
-    cache: Mutex<Option<((u64, u64), Arc<Merged>)>>,
+    cache: GenerationCache<Merged>,
     pub hits: CounterVec,
     pub misses: CounterVec,
     pub nopeer: CounterVec,
@@ -35,7 +36,7 @@ pub struct MergedDiscovery {
 impl Default for MergedDiscovery {
     fn default() -> Self {
         Self {
-            cache: Mutex::new(None),
+            cache: GenerationCache::default(),
             hits: CounterVec::new(
                 "aggregator_discovery_peer_aggregated_cache_hits_total",
                 "Counter of number of times discovery was served from peer-aggregated cache",
@@ -72,29 +73,26 @@ impl MergedDiscovery {
     /// The merged `/apis` document, from the cache when nothing changed.
     pub fn get(&self, api: &Api) -> Arc<Merged> {
         let peer_generation = api.proxy.as_ref().map_or(0, |p| p.generation());
-        let key = (api.local_generation(), peer_generation);
-        if let Ok(cache) = self.cache.lock()
-            && let Some((k, merged)) = cache.as_ref()
-            && *k == key
-        {
+        let (merged, hit) = self
+            .cache
+            .get((api.local_generation(), peer_generation), || {
+                let local = api.catalog.aggregated_apis().items;
+                let groups = match &api.proxy {
+                    Some(proxy) => merge_groups(&api.server_id, &local, &proxy.peer_groups()),
+                    None => local,
+                };
+                let bytes = serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone()))
+                    .unwrap_or_default();
+                Merged {
+                    etag: etag(&bytes),
+                    groups,
+                    bytes,
+                }
+            });
+        if hit {
             self.hits.inc(&[]);
-            return Arc::clone(merged);
-        }
-        self.misses.inc(&[]);
-        let local = api.catalog.aggregated_apis().items;
-        let groups = match &api.proxy {
-            Some(proxy) => merge_groups(&api.server_id, &local, &proxy.peer_groups()),
-            None => local,
-        };
-        let bytes =
-            serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone())).unwrap_or_default();
-        let merged = Arc::new(Merged {
-            etag: etag(&bytes),
-            groups,
-            bytes,
-        });
-        if let Ok(mut cache) = self.cache.lock() {
-            *cache = Some((key, Arc::clone(&merged)));
+        } else {
+            self.misses.inc(&[]);
         }
         merged
     }

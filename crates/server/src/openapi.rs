@@ -97,31 +97,7 @@ pub fn peer_only_resources(catalog: &Catalog, merged: &[APIGroupDiscovery]) -> V
 }
 
 /// The documents, rebuilt when what the control plane serves changes.
-#[derive(Debug, Default)]
-pub struct OpenApiCache {
-    current: std::sync::RwLock<Option<((u64, u64), std::sync::Arc<OpenApiDocs>)>>,
-}
-
-impl OpenApiCache {
-    /// The documents for this generation of local and peer data.
-    pub fn get(
-        &self,
-        key: (u64, u64),
-        build: impl FnOnce() -> OpenApiDocs,
-    ) -> std::sync::Arc<OpenApiDocs> {
-        if let Ok(current) = self.current.read()
-            && let Some((k, docs)) = current.as_ref()
-            && *k == key
-        {
-            return std::sync::Arc::clone(docs);
-        }
-        let docs = std::sync::Arc::new(build());
-        if let Ok(mut current) = self.current.write() {
-            *current = Some((key, std::sync::Arc::clone(&docs)));
-        }
-        docs
-    }
-}
+pub type OpenApiCache = crate::cache::GenerationCache<OpenApiDocs>;
 
 impl OpenApiDocs {
     pub fn build(catalog: &Catalog, extra: Vec<ResourceRef>) -> Self {
