@@ -174,6 +174,19 @@ pub enum Maturity {
 }
 
 impl Maturity {
+    /// The maturity a version string names (`v1beta1` → beta); versions
+    /// that are not Kubernetes-style (custom resources may use any) count
+    /// as GA.
+    pub fn of_version(version: &str) -> Self {
+        if version.contains("alpha") {
+            Self::Alpha
+        } else if version.contains("beta") {
+            Self::Beta
+        } else {
+            Self::Ga
+        }
+    }
+
     /// Whether upstream serves a group/version of this maturity by default.
     pub fn enabled_by_default(self) -> bool {
         self == Self::Ga
@@ -643,6 +656,29 @@ impl Catalog {
             emulated_version: version,
             groups,
         }
+    }
+
+    /// This catalog plus `extra` groups (custom resources), served after the
+    /// built-in ones as their lower discovery priority puts them. A group
+    /// that already exists gains the extra versions it does not have.
+    pub fn with_extra_groups(&self, extra: Vec<GroupInfo>) -> Catalog {
+        let mut out = self.clone();
+        for group in extra {
+            match out.groups.iter_mut().find(|g| g.name == group.name) {
+                Some(existing) => {
+                    for v in group.versions {
+                        if !existing.versions.iter().any(|e| e.version == v.version) {
+                            existing.versions.push(v);
+                        }
+                    }
+                    existing
+                        .versions
+                        .sort_by(|a, b| compare_kube_aware_versions(&b.version, &a.version));
+                }
+                None => out.groups.push(group),
+            }
+        }
+        out
     }
 
     /// Every group/version some supported release knows, with its maturity,

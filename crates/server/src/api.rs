@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
+use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::validation::NameRule;
 use skewless_store::Store;
 
@@ -20,7 +20,8 @@ use crate::metrics::Metrics;
 /// Shared by every request and background task of one server.
 pub struct Api {
     pub store: Arc<dyn Store>,
-    pub catalog: Catalog,
+    /// What this server serves (built-ins and custom resources).
+    pub registry: crate::registry::Registry,
     /// The OpenAPI documents of the catalog, and field validation.
     pub openapi: crate::openapi::OpenApiCache,
     pub authn: Authenticator,
@@ -44,8 +45,6 @@ pub struct Api {
     pub proxy: Option<std::sync::Arc<skewless_peerproxy::proxy::PeerProxy>>,
     /// Peer-aggregated discovery (cache and counters).
     pub merged: crate::merged::MergedDiscovery,
-    /// Bumped whenever what this server serves changes.
-    pub local_generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Api {
@@ -57,15 +56,21 @@ impl std::fmt::Debug for Api {
 }
 
 impl Api {
+    /// What is served right now.
+    pub fn catalog(&self) -> Arc<crate::registry::Snapshot> {
+        self.registry.snapshot()
+    }
+
     /// The served resource for a request's group/version/resource.
-    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceInfo> {
-        self.catalog.resource(group, version, plural)
+    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
+        self.registry.snapshot().resource(group, version, plural)
     }
 
     /// Every served resource: for each group/resource the preferred version's entry.
-    pub fn preferred_resources(&self) -> Vec<&ResourceInfo> {
+    pub fn preferred_resources(&self) -> Vec<ResourceInfo> {
+        let catalog = self.catalog();
         let mut out = Vec::new();
-        for group in self.catalog.groups() {
+        for group in catalog.groups() {
             let mut seen = std::collections::BTreeSet::new();
             let versions: Vec<_> = group
                 .preferred_version()
@@ -75,7 +80,7 @@ impl Api {
             for gv in versions {
                 for r in &gv.resources {
                     if seen.insert(r.resource.clone()) {
-                        out.push(r);
+                        out.push(r.clone());
                     }
                 }
             }
@@ -91,20 +96,20 @@ impl Api {
             .get((self.local_generation(), peer_generation), || {
                 let extra = if self.proxy.is_some() {
                     crate::openapi::peer_only_resources(
-                        &self.catalog,
+                        &self.catalog(),
                         &self.merged.get(self).groups,
                     )
                 } else {
                     Vec::new()
                 };
-                crate::openapi::OpenApiDocs::build(&self.catalog, extra)
+                crate::openapi::OpenApiDocs::build(&self.catalog(), extra)
             })
             .0
     }
 
     /// A number that changes whenever what this server serves changes.
     pub fn local_generation(&self) -> u64 {
-        self.local_generation.load(Ordering::Acquire)
+        self.registry.generation()
     }
 
     pub fn is_ready(&self) -> bool {

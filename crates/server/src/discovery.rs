@@ -97,13 +97,13 @@ pub fn handle(
                 }
                 Ok(cached(
                     headers,
-                    &api.catalog.aggregated_core(),
+                    &api.catalog().aggregated_core(),
                     AGGREGATED_CONTENT_TYPE,
                 ))
             }
             DiscoveryFormat::Legacy => {
-                let mut doc =
-                    serde_json::to_value(api.catalog.legacy_api_versions()).unwrap_or(Value::Null);
+                let mut doc = serde_json::to_value(api.catalog().legacy_api_versions())
+                    .unwrap_or(Value::Null);
                 doc["serverAddressByClientCIDRs"] =
                     json!([{"clientCIDR": "0.0.0.0/0", "serverAddress": api.advertise}]);
                 Ok(cached(headers, &doc, "application/json"))
@@ -118,7 +118,7 @@ pub fn handle(
                     }
                     Ok(cached(
                         headers,
-                        &api.catalog.aggregated_apis(),
+                        &api.catalog().aggregated_apis(),
                         AGGREGATED_CONTENT_TYPE,
                     ))
                 } else {
@@ -136,15 +136,15 @@ pub fn handle(
             }
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
-        ["api", version] => match api.catalog.legacy_resource_list("", version) {
+        ["api", version] => match api.catalog().legacy_resource_list("", version) {
             Some(list) => Ok(cached(headers, &list, "application/json")),
             None => Err(ApiError::not_found_path()),
         },
-        ["apis", group] => match api.catalog.legacy_group(group) {
+        ["apis", group] => match api.catalog().legacy_group(group) {
             Some(g) => Ok(cached(headers, &g, "application/json")),
             None => Err(ApiError::not_found_path()),
         },
-        ["apis", group, version] => match api.catalog.legacy_resource_list(group, version) {
+        ["apis", group, version] => match api.catalog().legacy_resource_list(group, version) {
             Some(list) => Ok(cached(headers, &list, "application/json")),
             None => Err(ApiError::not_found_path()),
         },
@@ -155,7 +155,7 @@ pub fn handle(
 /// Legacy `/apis`: the local groups, then groups only peers serve (from
 /// the merged document), so old clients see the whole control plane too.
 fn legacy_group_list(api: &Api) -> APIGroupList {
-    let mut list = api.catalog.legacy_group_list();
+    let mut list = api.catalog().legacy_group_list();
     if api.proxy.is_none() {
         return list;
     }

@@ -76,7 +76,7 @@ impl MergedDiscovery {
         let (merged, hit) = self
             .cache
             .get((api.local_generation(), peer_generation), || {
-                let local = api.catalog.aggregated_apis().items;
+                let local = api.catalog().aggregated_apis().items;
                 let groups = match &api.proxy {
                     Some(proxy) => merge_groups(&api.server_id, &local, &proxy.peer_groups()),
                     None => local,

@@ -185,7 +185,7 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
         }
         let listed = api
             .store
-            .list(&api::prefix(r, ns), ListOptions::default())
+            .list(&api::prefix(&r, ns), ListOptions::default())
             .await?;
         for kv in listed.items {
             empty = false;
@@ -230,7 +230,7 @@ fn peer_only_namespaced(api: &Api) -> Vec<(String, String, String)> {
     for g in &merged.groups {
         for v in &g.versions {
             for r in &v.resources {
-                let local = api.catalog.group(g.name()).is_some_and(|lg| {
+                let local = api.catalog().group(g.name()).is_some_and(|lg| {
                     lg.versions
                         .iter()
                         .any(|lv| lv.resource(&r.resource).is_some())

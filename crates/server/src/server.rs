@@ -190,7 +190,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     let api = Arc::new(Api {
         store,
         openapi,
-        catalog,
+        registry: crate::registry::Registry::new(catalog),
         authn,
         metrics: crate::metrics::Metrics::default(),
         max_body: opts.max_request_body_bytes,
@@ -202,7 +202,6 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         advertise: addr.to_string(),
         proxy: proxy.clone(),
         merged: crate::merged::MergedDiscovery::default(),
-        local_generation: std::sync::atomic::AtomicU64::new(0),
     });
 
     namespaces::bootstrap(&api)
@@ -408,8 +407,8 @@ fn peer_discovery_route(api: &Api, path: &str) -> Option<Vec<String>> {
         _ => return None,
     };
     let local = match version {
-        None => api.catalog.group(group).is_some(),
-        Some(v) => api.catalog.serves(group, v),
+        None => api.catalog().group(group).is_some(),
+        Some(v) => api.catalog().serves(group, v),
     };
     if local {
         return None;
@@ -579,6 +578,7 @@ async fn dispatch(
     let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
         return Err(ApiError::not_found_path());
     };
+    let resource: &skewless_apimachinery::catalog::ResourceInfo = &resource;
     let namespace_finalize = info.resource == "namespaces"
         && info.api_group.is_empty()
         && info.subresource == "finalize";

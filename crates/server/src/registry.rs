@@ -1,0 +1,156 @@
+//! What this server serves right now: the built-in catalog of its emulated
+//! release plus the custom resources established in storage. Handlers take
+//! a [`Snapshot`] (one `Arc` clone) and see one consistent view; a change
+//! of custom resources swaps the snapshot and bumps the generation, which
+//! invalidates every cache derived from it (merged discovery, OpenAPI).
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use skewless_apimachinery::catalog::{
+    Catalog, GroupInfo, GroupVersionInfo, Maturity, ResourceInfo,
+};
+
+use crate::crds::ServedCrd;
+
+type GvrKey = (String, String, String);
+
+/// One consistent view of what is served.
+#[derive(Debug)]
+pub struct Snapshot {
+    catalog: Catalog,
+    index: HashMap<GvrKey, Arc<ResourceInfo>>,
+    crds: HashMap<GvrKey, Arc<ServedCrd>>,
+}
+
+impl Deref for Snapshot {
+    type Target = Catalog;
+
+    fn deref(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
+fn key(group: &str, version: &str, plural: &str) -> GvrKey {
+    (group.to_owned(), version.to_owned(), plural.to_owned())
+}
+
+impl Snapshot {
+    fn build(builtin: &Catalog, crds: &[Arc<ServedCrd>]) -> Self {
+        let mut groups: Vec<GroupInfo> = Vec::new();
+        for crd in crds {
+            let r = &crd.info;
+            let gv = GroupVersionInfo {
+                group: r.group.clone(),
+                version: r.version.clone(),
+                maturity: Maturity::of_version(&r.version),
+                resources: vec![r.clone()],
+            };
+            match groups.iter_mut().find(|g| g.name == r.group) {
+                Some(g) => match g.versions.iter_mut().find(|v| v.version == r.version) {
+                    Some(v) => {
+                        v.resources.push(r.clone());
+                        v.resources.sort_by(|a, b| a.resource.cmp(&b.resource));
+                    }
+                    None => g.versions.push(gv),
+                },
+                None => groups.push(GroupInfo {
+                    name: r.group.clone(),
+                    versions: vec![gv],
+                }),
+            }
+        }
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        let catalog = if groups.is_empty() {
+            builtin.clone()
+        } else {
+            builtin.with_extra_groups(groups)
+        };
+        let index = catalog
+            .group_versions()
+            .flat_map(|gv| gv.resources.iter())
+            .map(|r| (key(&r.group, &r.version, &r.resource), Arc::new(r.clone())))
+            .collect();
+        let crds = crds
+            .iter()
+            .map(|c| {
+                (
+                    key(&c.info.group, &c.info.version, &c.info.resource),
+                    Arc::clone(c),
+                )
+            })
+            .collect();
+        Self {
+            catalog,
+            index,
+            crds,
+        }
+    }
+
+    /// The served resource `group/version/plural`.
+    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
+        self.index.get(&key(group, version, plural)).cloned()
+    }
+
+    /// The custom resource behind `group/version/plural`, if it is one.
+    pub fn crd(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ServedCrd>> {
+        self.crds.get(&key(group, version, plural)).cloned()
+    }
+
+    /// Whether any version of `group/plural` is served here.
+    pub fn serves_any_version(&self, group: &str, plural: &str) -> bool {
+        self.catalog
+            .group(group)
+            .is_some_and(|g| g.versions.iter().any(|v| v.resource(plural).is_some()))
+    }
+}
+
+/// The current snapshot, swapped as custom resources come and go.
+#[derive(Debug)]
+pub struct Registry {
+    builtin: Catalog,
+    current: RwLock<Arc<Snapshot>>,
+    generation: AtomicU64,
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Registry {
+    pub fn new(builtin: Catalog) -> Self {
+        let snapshot = Snapshot::build(&builtin, &[]);
+        Self {
+            builtin,
+            current: RwLock::new(Arc::new(snapshot)),
+            generation: AtomicU64::new(0),
+            changed: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(s) => Arc::clone(&s),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the served custom resources.
+    pub fn set_crds(&self, crds: &[Arc<ServedCrd>]) {
+        let snapshot = Arc::new(Snapshot::build(&self.builtin, crds));
+        match self.current.write() {
+            Ok(mut s) => *s = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        let _ = self.changed.send(generation);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Notified on every change (watches of removed resources end).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
