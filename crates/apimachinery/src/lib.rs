@@ -3,6 +3,7 @@
 //! tests can cover it; the server crate adds the I/O around it.
 
 pub mod catalog;
+pub mod crd;
 pub mod discovery;
 pub mod metrics;
 pub mod negotiate;
@@ -10,4 +11,5 @@ pub mod patch;
 pub mod request_info;
 pub mod selector;
 pub mod status;
+pub mod structural;
 pub mod validation;

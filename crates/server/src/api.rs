@@ -45,6 +45,8 @@ pub struct Api {
     pub proxy: Option<std::sync::Arc<skewless_peerproxy::proxy::PeerProxy>>,
     /// Peer-aggregated discovery (cache and counters).
     pub merged: crate::merged::MergedDiscovery,
+    /// This `Api` itself, for tasks that must not keep the server alive.
+    pub me: std::sync::Weak<Api>,
 }
 
 impl std::fmt::Debug for Api {
@@ -56,6 +58,11 @@ impl std::fmt::Debug for Api {
 }
 
 impl Api {
+    /// A handle to this `Api` that does not keep it alive.
+    pub fn self_ref(&self) -> std::sync::Weak<Api> {
+        self.me.clone()
+    }
+
     /// What is served right now.
     pub fn catalog(&self) -> Arc<crate::registry::Snapshot> {
         self.registry.snapshot()
@@ -102,7 +109,7 @@ impl Api {
                 } else {
                     Vec::new()
                 };
-                crate::openapi::OpenApiDocs::build(&self.catalog(), extra)
+                crate::openapi::OpenApiDocs::build(&self.catalog(), extra, &self.registry.crds())
             })
             .0
     }

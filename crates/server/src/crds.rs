@@ -1,29 +1,36 @@
-//! CustomResourceDefinitions at run time: every server watches CRDs in
-//! storage and serves the established ones within a second; the server
-//! holding the controller lease also maintains their status (NamesAccepted,
-//! Established) and carries out their deletion (every custom object, then
-//! the CRD).
+//! CustomResourceDefinitions at run time.
+//!
+//! Every server lists and watches CRDs in storage and serves the ones whose
+//! names are accepted, within a moment of their creation: the naming
+//! decision is computed locally and deterministically (oldest CRD first),
+//! so all servers agree without talking to each other. The server holding
+//! the `kube-system/skewless-crd-controller` lease also writes the CRDs'
+//! status (accepted names, `NamesAccepted`, `Established`) and carries out
+//! deletions: every custom object of a terminating CRD is deleted, then the
+//! cleanup finalizer is removed and the CRD goes.
+//!
+//! This module never serves a CRD whose names conflict with a built-in
+//! resource or an older CRD.
 
-use skewless_apimachinery::catalog::ResourceInfo;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// A printer column of a custom resource version.
-#[derive(Debug, Clone)]
-pub struct PrinterColumn {
-    pub name: String,
-    pub type_: String,
-    pub format: String,
-    pub description: String,
-    pub priority: i64,
-    pub json_path: String,
-}
+use serde_json::Value;
+use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
+use skewless_apimachinery::crd::{
+    self, CLEANUP_FINALIZER, CustomResourceColumnDefinition, CustomResourceDefinition,
+    CustomResourceSubresourceScale,
+};
+use skewless_apimachinery::structural::Schema;
+use skewless_store::{Event, ListOptions, StoreError, WriteOptions};
 
-/// Where the scale subresource reads and writes.
-#[derive(Debug, Clone)]
-pub struct ScalePaths {
-    pub spec_replicas: String,
-    pub status_replicas: String,
-    pub label_selector: Option<String>,
-}
+use crate::api::Api;
+use crate::object;
+
+/// Where CRD objects live in storage.
+pub const CRD_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
+const LEASE: &str = "skewless-crd-controller";
 
 /// One served version of one custom resource.
 #[derive(Debug)]
@@ -31,8 +38,318 @@ pub struct ServedCrd {
     /// The CRD's name (`<plural>.<group>`).
     pub crd_name: String,
     pub info: ResourceInfo,
-    pub schema: Option<serde_json::Value>,
-    pub columns: Vec<PrinterColumn>,
-    pub scale: Option<ScalePaths>,
+    /// The version's structural schema (validation, pruning, defaults).
+    pub schema: Option<Schema>,
+    /// The raw schema (published in OpenAPI).
+    pub raw_schema: Option<Value>,
+    /// Printer columns (NAME and AGE when none are declared).
+    pub columns: Vec<CustomResourceColumnDefinition>,
+    pub scale: Option<CustomResourceSubresourceScale>,
     pub deprecation_warning: Option<String>,
+    /// The CRD is being deleted: no new objects.
+    pub terminating: bool,
+}
+
+/// Whether a built-in resource of `group` uses `name` (plural, singular or
+/// short name): such names are never given to a CRD.
+fn built_in_name(catalog: &Catalog, group: &str, name: &str) -> bool {
+    catalog.group(group).is_some_and(|g| {
+        g.versions.iter().any(|v| {
+            v.resources.iter().any(|r| {
+                r.resource == name || r.singular == name || r.short_names.iter().any(|s| s == name)
+            })
+        })
+    })
+}
+
+/// The CRDs in the order names are handed out: oldest first.
+fn in_creation_order(
+    crds: &BTreeMap<String, CustomResourceDefinition>,
+) -> Vec<&CustomResourceDefinition> {
+    let mut all: Vec<&CustomResourceDefinition> = crds.values().collect();
+    all.sort_by(|a, b| {
+        let ts = |c: &CustomResourceDefinition| {
+            c.metadata
+                .get("creationTimestamp")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        ts(a).cmp(&ts(b)).then_with(|| a.name().cmp(b.name()))
+    });
+    all
+}
+
+/// Each CRD with its accepted names computed as the naming controller would.
+fn with_accepted_names(
+    catalog: &Catalog,
+    crds: &BTreeMap<String, CustomResourceDefinition>,
+) -> Vec<(CustomResourceDefinition, crd::NamesDecision)> {
+    let mut accepted: Vec<CustomResourceDefinition> = Vec::new();
+    let mut out = Vec::new();
+    for c in in_creation_order(crds) {
+        let others: Vec<&CustomResourceDefinition> = accepted.iter().collect();
+        let decision = crd::calculate_names(c, &others, |g, n| built_in_name(catalog, g, n));
+        let mut with_names = c.clone();
+        with_names.status.accepted_names = decision.accepted_names.clone();
+        if decision.names_accepted.status == "True" {
+            accepted.push(with_names.clone());
+        }
+        out.push((with_names, decision));
+    }
+    out
+}
+
+/// What the CRDs make this server serve.
+fn served(
+    catalog: &Catalog,
+    crds: &BTreeMap<String, CustomResourceDefinition>,
+) -> Vec<Arc<ServedCrd>> {
+    let mut out = Vec::new();
+    for (c, decision) in with_accepted_names(catalog, crds) {
+        if decision.names_accepted.status != "True" {
+            continue;
+        }
+        let terminating = c
+            .metadata
+            .get("deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
+        for info in crd::resource_infos(&c) {
+            let v = info.version.clone();
+            out.push(Arc::new(ServedCrd {
+                crd_name: c.name().to_owned(),
+                schema: c.structural_schema(&v),
+                raw_schema: c.schema(&v).cloned(),
+                columns: c.printer_columns(&v),
+                scale: c.scale(&v).cloned(),
+                deprecation_warning: c.deprecation_warning(&v),
+                terminating,
+                info,
+            }));
+        }
+    }
+    out
+}
+
+/// Serves the CRDs in storage until shutdown; on the lease holder also
+/// maintains their status and deletions.
+pub async fn run(api: Arc<Api>) {
+    let mut shutdown = api.shutdown.subscribe();
+    let builtin = api.registry.builtin().clone();
+    loop {
+        let mut crds: BTreeMap<String, CustomResourceDefinition> = BTreeMap::new();
+        let listed = match api.store.list(CRD_PREFIX, ListOptions::default()).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing CRDs failed");
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        for kv in &listed.items {
+            if let Some(c) = parse(&kv.value) {
+                crds.insert(kv.key.clone(), c);
+            }
+        }
+        api.registry.set_crds(&served(&builtin, &crds));
+        let mut watch = match api.store.watch(CRD_PREFIX, listed.revision).await {
+            Ok(w) => w,
+            Err(_) => continue,
+        };
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                event = watch.next() => match event {
+                    Some(Ok(Event::Put { kv, .. })) => {
+                        match parse(&kv.value) {
+                            Some(c) => crds.insert(kv.key.clone(), c),
+                            None => crds.remove(&kv.key),
+                        };
+                        api.registry.set_crds(&served(&builtin, &crds));
+                        // React at once to creations and deletions.
+                        maintain(&api, &builtin, &crds).await;
+                    }
+                    Some(Ok(Event::Delete { prev, .. })) => {
+                        crds.remove(&prev.key);
+                        api.registry.set_crds(&served(&builtin, &crds));
+                    }
+                    Some(Err(_)) | None => break,
+                },
+                _ = tick.tick() => maintain(&api, &builtin, &crds).await,
+            }
+        }
+    }
+}
+
+fn parse(value: &[u8]) -> Option<CustomResourceDefinition> {
+    let v: Value = serde_json::from_slice(value).ok()?;
+    CustomResourceDefinition::from_value(&v).ok()
+}
+
+/// The lease holder's work: status conditions and deletions.
+async fn maintain(api: &Api, catalog: &Catalog, crds: &BTreeMap<String, CustomResourceDefinition>) {
+    if crds.is_empty() || !crate::namespaces::hold_lease(api, LEASE).await {
+        return;
+    }
+    for (c, decision) in with_accepted_names(catalog, crds) {
+        let key = format!("{CRD_PREFIX}{}", c.name());
+        let terminating = c
+            .metadata
+            .get("deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
+        let result = if terminating {
+            finish_deletion(api, &key, &c).await
+        } else {
+            write_status(api, &key, decision).await
+        };
+        if let Err(e) = result {
+            tracing::debug!(crd = %c.name(), error = %e, "CRD controller step failed; retrying");
+        }
+    }
+}
+
+/// Records accepted names and the conditions, when they changed.
+async fn write_status(
+    api: &Api,
+    key: &str,
+    decision: crd::NamesDecision,
+) -> Result<(), StoreError> {
+    let Some(kv) = api.store.get(key).await? else {
+        return Ok(());
+    };
+    let Some(mut c) = parse(&kv.value) else {
+        return Ok(());
+    };
+    let before = c.status.clone();
+    let now = object::now_rfc3339();
+    let accepted = decision.names_accepted.status == "True";
+    c.status.accepted_names = decision.accepted_names;
+    c.status.set_condition(decision.names_accepted, &now);
+    c.status.set_condition(
+        if accepted {
+            crd::established_condition()
+        } else {
+            decision.established
+        },
+        &now,
+    );
+    if c.status == before {
+        return Ok(());
+    }
+    let mut value = c.to_value();
+    object::meta_mut(&mut value).remove("resourceVersion");
+    api.store
+        .update(
+            key,
+            serde_json::to_vec(&value).unwrap_or_default(),
+            kv.mod_revision,
+            WriteOptions::default(),
+        )
+        .await
+        .map(drop)
+}
+
+/// Deletes every object of a terminating CRD, then lets the CRD go.
+async fn finish_deletion(
+    api: &Api,
+    key: &str,
+    c: &CustomResourceDefinition,
+) -> Result<(), StoreError> {
+    let plural = &c.status.accepted_names.plural;
+    if !plural.is_empty() {
+        let prefix = format!("/{}/{}/", c.spec.group, plural);
+        loop {
+            let page = api
+                .store
+                .list(
+                    &prefix,
+                    ListOptions {
+                        limit: 500,
+                        ..ListOptions::default()
+                    },
+                )
+                .await?;
+            for kv in &page.items {
+                match api.store.delete(&kv.key, Some(kv.mod_revision)).await {
+                    Ok(_) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if !page.more {
+                break;
+            }
+        }
+    }
+    let Some(kv) = api.store.get(key).await? else {
+        return Ok(());
+    };
+    let mut value: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+    if let Some(list) = value
+        .pointer_mut("/metadata/finalizers")
+        .and_then(Value::as_array_mut)
+    {
+        list.retain(|f| f.as_str() != Some(CLEANUP_FINALIZER));
+    }
+    if object::finalizers(&value).is_empty() {
+        api.store.delete(key, Some(kv.mod_revision)).await.map(drop)
+    } else {
+        api.store
+            .update(
+                key,
+                serde_json::to_vec(&value).unwrap_or_default(),
+                kv.mod_revision,
+                WriteOptions::default(),
+            )
+            .await
+            .map(drop)
+    }
+}
+
+/// Validation and defaulting of a CRD object on create (`old` is `None`)
+/// or update, as upstream's CRD strategy: 422 listing every problem.
+pub fn prepare(
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), skewless_apimachinery::status::ApiError> {
+    use skewless_apimachinery::request_info::GroupKind;
+    use skewless_apimachinery::status::ApiError;
+    let mut c = CustomResourceDefinition::from_value(obj).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "CustomResourceDefinition cannot be handled as a CustomResourceDefinition: {e}"
+        ))
+    })?;
+    c.set_defaults();
+    let errors = match old.and_then(|o| CustomResourceDefinition::from_value(o).ok()) {
+        Some(old) => {
+            c.prepare_for_update(&old);
+            c.validate_update(&old)
+        }
+        None => {
+            c.prepare_for_create();
+            c.validate()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: GroupKind::new(crd::GROUP, crd::KIND),
+            name: c.name().to_owned(),
+            causes: errors,
+        });
+    }
+    let mut value = c.to_value();
+    if old.is_none() {
+        let finalizers = object::meta_mut(&mut value)
+            .entry("finalizers")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = finalizers
+            && !list.iter().any(|f| f.as_str() == Some(CLEANUP_FINALIZER))
+        {
+            list.push(Value::String(CLEANUP_FINALIZER.to_owned()));
+        }
+    }
+    *obj = value;
+    Ok(())
 }

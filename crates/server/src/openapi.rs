@@ -100,7 +100,14 @@ pub fn peer_only_resources(catalog: &Catalog, merged: &[APIGroupDiscovery]) -> V
 pub type OpenApiCache = crate::cache::GenerationCache<OpenApiDocs>;
 
 impl OpenApiDocs {
-    pub fn build(catalog: &Catalog, extra: Vec<ResourceRef>) -> Self {
+    /// Documents for the served catalog (built-ins and custom resources),
+    /// `extra` resources only peers serve, and the custom resources'
+    /// schemas.
+    pub fn build(
+        catalog: &Catalog,
+        extra: Vec<ResourceRef>,
+        crds: &[std::sync::Arc<crate::crds::ServedCrd>],
+    ) -> Self {
         let mut resources: Vec<ResourceRef> = catalog
             .group_versions()
             .flat_map(|gv| gv.resources.iter().map(resource_ref))
@@ -108,7 +115,23 @@ impl OpenApiDocs {
         resources.extend(extra);
         let release = Release::parse(&catalog.emulated_version().to_string())
             .unwrap_or_else(|_| Release::latest());
-        let openapi = OpenApi::new(release, &resources);
+        let mut openapi = OpenApi::new(release, &resources);
+        for crd in crds {
+            let schema = skewless_openapi::CustomResourceSchema {
+                group: crd.info.group.clone(),
+                version: crd.info.version.clone(),
+                kind: crd.info.kind.clone(),
+                list_kind: format!("{}List", crd.info.kind),
+                schema: crd.raw_schema.clone(),
+            };
+            openapi = match openapi.clone().with_custom_resource(&schema) {
+                Ok(with) => with,
+                Err(e) => {
+                    tracing::warn!(crd = %crd.crd_name, error = %e, "not publishing a custom resource schema");
+                    openapi
+                }
+            };
+        }
         let v3 = openapi.v3();
         let index = serde_json::to_vec(&v3.index()).unwrap_or_default();
         Self {

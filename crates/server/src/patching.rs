@@ -24,6 +24,7 @@ pub fn accepted(built_in: bool) -> Vec<String> {
 /// subresource the current Scale).
 pub fn apply(
     r: &ResourceInfo,
+    built_in: bool,
     name: &str,
     base: &Value,
     kind: PatchKind,
@@ -39,8 +40,10 @@ pub fn apply(
         .and_then(Value::as_str)
         .and_then(|v| v.rsplit_once('/').map(|(g, _)| g.to_owned()))
         .unwrap_or_default();
-    let keys = built_in_merge_keys(&type_group, &type_kind);
-    apply_patch(base, body, kind, Some(keys)).map_err(|e| match e {
+    // Custom resources have no merge keys: strategic merge is refused (415)
+    // and apply works as a merge patch.
+    let keys = built_in.then(|| built_in_merge_keys(&type_group, &type_kind));
+    apply_patch(base, body, kind, keys).map_err(|e| match e {
         PatchError::BadRequest(m) => ApiError::BadRequest(m),
         PatchError::Unprocessable { detail } => ApiError::Invalid {
             kind: GroupKind::new(r.group.clone(), r.kind.clone()),

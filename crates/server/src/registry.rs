@@ -127,6 +127,16 @@ impl Registry {
         }
     }
 
+    /// The built-in catalog alone.
+    pub fn builtin(&self) -> &Catalog {
+        &self.builtin
+    }
+
+    /// Every served custom resource version.
+    pub fn crds(&self) -> Vec<Arc<ServedCrd>> {
+        self.snapshot().crds.values().cloned().collect()
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         match self.current.read() {
             Ok(s) => Arc::clone(&s),

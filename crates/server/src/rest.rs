@@ -30,6 +30,8 @@ pub struct Request<'a> {
     pub user: &'a crate::authn::UserInfo,
     pub info: &'a RequestInfo,
     pub resource: &'a ResourceInfo,
+    /// Set when the resource is a custom resource.
+    pub crd: Option<&'a crate::crds::ServedCrd>,
     pub query: &'a Query,
     pub headers: &'a HeaderMap,
     pub body: Bytes,
@@ -43,6 +45,7 @@ impl<'a> Request<'a> {
             user: self.user,
             info: self.info,
             resource: self.resource,
+            crd: self.crd,
             query: self.query,
             headers: self.headers,
             body: self.body.clone(),
@@ -80,6 +83,10 @@ impl<'a> Request<'a> {
     fn has_subresource(&self, name: &str) -> bool {
         self.resource.subresource(name).is_some()
     }
+}
+
+fn is_crd_resource(r: &ResourceInfo) -> bool {
+    r.group == skewless_apimachinery::crd::GROUP && r.resource == "customresourcedefinitions"
 }
 
 pub fn api_version(r: &ResourceInfo) -> String {
@@ -123,6 +130,59 @@ pub fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError>
     })?;
     object::prepare_for_output(&mut obj, &api_version(r), &r.kind, kv.mod_revision);
     Ok(obj)
+}
+
+/// A stored object as this request's client sees it: custom resources get
+/// their schema's defaults on read, as upstream applies them.
+fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut obj = decode_stored(req.resource, kv)?;
+    if let Some(schema) = req.crd.and_then(|c| c.schema.as_ref()) {
+        skewless_apimachinery::structural::apply_defaults(schema, &mut obj);
+    }
+    Ok(obj)
+}
+
+/// Checks an incoming object against its schema: unknown fields per
+/// `fieldValidation` (Strict → 400, Warn → dropped with warnings, Ignore →
+/// dropped), then (custom resources) defaults and schema validation (422
+/// listing every failing field). Returns the warnings.
+fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
+    let Some(crd) = req.crd else {
+        return crate::openapi::validate_fields(&req.api.openapi(), req.resource, req.query, obj);
+    };
+    let Some(schema) = crd.schema.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let mode = req.query.get("fieldValidation").unwrap_or("Warn");
+    if !matches!(mode, "Strict" | "Warn" | "Ignore") {
+        return Err(ApiError::BadRequest(format!(
+            "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {mode:?}"
+        )));
+    }
+    let pruned = skewless_apimachinery::structural::prune(schema, obj);
+    let unknown: Vec<String> = pruned
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    if mode == "Strict" && !unknown.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            ".{} in version {:?} cannot be handled as a {}: strict decoding error: {}",
+            req.resource.kind,
+            req.resource.version,
+            req.resource.kind,
+            unknown.join(", ")
+        )));
+    }
+    skewless_apimachinery::structural::apply_defaults(schema, obj);
+    let errors = skewless_apimachinery::structural::validate(schema, obj);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: req.group_kind(),
+            name: object::name(obj).to_owned(),
+            causes: errors,
+        });
+    }
+    Ok(if mode == "Warn" { unknown } else { Vec::new() })
 }
 
 fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
@@ -342,7 +402,7 @@ async fn get_object(req: &Request<'_>, name: &str) -> Result<Value, ApiError> {
         .await
         .map_err(|e| store_error(e, &req.group_resource(), name))?
         .ok_or_else(|| req.not_found(name))?;
-    decode_stored(req.resource, &kv)
+    decode_for(req, &kv)
 }
 
 // ---------------------------------------------------------------------------
@@ -443,7 +503,7 @@ pub async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page, ApiEr
         revision = page.revision;
         let last_key = page.items.last().map(|kv| kv.key.clone());
         for kv in &page.items {
-            let obj = decode_stored(req.resource, kv)?;
+            let obj = decode_for(req, kv)?;
             if sel.matches(&obj) {
                 items.push(obj);
             }
@@ -567,8 +627,16 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
         object::meta_mut(&mut obj).insert("name".into(), json!(generated));
     }
     validate_meta(req, &obj, true)?;
-    let warnings =
-        crate::openapi::validate_fields(&req.api.openapi(), req.resource, req.query, &mut obj)?;
+    if req.crd.is_some_and(|c| c.terminating) {
+        return Err(ApiError::MethodNotSupported {
+            resource: req.group_resource(),
+            action: "create (the custom resource definition is terminating)".into(),
+        });
+    }
+    if is_crd_resource(req.resource) {
+        crate::crds::prepare(&mut obj, None)?;
+    }
+    let warnings = admit(req, &mut obj)?;
     check_namespace(req, true).await?;
 
     let name = object::name(&obj).to_owned();
@@ -606,7 +674,7 @@ pub async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
             )
             .await
             .map_err(|e| store_error(e, &req.group_resource(), &name))?;
-        respond(StatusCode::CREATED, &decode_stored(req.resource, &kv)?)
+        respond(StatusCode::CREATED, &decode_for(req, &kv)?)
     };
     crate::openapi::add_warnings(&mut resp, &warnings);
     Ok(resp)
@@ -677,7 +745,7 @@ async fn write_existing_warned(
             }
             return Err(req.not_found(&name));
         };
-        let current = decode_stored(req.resource, &kv)?;
+        let current = decode_for(req, &kv)?;
         // What the client sent, as a whole object of this subresource's shape.
         let (mut incoming, precondition) = match &change {
             Change::Replace(obj) => {
@@ -690,7 +758,14 @@ async fn write_existing_warned(
                 } else {
                     current.clone()
                 };
-                let patched = crate::patching::apply(req.resource, &name, &base, *kind, body)?;
+                let patched = crate::patching::apply(
+                    req.resource,
+                    req.crd.is_none(),
+                    &name,
+                    &base,
+                    *kind,
+                    body,
+                )?;
                 let rv = object::meta_str(&patched, "resourceVersion").to_owned();
                 // A patch that leaves resourceVersion as it was does not ask
                 // for a precondition.
@@ -715,12 +790,7 @@ async fn write_existing_warned(
                         &req.resource.kind.clone(),
                         &req.api_version(),
                     )?;
-                    *warnings = crate::openapi::validate_fields(
-                        &req.api.openapi(),
-                        req.resource,
-                        req.query,
-                        &mut incoming,
-                    )?;
+                    *warnings = admit(req, &mut incoming)?;
                 }
                 let body_name = object::name(&incoming);
                 if !body_name.is_empty() && body_name != name {
@@ -741,6 +811,15 @@ async fn write_existing_warned(
             }
         }
         object::keep_immutable_metadata(&mut next, &current);
+        if sub.is_empty() && is_crd_resource(req.resource) {
+            crate::crds::prepare(&mut next, Some(&current))?;
+            object::prepare_for_output(
+                &mut next,
+                &req.api_version(),
+                &req.resource.kind,
+                kv.mod_revision,
+            );
+        }
         if sub.is_empty() {
             validate_meta(req, &next, false)?;
             if object::spec_differs(&current, &next) {
@@ -786,7 +865,7 @@ async fn write_existing_warned(
             .await
         {
             Ok(kv) => {
-                let stored = decode_stored(req.resource, &kv)?;
+                let stored = decode_for(req, &kv)?;
                 return Ok(respond(StatusCode::OK, &output_for(req, &stored)?));
             }
             // Someone else wrote in between: an unconditional write retries
@@ -861,6 +940,7 @@ async fn apply_create(req: &Request<'_>, body: &Bytes) -> Result<Response<Body>,
     let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
     let applied = crate::patching::apply(
         req.resource,
+        req.crd.is_none(),
         &req.info.name,
         &empty,
         crate::patching::PatchKind::Apply,
@@ -871,6 +951,7 @@ async fn apply_create(req: &Request<'_>, body: &Bytes) -> Result<Response<Body>,
         user: req.user,
         info: req.info,
         resource: req.resource,
+        crd: req.crd,
         query: req.query,
         headers: &HeaderMap::new(),
         body: Bytes::from(serde_json::to_vec(&applied).unwrap_or_default()),
@@ -881,18 +962,20 @@ async fn apply_create(req: &Request<'_>, body: &Bytes) -> Result<Response<Body>,
 // ---------------------------------------------------------------------------
 // scale
 
-fn scale_paths(r: &ResourceInfo) -> (&'static str, &'static str) {
-    // (spec replicas pointer, status replicas pointer)
-    let _ = r;
-    ("/spec/replicas", "/status/replicas")
-}
+/// JSON pointers of (spec replicas, status replicas) of built-in scale
+/// subresources (custom resources use their CRD's paths).
+const SCALE_PATHS: (&str, &str) = ("/spec/replicas", "/status/replicas");
 
 fn scale_of(req: &Request<'_>, obj: &Value) -> Result<Value, ApiError> {
     let sub = req
         .resource
         .subresource("scale")
         .ok_or_else(|| subresource_not_found(req, "scale"))?;
-    let (spec, status) = scale_paths(req.resource);
+    if let Some(scale) = req.crd.and_then(|c| c.scale.as_ref()) {
+        return skewless_apimachinery::crd::scale_from_object(scale, obj)
+            .map_err(ApiError::InternalError);
+    }
+    let (spec, status) = SCALE_PATHS;
     let selector = obj
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
@@ -962,12 +1045,36 @@ fn apply_scale(req: &Request<'_>, current: &Value, scale: &Value) -> Result<Valu
         });
     }
     let mut next = current.clone();
-    if let Some(spec) = next.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.insert("replicas".into(), json!(replicas));
-    } else if let Value::Object(map) = &mut next {
-        map.insert("spec".into(), json!({"replicas": replicas}));
+    match req.crd.and_then(|c| c.scale.as_ref()) {
+        Some(scale) => skewless_apimachinery::crd::set_spec_replicas(scale, &mut next, replicas)
+            .map_err(ApiError::InternalError)?,
+        None => set_pointer(&mut next, SCALE_PATHS.0, json!(replicas)),
     }
     Ok(next)
+}
+
+/// Sets the value at a JSON pointer, creating objects on the way.
+fn set_pointer(obj: &mut Value, pointer: &str, value: Value) {
+    let mut cur = obj;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return;
+    };
+    for p in parents {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let Value::Object(map) = cur else {
+            return;
+        };
+        cur = map.entry((*p).to_owned()).or_insert_with(|| json!({}));
+    }
+    if !cur.is_object() {
+        *cur = json!({});
+    }
+    if let Value::Object(map) = cur {
+        map.insert((*last).to_owned(), value);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1041,7 +1148,7 @@ async fn delete_one(
             .await
             .map_err(|e| store_error(e, &req.group_resource(), name))?
             .ok_or_else(|| req.not_found(name))?;
-        let current = decode_stored(req.resource, &kv)?;
+        let current = decode_for(req, &kv)?;
         if let Some(pre) = pre {
             if let Some(uid) = &pre.uid
                 && uid != object::meta_str(&current, "uid")
@@ -1094,7 +1201,7 @@ async fn delete_one(
                 )
                 .await
             {
-                Ok(kv) => return Ok((StatusCode::OK, decode_stored(req.resource, &kv)?)),
+                Ok(kv) => return Ok((StatusCode::OK, decode_for(req, &kv)?)),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(e, &req.group_resource(), name)),
             }
@@ -1135,6 +1242,7 @@ pub async fn delete_collection(req: &Request<'_>) -> Result<Response<Body>, ApiE
         let inner = Request {
             api: req.api,
             user: req.user,
+            crd: req.crd,
             info: &RequestInfo {
                 namespace: object::namespace(obj).to_owned(),
                 ..req.info.clone()

@@ -187,7 +187,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         }
     };
     let openapi = crate::openapi::OpenApiCache::default();
-    let api = Arc::new(Api {
+    let api = Arc::new_cyclic(|me| Api {
+        me: me.clone(),
         store,
         openapi,
         registry: crate::registry::Registry::new(catalog),
@@ -227,6 +228,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             };
             tokio::join!(
                 namespaces::run(Arc::clone(&api)),
+                crate::crds::run(Arc::clone(&api)),
                 crate::compaction::run(Arc::clone(&api), interval),
                 identity::run_lease(Arc::clone(&api), holder, advertise, timing),
                 identity::run_gc(Arc::clone(&api), timing.gc_period),
@@ -579,6 +581,9 @@ async fn dispatch(
         return Err(ApiError::not_found_path());
     };
     let resource: &skewless_apimachinery::catalog::ResourceInfo = &resource;
+    let crd = api
+        .catalog()
+        .crd(&info.api_group, &info.api_version, &info.resource);
     let namespace_finalize = info.resource == "namespaces"
         && info.api_group.is_empty()
         && info.subresource == "finalize";
@@ -627,6 +632,7 @@ async fn dispatch(
         user,
         info,
         resource,
+        crd: crd.as_deref(),
         query: &query,
         headers: &parts.headers,
         body,
@@ -638,7 +644,13 @@ async fn dispatch(
             let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
             http_util::json(
                 StatusCode::OK,
-                &table::table(resource, &[obj], query.get("includeObject"), meta),
+                &table::table(
+                    resource,
+                    crd.as_deref(),
+                    &[obj],
+                    query.get("includeObject"),
+                    meta,
+                ),
             )
         }
         "get" => rest::get(&req).await?,
@@ -650,6 +662,7 @@ async fn dispatch(
                     StatusCode::OK,
                     &table::table(
                         resource,
+                        crd.as_deref(),
                         &items,
                         query.get("includeObject"),
                         list["metadata"].clone(),
@@ -674,6 +687,9 @@ async fn dispatch(
     };
     if parts.method == Method::HEAD {
         *resp.body_mut() = http_util::empty();
+    }
+    if let Some(warning) = crd.as_ref().and_then(|c| c.deprecation_warning.clone()) {
+        crate::openapi::add_warnings(&mut resp, &[warning]);
     }
     resp.headers_mut()
         .entry(header::CACHE_CONTROL)

@@ -6,6 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::crd::{CustomResourceColumnDefinition, printer_cell};
+
+use crate::crds::ServedCrd;
 
 use crate::object;
 
@@ -225,31 +228,65 @@ fn columns(r: &ResourceInfo) -> Vec<Column> {
     cols
 }
 
+/// The cells of a custom resource's row: NAME, then its printer columns
+/// (`date` columns rendered as ages, as kubectl expects from the server).
+fn crd_cells(columns: &[CustomResourceColumnDefinition], obj: &Value) -> Vec<Value> {
+    let mut cells = vec![json!(object::name(obj))];
+    for c in columns {
+        let cell = printer_cell(c, obj);
+        cells.push(match (c.type_.as_str(), cell.as_str()) {
+            ("date", Some(ts)) => json!(human_age(ts)),
+            _ => cell,
+        });
+    }
+    cells
+}
+
 /// A Table of `objects`. `include_object` is the `includeObject` query
-/// parameter: `None`, `Metadata` (the default) or `Object`.
+/// parameter: `None`, `Metadata` (the default) or `Object`. Custom
+/// resources (`crd`) get their declared printer columns.
 pub fn table(
     r: &ResourceInfo,
+    crd: Option<&ServedCrd>,
     objects: &[Value],
     include_object: Option<&str>,
     list_meta: Value,
 ) -> Value {
     let cols = columns(r);
-    let definitions: Vec<Value> = cols
-        .iter()
-        .map(|c| {
+    let definitions: Vec<Value> = match crd {
+        Some(crd) => std::iter::once(json!({
+            "name": "Name", "type": "string", "format": "name", "description": "", "priority": 0,
+        }))
+        .chain(crd.columns.iter().map(|c| {
             json!({
                 "name": c.name,
-                "type": c.kind,
-                "format": if c.name == "Name" { "name" } else { "" },
-                "description": "",
+                "type": c.type_,
+                "format": c.format,
+                "description": c.description,
                 "priority": c.priority,
             })
-        })
-        .collect();
+        }))
+        .collect(),
+        None => cols
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "type": c.kind,
+                    "format": if c.name == "Name" { "name" } else { "" },
+                    "description": "",
+                    "priority": c.priority,
+                })
+            })
+            .collect(),
+    };
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let cells: Vec<Value> = cols.iter().map(|c| (c.cell)(o)).collect();
+            let cells: Vec<Value> = match crd {
+                Some(crd) => crd_cells(&crd.columns, o),
+                None => cols.iter().map(|c| (c.cell)(o)).collect(),
+            };
             let mut row = json!({"cells": cells});
             match include_object.unwrap_or("Metadata") {
                 "None" => {}

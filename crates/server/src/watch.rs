@@ -86,12 +86,27 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let resource = req.resource.clone();
     let mut shutdown = req.api.shutdown.subscribe();
+    let mut registry_changed = req.api.registry.subscribe();
+    let still_served = {
+        let crd = req.crd.is_some();
+        move |api: &crate::api::Api, r: &ResourceInfo| {
+            !crd || api.resource(&r.group, &r.version, &r.resource).is_some()
+        }
+    };
+    let api_for_check: std::sync::Weak<crate::api::Api> = req.api.self_ref();
+    let defaults = req.crd.and_then(|c| c.schema.clone());
+    let crd_for_table = req.api.catalog().crd(
+        &req.resource.group,
+        &req.resource.version,
+        &req.resource.resource,
+    );
     tokio::spawn(async move {
         let emit = |kind: &str, obj: &Value| -> Bytes {
             let object = match &shape {
                 Shape::Object => obj.clone(),
                 Shape::Table(include) => crate::table::table(
                     &resource,
+                    crd_for_table.as_deref(),
                     std::slice::from_ref(obj),
                     include.as_deref(),
                     json!({"resourceVersion": object::meta_str(obj, "resourceVersion")}),
@@ -131,6 +146,14 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
                 () = &mut deadline => return,
                 _ = shutdown.changed() => return,
                 () = tx.closed() => return,
+                changed = registry_changed.changed() => {
+                    // A custom resource whose CRD went away ends its watches.
+                    let gone = changed.is_err() || api_for_check.upgrade().is_none_or(|api| !still_served(&api, &resource));
+                    if gone {
+                        return;
+                    }
+                    continue;
+                }
                 _ = tick.tick(), if bookmarks => {
                     if tx.send(emit("BOOKMARK", &bookmark(&resource, last, false))).await.is_err() {
                         return;
@@ -147,7 +170,10 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
                 None => return,
             };
             last = event.revision();
-            for (kind, obj) in translate(&resource, &sel, &event) {
+            for (kind, mut obj) in translate(&resource, &sel, &event) {
+                if let Some(schema) = &defaults {
+                    skewless_apimachinery::structural::apply_defaults(schema, &mut obj);
+                }
                 if tx.send(emit(kind, &obj)).await.is_err() {
                     return;
                 }
