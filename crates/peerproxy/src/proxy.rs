@@ -165,6 +165,9 @@ pub struct PeerProxy {
     timing: SyncTiming,
     pub metrics: ProxyMetrics,
     on_change: RwLock<Vec<Box<dyn Fn() + Send + Sync>>>,
+    /// Group/versions of custom resources (and recently deleted ones):
+    /// peers' views of them are ignored, only the local view counts.
+    excluded: RwLock<BTreeSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for PeerProxy {
@@ -188,6 +191,7 @@ impl PeerProxy {
             timing,
             metrics: ProxyMetrics::default(),
             on_change: RwLock::new(Vec::new()),
+            excluded: RwLock::new(BTreeSet::new()),
         })
     }
 
@@ -206,6 +210,29 @@ impl PeerProxy {
                 cb();
             }
         }
+    }
+
+    /// Sets the group/versions whose peer data is ignored (custom resources,
+    /// including ones deleted within the grace period): every server serves
+    /// them from shared storage itself, and a peer's snapshot of them may be
+    /// stale.
+    pub fn set_excluded(&self, excluded: BTreeSet<(String, String)>) {
+        let changed = match self.excluded.write() {
+            Ok(mut e) if *e != excluded => {
+                *e = excluded;
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            self.notify_change();
+        }
+    }
+
+    fn is_excluded(&self, group: &str, version: &str) -> bool {
+        self.excluded
+            .read()
+            .is_ok_and(|e| e.contains(&(group.to_owned(), version.to_owned())))
     }
 
     /// A number that changes whenever peer discovery data changes.
@@ -274,13 +301,15 @@ impl PeerProxy {
         served_locally: bool,
     ) -> RoutingDecision {
         let gvr = base(gvr);
+        let excluded = self.is_excluded(&gvr.group, &gvr.version);
         // Only the one GVR matters to this decision: each peer's view holds
         // it or nothing, which keeps per-request work small.
         let table: PeerTable = match self.peers.read() {
             Ok(t) => t
                 .values()
                 .map(|s| {
-                    let serves = s.discovery.as_ref().is_some_and(|d| d.gvrs.contains(&gvr));
+                    let serves =
+                        !excluded && s.discovery.as_ref().is_some_and(|d| d.gvrs.contains(&gvr));
                     (
                         routing::PeerId::new(s.info.id.clone()),
                         routing::PeerState {
@@ -311,10 +340,15 @@ impl PeerProxy {
 
     /// Every peer's `/apis` groups, by server ID (for merged discovery).
     pub fn peer_groups(&self) -> BTreeMap<String, Vec<APIGroupDiscovery>> {
+        let excluded = self.excluded.read().map(|e| e.clone()).unwrap_or_default();
         match self.peers.read() {
             Ok(t) => t
                 .iter()
-                .filter_map(|(id, s)| s.discovery.as_ref().map(|d| (id.clone(), d.groups.clone())))
+                .filter_map(|(id, s)| {
+                    s.discovery
+                        .as_ref()
+                        .map(|d| (id.clone(), merge::filter_excluded(&d.groups, &excluded)))
+                })
                 .collect(),
             Err(_) => BTreeMap::new(),
         }
@@ -326,6 +360,9 @@ impl PeerProxy {
         if let Ok(t) = self.peers.read() {
             for (id, s) in t.iter() {
                 for gvr in s.discovery.iter().flat_map(|d| d.gvrs.iter()) {
+                    if self.is_excluded(&gvr.group, &gvr.version) {
+                        continue;
+                    }
                     let entry = out
                         .entry((gvr.group.clone(), gvr.version.clone()))
                         .or_default();

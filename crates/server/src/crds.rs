@@ -12,7 +12,7 @@
 //! This module never serves a CRD whose names conflict with a built-in
 //! resource or an older CRD.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +31,46 @@ use crate::object;
 /// Where CRD objects live in storage.
 pub const CRD_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
 const LEASE: &str = "skewless-crd-controller";
+/// How long a deleted CRD's group/versions stay excluded from peer data
+/// (upstream's grace period): a peer's older snapshot must not bring them back.
+const EXCLUSION_GRACE: Duration = Duration::from_secs(300);
+
+/// Group/versions of custom resources whose peer data is ignored: those of
+/// every CRD in storage, and those deleted within the grace period.
+#[derive(Debug, Default)]
+struct Exclusions {
+    active: BTreeSet<(String, String)>,
+    deleted: BTreeMap<(String, String), tokio::time::Instant>,
+}
+
+impl Exclusions {
+    fn update(
+        &mut self,
+        crds: &BTreeMap<String, CustomResourceDefinition>,
+    ) -> BTreeSet<(String, String)> {
+        let now = tokio::time::Instant::now();
+        let active: BTreeSet<(String, String)> = crds
+            .values()
+            .flat_map(|c| {
+                c.spec
+                    .versions
+                    .iter()
+                    .map(|v| (c.spec.group.clone(), v.name.clone()))
+            })
+            .collect();
+        for gone in self.active.difference(&active) {
+            self.deleted.insert(gone.clone(), now);
+        }
+        self.deleted
+            .retain(|gv, at| !active.contains(gv) && now.duration_since(*at) < EXCLUSION_GRACE);
+        self.active = active;
+        self.active
+            .iter()
+            .chain(self.deleted.keys())
+            .cloned()
+            .collect()
+    }
+}
 
 /// One served version of one custom resource.
 #[derive(Debug)]
@@ -136,6 +176,14 @@ fn served(
 pub async fn run(api: Arc<Api>) {
     let mut shutdown = api.shutdown.subscribe();
     let builtin = api.registry.builtin().clone();
+    let mut exclusions = Exclusions::default();
+    let exclude = |exclusions: &mut Exclusions,
+                   crds: &BTreeMap<String, CustomResourceDefinition>| {
+        let set = exclusions.update(crds);
+        if let Some(proxy) = &api.proxy {
+            proxy.set_excluded(set);
+        }
+    };
     loop {
         let mut crds: BTreeMap<String, CustomResourceDefinition> = BTreeMap::new();
         let listed = match api.store.list(CRD_PREFIX, ListOptions::default()).await {
@@ -154,6 +202,7 @@ pub async fn run(api: Arc<Api>) {
             }
         }
         api.registry.set_crds(&served(&builtin, &crds));
+        exclude(&mut exclusions, &crds);
         let mut watch = match api.store.watch(CRD_PREFIX, listed.revision).await {
             Ok(w) => w,
             Err(_) => continue,
@@ -169,16 +218,21 @@ pub async fn run(api: Arc<Api>) {
                             None => crds.remove(&kv.key),
                         };
                         api.registry.set_crds(&served(&builtin, &crds));
+                        exclude(&mut exclusions, &crds);
                         // React at once to creations and deletions.
                         maintain(&api, &builtin, &crds).await;
                     }
                     Some(Ok(Event::Delete { prev, .. })) => {
                         crds.remove(&prev.key);
                         api.registry.set_crds(&served(&builtin, &crds));
+                        exclude(&mut exclusions, &crds);
                     }
                     Some(Err(_)) | None => break,
                 },
-                _ = tick.tick() => maintain(&api, &builtin, &crds).await,
+                _ = tick.tick() => {
+                    exclude(&mut exclusions, &crds);
+                    maintain(&api, &builtin, &crds).await;
+                }
             }
         }
     }

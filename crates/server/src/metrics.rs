@@ -13,6 +13,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 pub struct Metrics {
     pub requests: CounterVec,
     pub request_duration: HistogramVec,
+    /// Requests that arrived from a peer's Mixed Version Proxy (skewless's
+    /// own: upstream counts only the sending side, as rerouted requests).
+    pub peer_proxied_received: CounterVec,
 }
 
 impl Default for Metrics {
@@ -36,6 +39,11 @@ impl Default for Metrics {
                 &["verb", "group", "version", "resource", "subresource"],
                 LATENCY_BUCKETS,
             ),
+            peer_proxied_received: CounterVec::new(
+                "skewless_peer_proxied_requests_received_total",
+                "Total number of requests received from a peer API server's Mixed Version Proxy (carrying x-kubernetes-peer-proxied: true), broken down by HTTP response code, group, version and resource.",
+                &["code", "group", "version", "resource"],
+            ),
         }
     }
 }
@@ -46,6 +54,7 @@ impl Metrics {
         let mut out = String::new();
         self.requests.render(&mut out);
         self.request_duration.render(&mut out);
+        self.peer_proxied_received.render(&mut out);
         out
     }
 }

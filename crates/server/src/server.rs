@@ -393,6 +393,15 @@ async fn handle(api: &Api, peer: &PeerCertificate, req: http::Request<Incoming>)
     api.metrics
         .request_duration
         .observe(&labels, started.elapsed());
+    if parts
+        .headers
+        .get(PEER_PROXIED_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"true")
+    {
+        api.metrics
+            .peer_proxied_received
+            .inc(&[&code, labels[1], labels[2], labels[3]]);
+    }
     tracing::debug!(method = %parts.method, %path, status = %code, elapsed = ?started.elapsed(), user = user.as_ref().map(|u| u.name.as_str()).unwrap_or("anonymous"), "request");
     resp
 }

@@ -455,3 +455,56 @@ async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources()
         404
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crd_appears_in_and_leaves_merged_discovery_on_every_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let a = peer(&pki, &storage, "server-a", &[]).await;
+    let b = peer(&pki, &storage, "server-b", &[]).await;
+    let ca = a.client(&pki, Identity::Admin);
+    let cb = b.client(&pki, Identity::Admin);
+    let crd = serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "widgets", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+    });
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    assert_eq!(ca.post_json(crds, &crd).await.status, 201);
+    eventually(
+        Duration::from_secs(5),
+        "the CRD in merged discovery on A and B",
+        || async {
+            groups(&ca, AGGREGATED)
+                .await
+                .contains(&"example.com/v1".into())
+                && groups(&cb, AGGREGATED)
+                    .await
+                    .contains(&"example.com/v1".into())
+        },
+    )
+    .await;
+    assert_eq!(
+        ca.request("DELETE", &format!("{crds}/widgets.example.com"), &[], None)
+            .await
+            .status,
+        200
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the CRD to leave merged discovery on A and B",
+        || async {
+            !groups(&ca, AGGREGATED)
+                .await
+                .contains(&"example.com/v1".into())
+                && !groups(&cb, AGGREGATED)
+                    .await
+                    .contains(&"example.com/v1".into())
+        },
+    )
+    .await;
+}

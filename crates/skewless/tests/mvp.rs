@@ -184,11 +184,13 @@ async fn requests_reach_a_third_server_when_the_first_dies() {
     let ca = a.client(&pki, Identity::Admin);
     let cb = b.client(&pki, Identity::Admin);
     assert_eq!(ca.post_json(JOBS, &job("survivor")).await.status, 201);
-    // Let B learn both A and C.
+    // Let B learn both A and C: C started after B, so B needs a discovery
+    // round (every 500 ms here) after C's endpoint appeared.
     eventually(Duration::from_secs(10), "B to proxy jobs", || async {
         cb.get(JOBS).await.status == 200
     })
     .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     a.kill().await;
     // Every request after A's death succeeds: A is marked down at the first
     // refused connection and C takes over.
