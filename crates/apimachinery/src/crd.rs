@@ -2788,6 +2788,103 @@ mod tests {
         );
     }
 
+    /// A kubebuilder-style CRD (metav1.Condition list, quantities, CEL
+    /// rules, embedded template) through the whole create path of a server.
+    #[test]
+    fn kubebuilder_style_end_to_end() {
+        let condition = json!({
+            "type": "object",
+            "required": ["lastTransitionTime", "message", "reason", "status", "type"],
+            "properties": {
+                "lastTransitionTime": {"type": "string", "format": "date-time"},
+                "message": {"type": "string", "maxLength": 32768},
+                "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+                "reason": {"type": "string", "maxLength": 1024, "minLength": 1,
+                           "pattern": "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},
+                "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+                "type": {"type": "string", "maxLength": 316,
+                         "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"}
+            }
+        });
+        let quantity = json!({
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+            "x-kubernetes-int-or-string": true
+        });
+        let mut v = widget_crd();
+        v["spec"]["versions"][1]["schema"]["openAPIV3Schema"] = json!({
+            "type": "object",
+            "description": "Widget is the Schema for the widgets API",
+            "x-kubernetes-validations": [{"rule": "self.metadata.name.size() < 50", "message": "short names"}],
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {"type": "object"},
+                "spec": {"type": "object", "required": ["size"], "properties": {
+                    "replicas": {"type": "integer", "format": "int32", "default": 1, "minimum": 0},
+                    "size": quantity,
+                    "mode": {"type": "string", "enum": ["Fast", "Safe"], "default": "Safe"},
+                    "template": {"type": "object", "x-kubernetes-embedded-resource": true,
+                                 "x-kubernetes-preserve-unknown-fields": true},
+                    "selector": {"type": "object", "x-kubernetes-map-type": "atomic", "properties": {
+                        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}
+                    }}
+                }},
+                "status": {"type": "object", "properties": {
+                    "replicas": {"type": "integer"},
+                    "selector": {"type": "string"},
+                    "conditions": {"type": "array", "items": condition,
+                                   "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]}
+                }}
+            }
+        });
+        v["spec"]["versions"][1]["selectableFields"] = json!([{"jsonPath": ".spec.mode"}]);
+        let crd = decoded(&v);
+        assert_eq!(crd.validate(), []);
+        let schema = crd.structural_schema("v1").unwrap();
+
+        let mut obj = json!({
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "default", "labels": {"app": "w"}, "bogus": 1},
+            "spec": {
+                "size": "1.5Gi", "color": "red",
+                "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}},
+                "selector": {"matchLabels": {"app": "w"}}
+            },
+            "status": {"conditions": [
+                {"type": "Ready", "status": "True", "reason": "Up", "message": "", "lastTransitionTime": "2024-05-01T10:00:00Z"}
+            ]}
+        });
+        let unknown = structural::prune(&schema, &mut obj);
+        assert_eq!(unknown, ["metadata.bogus", "spec.color"]);
+        structural::apply_defaults(&schema, &mut obj);
+        assert_eq!(obj["spec"]["replicas"], json!(1));
+        assert_eq!(obj["spec"]["mode"], json!("Safe"));
+        assert_eq!(structural::validate(&schema, &obj), []);
+        assert!(validate_scale(crd.scale("v1").unwrap(), &obj).is_empty());
+
+        obj["spec"]["size"] = json!("lots");
+        obj["spec"]["mode"] = json!("Turbo");
+        obj["status"]["conditions"] = json!([
+            {"type": "Ready", "status": "Maybe", "reason": "Up", "message": "", "lastTransitionTime": "now"},
+            {"type": "Ready", "status": "True", "reason": "Up", "message": "", "lastTransitionTime": "2024-05-01T10:00:00Z"}
+        ]);
+        let errs: Vec<String> = structural::validate(&schema, &obj)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                r#"spec.mode: Unsupported value: "Turbo": supported values: "Fast", "Safe""#,
+                r#"spec.size: Invalid value: "lots": spec.size in body should match '^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$'"#,
+                r#"status.conditions[0].lastTransitionTime: Invalid value: "now": status.conditions[0].lastTransitionTime in body must be of type date-time: "now""#,
+                r#"status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown""#,
+                r#"status.conditions[1]: Duplicate value: {"type":"Ready"}"#,
+            ]
+        );
+    }
+
     #[test]
     fn conditions() {
         let mut status = CustomResourceDefinitionStatus::default();

@@ -135,6 +135,12 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
                 return;
             }
         };
+        // `changed` misses a shutdown signalled before this watch began,
+        // and such a watch would hold the graceful shutdown for the whole
+        // grace period.
+        if *shutdown.borrow() {
+            return;
+        }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let mut tick = tokio::time::interval(BOOKMARK_INTERVAL);
@@ -144,7 +150,10 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
             let event = tokio::select! {
                 e = watch.next() => e,
                 () = &mut deadline => return,
-                _ = shutdown.changed() => return,
+                // `wait_for`, not `changed`: a watch that began after
+                // shutdown was signalled must end too, or it holds the
+                // server's graceful shutdown for the whole grace period.
+                () = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => return,
                 () = tx.closed() => return,
                 changed = registry_changed.changed() => {
                     // A custom resource whose CRD went away ends its watches.

@@ -3,13 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support {
+    pub mod kube_watch;
+}
+
 use std::path::Path;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::runtime::watcher;
 use skewless_testkit::{Pki, ServerProcess, Storage, kubeconfig, python_path};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
@@ -106,34 +108,7 @@ async fn kube_rs_watcher_sees_changes_in_order_and_stale_updates_conflict() {
 
     // The watcher runs from the start; its initial list must be done
     // before the changes, so every change arrives as a watch event.
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (init_tx, init_rx) = tokio::sync::oneshot::channel();
-    let watched = cms.clone();
-    tokio::spawn(async move {
-        let mut init = Some(init_tx);
-        let mut stream = Box::pin(watcher(watched, watcher::Config::default()));
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(watcher::Event::InitDone) => {
-                    if let Some(init) = init.take() {
-                        let _ = init.send(());
-                    }
-                }
-                Ok(watcher::Event::Apply(cm)) => {
-                    let _ = tx.send(("apply", cm));
-                }
-                Ok(watcher::Event::Delete(cm)) => {
-                    let _ = tx.send(("delete", cm));
-                }
-                Ok(_) => {}
-                Err(e) => panic!("watcher error: {e}"),
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(20), init_rx)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut events = support::kube_watch::start(cms.clone()).await;
 
     let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "rs"}, "data": {"v": "1"}

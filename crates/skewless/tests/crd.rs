@@ -4,15 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support {
+    pub mod kube_watch;
+}
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
-use kube::runtime::watcher;
 use serde_json::json;
-use skewless_testkit::{Identity, Pki, ServerProcess, Storage, kubeconfig, kubectl_path};
+use skewless_testkit::{Identity, Kubectl, Pki, ServerProcess, Storage, kubeconfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
@@ -61,98 +62,43 @@ spec:
     schema: *schema
 "#;
 
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn new(dir: &Path, url: &str, pki: &Pki) -> Self {
-        Self {
-            kubeconfig: kubeconfig(dir, url, pki),
-            cache: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-        let mut child = Command::new(kubectl_path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("KUBECACHEDIR", self.cache.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = stdin {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let (ok, stdout, stderr) = self.run(args, stdin);
-        assert!(ok, "kubectl {} failed:\n{stdout}\n{stderr}", args.join(" "));
-        stdout
-    }
-
-    fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let (ok, stdout, stderr) = self.run(args, stdin);
-        assert!(!ok, "kubectl {} should fail:\n{stdout}", args.join(" "));
-        stderr
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_drives_a_crd_end_to_end() {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let k = Kubectl::new(dir.path(), &server.url, &pki);
+    let k = Kubectl::new(&server.url, &pki);
 
-    assert!(k.ok(&["apply", "-f", "-"], Some(CRD)).contains("created"));
-    k.ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/crontabs.stable.example.com",
-            "--timeout=10s",
-        ],
-        None,
+    assert!(
+        k.ok_with(&["apply", "-f", "-"], Some(CRD))
+            .contains("created")
     );
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/crontabs.stable.example.com",
+        "--timeout=10s",
+    ]);
     let ct = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: nightly}\nspec: {cronSpec: '0 3 * * *', image: backup}\n";
-    assert!(k.ok(&["apply", "-f", "-"], Some(ct)).contains("created"));
+    assert!(
+        k.ok_with(&["apply", "-f", "-"], Some(ct))
+            .contains("created")
+    );
 
     // Printer columns, short names, categories; defaults applied.
     for what in ["crontabs", "ct", "all"] {
-        let table = k.ok(&["get", what], None);
+        let table = k.ok(&["get", what]);
         assert!(
             table.contains("SPEC") && table.contains("REPLICAS") && table.contains("0 3 * * *"),
             "{what}: {table}"
         );
     }
     assert_eq!(
-        k.ok(
-            &["get", "ct", "nightly", "-o", "jsonpath={.spec.replicas}"],
-            None
-        ),
+        k.ok(&["get", "ct", "nightly", "-o", "jsonpath={.spec.replicas}"]),
         "1"
     );
 
     // explain reads the published schema.
-    let explain = k.ok(&["explain", "crontab.spec"], None);
+    let explain = k.ok(&["explain", "crontab.spec"]);
     assert!(
         explain.contains("cronSpec") && explain.contains("required"),
         "{explain}"
@@ -170,54 +116,45 @@ async fn kubectl_drives_a_crd_end_to_end() {
     let unknown = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: extra}\nspec: {cronSpec: '* * * * *', colour: red}\n";
     let err = k.fails(&["create", "-f", "-", "--validate=strict"], Some(unknown));
     assert!(err.contains("unknown field \"spec.colour\""), "{err}");
-    k.ok(&["create", "-f", "-", "--validate=false"], Some(unknown));
+    k.ok_with(&["create", "-f", "-", "--validate=false"], Some(unknown));
     assert_eq!(
-        k.ok(&["get", "ct", "extra", "-o", "jsonpath={.spec}"], None),
+        k.ok(&["get", "ct", "extra", "-o", "jsonpath={.spec}"]),
         r#"{"cronSpec":"* * * * *","replicas":1}"#
     );
 
     // The status subresource changes only status.
-    k.ok(
-        &[
-            "patch",
+    k.ok(&[
+        "patch",
+        "ct",
+        "nightly",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Running"},"spec":{"image":"ignored"}}"#,
+    ]);
+    assert_eq!(
+        k.ok(&[
+            "get",
             "ct",
             "nightly",
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            r#"{"status":{"phase":"Running"},"spec":{"image":"ignored"}}"#,
-        ],
-        None,
-    );
-    assert_eq!(
-        k.ok(
-            &[
-                "get",
-                "ct",
-                "nightly",
-                "-o",
-                "jsonpath={.status.phase} {.spec.image}"
-            ],
-            None
-        ),
+            "-o",
+            "jsonpath={.status.phase} {.spec.image}"
+        ]),
         "Running backup"
     );
 
     // Scale.
     assert!(
-        k.ok(&["scale", "ct", "nightly", "--replicas=3"], None)
+        k.ok(&["scale", "ct", "nightly", "--replicas=3"])
             .contains("scaled")
     );
     assert_eq!(
-        k.ok(
-            &["get", "ct", "nightly", "-o", "jsonpath={.spec.replicas}"],
-            None
-        ),
+        k.ok(&["get", "ct", "nightly", "-o", "jsonpath={.spec.replicas}"]),
         "3"
     );
 
     // Two served versions serve the same object; the deprecated one warns.
-    let (ok, stdout, stderr) = k.run(
+    let out = k.run(
         &[
             "get",
             "crontabs.v1beta1.stable.example.com",
@@ -227,20 +164,21 @@ async fn kubectl_drives_a_crd_end_to_end() {
         ],
         None,
     );
-    assert!(ok, "{stderr}");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
     assert_eq!(stdout, "stable.example.com/v1beta1 3");
     assert!(stderr.contains("deprecated"), "{stderr}");
 
     // Deleting the CRD removes every instance, then the CRD.
-    k.ok(
-        &[
-            "delete",
-            "crd",
-            "crontabs.stable.example.com",
-            "--timeout=30s",
-        ],
-        None,
-    );
+    k.ok(&[
+        "delete",
+        "crd",
+        "crontabs.stable.example.com",
+        "--timeout=30s",
+    ]);
     let c = server.client(&pki, Identity::Admin);
     let deadline = Instant::now() + Duration::from_secs(10);
     while c
@@ -395,8 +333,7 @@ async fn a_crd_created_on_one_server_is_served_by_another_within_a_second() {
         ServerProcess::start(Path::new(BIN), &pki, &storage, &["--apiserver-id", "one"]).await;
     let two =
         ServerProcess::start(Path::new(BIN), &pki, &storage, &["--apiserver-id", "two"]).await;
-    let kdir = tempfile::tempdir().unwrap();
-    Kubectl::new(kdir.path(), &one.url, &pki).ok(&["apply", "-f", "-"], Some(CRD));
+    Kubectl::new(&one.url, &pki).ok_with(&["apply", "-f", "-"], Some(CRD));
     let created = Instant::now();
     let c2 = two.client(&pki, Identity::Admin);
     let path = "/apis/stable.example.com/v1/namespaces/default/crontabs";
@@ -421,7 +358,7 @@ async fn kube_rs_creates_and_watches_dynamic_objects() {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
     let dir = tempfile::tempdir().unwrap();
-    Kubectl::new(dir.path(), &server.url, &pki).ok(&["apply", "-f", "-"], Some(CRD));
+    Kubectl::new(&server.url, &pki).ok_with(&["apply", "-f", "-"], Some(CRD));
     let path = kubeconfig(dir.path(), &server.url, &pki);
     let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
@@ -443,34 +380,7 @@ async fn kube_rs_creates_and_watches_dynamic_objects() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (init_tx, init_rx) = tokio::sync::oneshot::channel();
-    let watched = api.clone();
-    tokio::spawn(async move {
-        let mut init = Some(init_tx);
-        let mut stream = Box::pin(watcher(watched, watcher::Config::default()));
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(watcher::Event::InitDone) => {
-                    if let Some(i) = init.take() {
-                        let _ = i.send(());
-                    }
-                }
-                Ok(watcher::Event::Apply(o)) => {
-                    let _ = tx.send(("apply", o));
-                }
-                Ok(watcher::Event::Delete(o)) => {
-                    let _ = tx.send(("delete", o));
-                }
-                Ok(_) => {}
-                Err(e) => panic!("watcher: {e}"),
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(20), init_rx)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut events = support::kube_watch::start(api.clone()).await;
 
     let mut obj = DynamicObject::new("dyn", &ar).within("default");
     obj.data = json!({"spec": {"cronSpec": "*/5 * * * *", "image": "x"}});

@@ -4,68 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::path::Path;
 
-use skewless_testkit::{Pki, ServerProcess, Storage, etcd_endpoints, kubeconfig, kubectl_path};
+use skewless_testkit::{Kubectl, Pki, ServerProcess, Storage, etcd_endpoints};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
-
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-impl Kubectl {
-    fn command(&self, context: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(kubectl_path());
-        cmd.env("KUBECONFIG", &self.kubeconfig)
-            .env("KUBECACHEDIR", self.cache.path())
-            .env("HOME", &self.dir)
-            .arg("--context")
-            .arg(context)
-            .args(args);
-        cmd
-    }
-
-    fn run_as(&self, context: &str, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = self.command(context, args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(input) = stdin {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs kubectl as admin; asserts success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_with(args, None)
-    }
-
-    fn ok_with(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run_as("admin", args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed:\nstdout: {}\nstderr: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
 
 const MANIFEST: &str = "apiVersion: v1
 kind: Namespace
@@ -128,12 +71,7 @@ spec:
 async fn scenario(storage: Storage) {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &storage, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let k = Kubectl {
-        kubeconfig: kubeconfig(dir.path(), &server.url, &pki),
-        cache: tempfile::tempdir().unwrap(),
-        dir: dir.path().to_path_buf(),
-    };
+    let k = Kubectl::new(&server.url, &pki);
 
     let version = k.ok(&["version"]);
     assert!(version.contains("Server Version: v1.36.0"), "{version}");
@@ -219,7 +157,7 @@ async fn scenario(storage: Storage) {
     );
 
     // create -f of a multi-document file, with default (strict) validation.
-    let manifest_path = dir.path().join("shop.yaml");
+    let manifest_path = k.dir().join("shop.yaml");
     std::fs::write(&manifest_path, MANIFEST).unwrap();
     let manifest = manifest_path.to_str().unwrap();
     let created = k.ok(&["create", "-f", manifest]);
@@ -286,57 +224,32 @@ async fn scenario(storage: Storage) {
     );
 
     // Watch sees a later change.
-    let mut watch = k
-        .command(
-            "admin",
-            &[
-                "get",
+    let lines = k.watch_until(
+        &[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "shop",
+            "-w",
+            "-o",
+            "jsonpath={.data.color}{\"\\n\"}",
+            "--request-timeout=20s",
+        ],
+        "red",
+        || {
+            k.ok(&[
+                "patch",
                 "cm",
                 "settings",
                 "-n",
                 "shop",
-                "-w",
-                "-o",
-                "jsonpath={.data.color}{\"\\n\"}",
-                "--request-timeout=20s",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    k.ok(&[
-        "patch",
-        "cm",
-        "settings",
-        "-n",
-        "shop",
-        "--type=merge",
-        "-p",
-        r#"{"data":{"color":"red"}}"#,
-    ]);
-    let stdout = watch.stdout.take().unwrap();
-    let seen = std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap_or_default();
-            let done = line == "red";
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !seen.is_finished() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = watch.kill();
-    let _ = watch.wait();
-    let lines = seen.join().unwrap();
+                "--type=merge",
+                "-p",
+                r#"{"data":{"color":"red"}}"#,
+            ]);
+        },
+    );
     assert!(lines.iter().any(|l| l == "red"), "watch saw {lines:?}");
 
     // Label, annotate, the three patch types.
@@ -378,7 +291,7 @@ async fn scenario(storage: Storage) {
     assert_eq!(got, "stable team-a L");
 
     // edit through an editor script.
-    let editor = dir.path().join("editor.sh");
+    let editor = k.dir().join("editor.sh");
     std::fs::write(
         &editor,
         "#!/bin/sh\nsed -i 's/color: red/color: purple/' \"$1\"\n",

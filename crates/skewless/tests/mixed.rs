@@ -4,12 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
-use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage, kubeconfig, kubectl_path};
+use skewless_testkit::{
+    Client, Identity, Kubectl, Pki, ServerProcess, Storage, eventually, start_peer,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 const AGGREGATED: &str =
@@ -17,23 +18,7 @@ const AGGREGATED: &str =
 const NOPEER: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList;profile=nopeer,application/json";
 
 async fn peer(pki: &Pki, storage: &Storage, id: &str, extra: &[&str]) -> ServerProcess {
-    let mut args: Vec<String> = pki.peer_args(id);
-    args.extend(["--peer-discovery-resync".into(), "500ms".into()]);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ServerProcess::start(Path::new(BIN), pki, storage, &args).await
-}
-
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    start_peer(Path::new(BIN), pki, storage, id, extra).await
 }
 
 async fn groups(c: &Client, accept: &str) -> Vec<String> {
@@ -182,48 +167,6 @@ async fn merged_discovery_is_the_union_and_identical_everywhere() {
     assert_eq!(ca.get("/apis/apps/v1").await.status, 404);
 }
 
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-        let mut child = Command::new(kubectl_path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("KUBECACHEDIR", self.cache.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = stdin {
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed:\n{}\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
 const MAP: &str = "apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingAdmissionPolicy
 metadata:
@@ -250,11 +193,7 @@ async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
     let pki = Pki::generate();
     let old = peer(&pki, &storage, "server-135", &["--emulated-version=1.35"]).await;
     let new = peer(&pki, &storage, "server-136", &["--emulated-version=1.36"]).await;
-    let kdir = tempfile::tempdir().unwrap();
-    let k = Kubectl {
-        kubeconfig: kubeconfig(kdir.path(), &old.url, &pki),
-        cache: tempfile::tempdir().unwrap(),
-    };
+    let k = Kubectl::new(&old.url, &pki);
     let c_old = old.client(&pki, Identity::Admin);
     eventually(
         Duration::from_secs(10),
@@ -271,28 +210,28 @@ async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
         },
     )
     .await;
-    assert!(k.ok(&["version"], None).contains("Server Version: v1.35.0"));
-    let resources = k.ok(&["api-resources"], None);
+    assert!(k.ok(&["version"]).contains("Server Version: v1.35.0"));
+    let resources = k.ok(&["api-resources"]);
     assert!(
         resources.contains("mutatingadmissionpolicies"),
         "{resources}"
     );
 
     // Create (with kubectl's default strict validation), get, list, watch, patch, update, delete.
-    assert!(k.ok(&["create", "-f", "-"], Some(MAP)).contains("created"));
-    let got = k.ok(
-        &[
-            "get",
-            "mutatingadmissionpolicies",
-            "add-label",
-            "-o",
-            "json",
-        ],
-        None,
+    assert!(
+        k.ok_with(&["create", "-f", "-"], Some(MAP))
+            .contains("created")
     );
+    let got = k.ok(&[
+        "get",
+        "mutatingadmissionpolicies",
+        "add-label",
+        "-o",
+        "json",
+    ]);
     let via_old: Value = serde_json::from_str(&got).unwrap();
     assert_eq!(via_old["spec"]["failurePolicy"], "Fail");
-    let table = k.ok(&["get", "mutatingadmissionpolicies"], None);
+    let table = k.ok(&["get", "mutatingadmissionpolicies"]);
     assert!(table.contains("add-label"), "{table}");
 
     // Byte-identical to asking the 1.36 server directly.
@@ -302,10 +241,8 @@ async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
     assert_eq!(proxied.status, 200);
     assert_eq!(proxied.body, direct.body);
 
-    let mut watch = Command::new(kubectl_path())
-        .env("KUBECONFIG", &k.kubeconfig)
-        .env("KUBECACHEDIR", k.cache.path())
-        .args([
+    let lines = k.watch_until(
+        &[
             "get",
             "mutatingadmissionpolicies",
             "add-label",
@@ -313,62 +250,34 @@ async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
             "-o",
             "jsonpath={.spec.failurePolicy}{\"\\n\"}",
             "--request-timeout=20s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    k.ok(
-        &[
-            "patch",
-            "mutatingadmissionpolicies",
-            "add-label",
-            "--type=merge",
-            "-p",
-            r#"{"spec":{"failurePolicy":"Ignore"}}"#,
         ],
-        None,
+        "Ignore",
+        || {
+            k.ok(&[
+                "patch",
+                "mutatingadmissionpolicies",
+                "add-label",
+                "--type=merge",
+                "-p",
+                r#"{"spec":{"failurePolicy":"Ignore"}}"#,
+            ]);
+        },
     );
-    let stdout = watch.stdout.take().unwrap();
-    let seen = std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap_or_default();
-            let done = line == "Ignore";
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        lines
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !seen.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = watch.kill();
-    let _ = watch.wait();
-    let lines = seen.join().unwrap();
     assert!(lines.iter().any(|l| l == "Ignore"), "watch saw {lines:?}");
 
     let edited = MAP.replace("reinvocationPolicy: IfNeeded", "reinvocationPolicy: Never");
     assert!(
-        k.ok(&["replace", "-f", "-"], Some(&edited))
+        k.ok_with(&["replace", "-f", "-"], Some(&edited))
             .contains("replaced")
     );
     assert_eq!(
-        k.ok(
-            &[
-                "get",
-                "mutatingadmissionpolicies",
-                "add-label",
-                "-o",
-                "jsonpath={.spec.reinvocationPolicy}"
-            ],
-            None
-        ),
+        k.ok(&[
+            "get",
+            "mutatingadmissionpolicies",
+            "add-label",
+            "-o",
+            "jsonpath={.spec.reinvocationPolicy}"
+        ]),
         "Never"
     );
     let explain = k.run(&["explain", "mutatingadmissionpolicies.spec"], None);
@@ -377,7 +286,7 @@ async fn kubectl_on_the_older_server_manages_resources_only_the_newer_serves() {
     assert!(explain.status.success(), "explain: {text}");
     assert!(text.contains("matchConstraints"), "{text}");
     assert!(
-        k.ok(&["delete", "mutatingadmissionpolicies", "add-label"], None)
+        k.ok(&["delete", "mutatingadmissionpolicies", "add-label"])
             .contains("deleted")
     );
     assert_eq!(c_old.get(path).await.status, 404);
@@ -414,23 +323,16 @@ async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources()
         },
     )
     .await;
-    let kdir = tempfile::tempdir().unwrap();
-    let k = Kubectl {
-        kubeconfig: kubeconfig(kdir.path(), &old.url, &pki),
-        cache: tempfile::tempdir().unwrap(),
-    };
-    k.ok(&["create", "namespace", "mixed"], None);
-    k.ok(
-        &[
-            "create",
-            "configmap",
-            "cm",
-            "-n",
-            "mixed",
-            "--from-literal=a=b",
-        ],
-        None,
-    );
+    let k = Kubectl::new(&old.url, &pki);
+    k.ok(&["create", "namespace", "mixed"]);
+    k.ok(&[
+        "create",
+        "configmap",
+        "cm",
+        "-n",
+        "mixed",
+        "--from-literal=a=b",
+    ]);
     let pg = serde_json::json!({
         "apiVersion": "scheduling.k8s.io/v1alpha2", "kind": "PodGroup",
         "metadata": {"name": "pg"},
@@ -446,7 +348,7 @@ async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources()
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
 
-    let out = k.ok(&["delete", "namespace", "mixed", "--timeout=60s"], None);
+    let out = k.ok(&["delete", "namespace", "mixed", "--timeout=60s"]);
     assert!(out.contains("deleted"), "{out}");
     assert_eq!(c.get("/api/v1/namespaces/mixed").await.status, 404);
     assert_eq!(c.get(&format!("{podgroups}/pg")).await.status, 404);

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use skewless_store::Store;
 use skewless_store::sqlite::{SqliteOptions, SqliteStore};
 use skewless_testkit::fake_peer::{Behaviour, FakePeer};
-use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage, etcd_endpoints};
+use skewless_testkit::{
+    Client, Identity, Pki, ServerProcess, Storage, etcd_endpoints, eventually, start_peer,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 const JOBS: &str = "/apis/batch/v1/namespaces/default/jobs";
@@ -23,13 +25,8 @@ fn job(name: &str) -> Value {
     })
 }
 
-/// Starts a server named `id` with the proxy on, plus `extra` flags.
 async fn peer(pki: &Pki, storage: &Storage, id: &str, extra: &[&str]) -> ServerProcess {
-    let mut args: Vec<String> = pki.peer_args(id);
-    args.extend(["--peer-discovery-resync".into(), "500ms".into()]);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ServerProcess::start(Path::new(BIN), pki, storage, &args).await
+    start_peer(Path::new(BIN), pki, storage, id, extra).await
 }
 
 async fn shared_sqlite() -> (Storage, tempfile::TempDir) {
@@ -44,19 +41,6 @@ fn names(list: &Value) -> Vec<String> {
         .iter()
         .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Polls until `f` holds or `timeout` passes.
-async fn eventually<F, Fut>(timeout: Duration, what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn metric(text: &str, prefix: &str) -> u64 {

@@ -151,6 +151,9 @@ impl Pki {
 }
 
 pub mod fake_peer;
+pub mod kubectl;
+
+pub use kubectl::Kubectl;
 
 /// Which storage a test server uses.
 #[derive(Debug, Clone)]
@@ -200,6 +203,22 @@ impl ServerProcess {
     /// Benchmarks pass the binary's default (`info`): debug logs a line per
     /// request.
     pub async fn start_with_log(
+        binary: &Path,
+        pki: &Pki,
+        storage: &Storage,
+        extra: &[&str],
+        log_filter: &str,
+    ) -> Self {
+        let server = Self::spawn_with_log(binary, pki, storage, extra, log_filter).await;
+        server.wait_ready(pki).await;
+        server
+    }
+
+    /// As [`ServerProcess::start_with_log`], but returns as soon as the
+    /// server listens (its `serving on` line), before `/readyz` passes;
+    /// [`ServerProcess::wait_ready`] waits for the rest. Benchmarks use it
+    /// to time what happens while a server comes up.
+    pub async fn spawn_with_log(
         binary: &Path,
         pki: &Pki,
         storage: &Storage,
@@ -263,19 +282,18 @@ impl ServerProcess {
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let server = Self {
+        Self {
             url,
             port,
             data_dir,
             child: Some(child),
             log,
             _tmp: Arc::new(tmp),
-        };
-        server.wait_ready(pki).await;
-        server
+        }
     }
 
-    async fn wait_ready(&self, pki: &Pki) {
+    /// Waits (up to 30 s) until `/readyz` answers 200.
+    pub async fn wait_ready(&self, pki: &Pki) {
         let client = Client::new(&self.url, pki, Identity::Anonymous);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -630,4 +648,33 @@ pub fn python_path() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Polls `f` until it holds; panics naming `what` after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts a server named `id` with the Mixed Version Proxy on (peer
+/// discovery re-checked every 500 ms), plus `extra` flags.
+pub async fn start_peer(
+    binary: &Path,
+    pki: &Pki,
+    storage: &Storage,
+    id: &str,
+    extra: &[&str],
+) -> ServerProcess {
+    let mut args: Vec<String> = pki.peer_args(id);
+    args.extend(["--peer-discovery-resync".into(), "500ms".into()]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ServerProcess::start(binary, pki, storage, &args).await
 }

@@ -1,0 +1,143 @@
+//! Driving the pinned kubectl against a test server: its own kubeconfig,
+//! discovery cache and home directory (so runs never share state), and
+//! helpers for the common shapes of a kubectl step.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Pki, kubeconfig, kubectl_path};
+
+/// kubectl configured for one test server.
+#[derive(Debug)]
+pub struct Kubectl {
+    kubeconfig: std::path::PathBuf,
+    cache: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Kubectl {
+    /// kubectl for the server at `url`, with contexts `admin` (default),
+    /// `token` and `nobody` (an invalid token).
+    pub fn new(url: &str, pki: &Pki) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        Self {
+            kubeconfig: kubeconfig(home.path(), url, pki),
+            cache: tempfile::tempdir().unwrap(),
+            home,
+        }
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// A scratch directory that lives as long as this kubectl.
+    pub fn dir(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The command, not yet run.
+    pub fn command(&self, context: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(kubectl_path());
+        cmd.env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECACHEDIR", self.cache.path())
+            .env("HOME", self.home.path())
+            .arg("--context")
+            .arg(context)
+            .args(args);
+        cmd
+    }
+
+    /// Runs kubectl in `context` with optional standard input.
+    pub fn run_as(&self, context: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = self
+            .command(context, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs kubectl as admin.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_as("admin", args, stdin)
+    }
+
+    /// Runs kubectl as admin, asserts success, returns standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_with(args, None)
+    }
+
+    pub fn ok_with(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "kubectl {} failed:\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl as admin, asserts failure, returns standard error.
+    pub fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            !out.status.success(),
+            "kubectl {} should have failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Starts `kubectl <args>` (a watch), lets it settle, runs `change`,
+    /// and returns the lines it printed up to one equal to `until` (or
+    /// whatever it printed within 20 s).
+    pub fn watch_until(&self, args: &[&str], until: &str, change: impl FnOnce()) -> Vec<String> {
+        let mut watch = self
+            .command("admin", args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        change();
+        let stdout = watch.stdout.take().unwrap();
+        let until = until.to_owned();
+        let seen = std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut lines = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.unwrap_or_default();
+                let done = line == until;
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+            lines
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !seen.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = watch.kill();
+        let _ = watch.wait();
+        seen.join().unwrap()
+    }
+}
