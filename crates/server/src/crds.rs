@@ -28,6 +28,15 @@ use skewless_store::{Event, ListOptions, StoreError, WriteOptions};
 use crate::api::Api;
 use crate::object;
 
+/// A CRD as stored, with the revision that created it: names are handed
+/// out oldest first, and the creation revision orders CRDs the same way on
+/// every server (timestamps have one-second resolution).
+#[derive(Debug, Clone)]
+struct Stored {
+    created: i64,
+    crd: CustomResourceDefinition,
+}
+
 /// Where CRD objects live in storage.
 pub const CRD_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
 const LEASE: &str = "skewless-crd-controller";
@@ -44,18 +53,16 @@ struct Exclusions {
 }
 
 impl Exclusions {
-    fn update(
-        &mut self,
-        crds: &BTreeMap<String, CustomResourceDefinition>,
-    ) -> BTreeSet<(String, String)> {
+    fn update(&mut self, crds: &BTreeMap<String, Stored>) -> BTreeSet<(String, String)> {
         let now = tokio::time::Instant::now();
         let active: BTreeSet<(String, String)> = crds
             .values()
             .flat_map(|c| {
-                c.spec
+                c.crd
+                    .spec
                     .versions
                     .iter()
-                    .map(|v| (c.spec.group.clone(), v.name.clone()))
+                    .map(|v| (c.crd.spec.group.clone(), v.name.clone()))
             })
             .collect();
         for gone in self.active.difference(&active) {
@@ -103,27 +110,16 @@ fn built_in_name(catalog: &Catalog, group: &str, name: &str) -> bool {
 }
 
 /// The CRDs in the order names are handed out: oldest first.
-fn in_creation_order(
-    crds: &BTreeMap<String, CustomResourceDefinition>,
-) -> Vec<&CustomResourceDefinition> {
-    let mut all: Vec<&CustomResourceDefinition> = crds.values().collect();
-    all.sort_by(|a, b| {
-        let ts = |c: &CustomResourceDefinition| {
-            c.metadata
-                .get("creationTimestamp")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        };
-        ts(a).cmp(&ts(b)).then_with(|| a.name().cmp(b.name()))
-    });
-    all
+fn in_creation_order(crds: &BTreeMap<String, Stored>) -> Vec<&CustomResourceDefinition> {
+    let mut all: Vec<&Stored> = crds.values().collect();
+    all.sort_by_key(|s| s.created);
+    all.into_iter().map(|s| &s.crd).collect()
 }
 
 /// Each CRD with its accepted names computed as the naming controller would.
 fn with_accepted_names(
     catalog: &Catalog,
-    crds: &BTreeMap<String, CustomResourceDefinition>,
+    crds: &BTreeMap<String, Stored>,
 ) -> Vec<(CustomResourceDefinition, crd::NamesDecision)> {
     let mut accepted: Vec<CustomResourceDefinition> = Vec::new();
     let mut out = Vec::new();
@@ -141,10 +137,7 @@ fn with_accepted_names(
 }
 
 /// What the CRDs make this server serve.
-fn served(
-    catalog: &Catalog,
-    crds: &BTreeMap<String, CustomResourceDefinition>,
-) -> Vec<Arc<ServedCrd>> {
+fn served(catalog: &Catalog, crds: &BTreeMap<String, Stored>) -> Vec<Arc<ServedCrd>> {
     let mut out = Vec::new();
     for (c, decision) in with_accepted_names(catalog, crds) {
         if decision.names_accepted.status != "True" {
@@ -177,15 +170,14 @@ pub async fn run(api: Arc<Api>) {
     let mut shutdown = api.shutdown.subscribe();
     let builtin = api.registry.builtin().clone();
     let mut exclusions = Exclusions::default();
-    let exclude = |exclusions: &mut Exclusions,
-                   crds: &BTreeMap<String, CustomResourceDefinition>| {
+    let exclude = |exclusions: &mut Exclusions, crds: &BTreeMap<String, Stored>| {
         let set = exclusions.update(crds);
         if let Some(proxy) = &api.proxy {
             proxy.set_excluded(set);
         }
     };
     loop {
-        let mut crds: BTreeMap<String, CustomResourceDefinition> = BTreeMap::new();
+        let mut crds: BTreeMap<String, Stored> = BTreeMap::new();
         let listed = match api.store.list(CRD_PREFIX, ListOptions::default()).await {
             Ok(l) => l,
             Err(e) => {
@@ -197,8 +189,14 @@ pub async fn run(api: Arc<Api>) {
             }
         };
         for kv in &listed.items {
-            if let Some(c) = parse(&kv.value) {
-                crds.insert(kv.key.clone(), c);
+            if let Some(crd) = parse(&kv.value) {
+                crds.insert(
+                    kv.key.clone(),
+                    Stored {
+                        created: kv.create_revision,
+                        crd,
+                    },
+                );
             }
         }
         api.registry.set_crds(&served(&builtin, &crds));
@@ -214,7 +212,7 @@ pub async fn run(api: Arc<Api>) {
                 event = watch.next() => match event {
                     Some(Ok(Event::Put { kv, .. })) => {
                         match parse(&kv.value) {
-                            Some(c) => crds.insert(kv.key.clone(), c),
+                            Some(crd) => crds.insert(kv.key.clone(), Stored { created: kv.create_revision, crd }),
                             None => crds.remove(&kv.key),
                         };
                         api.registry.set_crds(&served(&builtin, &crds));
@@ -244,7 +242,7 @@ fn parse(value: &[u8]) -> Option<CustomResourceDefinition> {
 }
 
 /// The lease holder's work: status conditions and deletions.
-async fn maintain(api: &Api, catalog: &Catalog, crds: &BTreeMap<String, CustomResourceDefinition>) {
+async fn maintain(api: &Api, catalog: &Catalog, crds: &BTreeMap<String, Stored>) {
     if crds.is_empty() || !crate::namespaces::hold_lease(api, LEASE).await {
         return;
     }

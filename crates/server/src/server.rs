@@ -518,12 +518,22 @@ async fn proxy(
         .forward(&candidates, &gvr, parts, body, &forwarded)
         .await
     {
-        Ok(resp) => Ok(resp.map(|b| {
-            http_body_util::BodyExt::boxed_unsync(http_body_util::BodyExt::map_err(
-                b,
-                |e| -> crate::http_util::BoxError { Box::new(e) },
-            ))
-        })),
+        Ok(resp) => {
+            let watch =
+                RequestInfo::parse(parts.method.as_str(), parts.uri.path(), parts.uri.query())
+                    .is_ok_and(|i| i.verb == "watch");
+            let shutdown = api.shutdown.subscribe();
+            Ok(resp.map(|b| {
+                let b = http_body_util::BodyExt::map_err(b, |e| -> crate::http_util::BoxError {
+                    Box::new(e)
+                });
+                if watch {
+                    until_shutdown(b, shutdown)
+                } else {
+                    http_body_util::BodyExt::boxed_unsync(b)
+                }
+            }))
+        }
         Err(ForwardError::Unreachable { tried, last }) => Err(ApiError::ServiceUnavailable {
             message: format!(
                 "{gvr} is served only by peer API servers, and none could be reached (tried {}): {last}",
@@ -547,6 +557,24 @@ async fn proxy(
             "connection upgrades cannot be proxied to a peer API server".into(),
         )),
     }
+}
+
+/// Ends a relayed watch once this server begins shutting down, as its own
+/// watches end: the client re-establishes it through another server, and
+/// graceful shutdown does not wait for the peer's watch to time out.
+fn until_shutdown<B>(body: B, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Body
+where
+    B: http_body::Body<Data = bytes::Bytes, Error = crate::http_util::BoxError> + Send + 'static,
+{
+    let stopping = async move {
+        while !*shutdown.borrow_and_update() {
+            if shutdown.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let frames = futures::StreamExt::take_until(http_body_util::BodyStream::new(body), stopping);
+    http_body_util::BodyExt::boxed_unsync(http_body_util::StreamBody::new(frames))
 }
 
 async fn dispatch(
