@@ -802,3 +802,62 @@ async fn bad_protobuf_bodies_are_refused_cleanly() {
     assert_status(&r, 415, "UnsupportedMediaType");
     assert_eq!(count_configmaps(&c).await, 0);
 }
+
+#[tokio::test]
+async fn delete_preconditions_and_options_are_honoured() {
+    let (_pki, _s, c) = server().await;
+    let created = c.post_json(CMS, &cm("guarded")).await.json();
+    let uid = created["metadata"]["uid"].as_str().unwrap().to_owned();
+    let body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}/guarded"),
+            &[],
+            body(json!({"preconditions": {"uid": "not-the-uid"}})),
+        )
+        .await;
+    assert_status(&r, 409, "Conflict");
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}/guarded"),
+            &[],
+            body(json!({"preconditions": {"resourceVersion": "1"}})),
+        )
+        .await;
+    assert_status(&r, 409, "Conflict");
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}/guarded"),
+            &[],
+            body(json!({"propagationPolicy": "Sideways"})),
+        )
+        .await;
+    assert_status(&r, 400, "BadRequest");
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}/guarded"),
+            &[],
+            body(json!({"dryRun": ["All"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        c.get(&format!("{CMS}/guarded")).await.status,
+        200,
+        "dry run deleted nothing"
+    );
+    let r = c
+        .request(
+            "DELETE",
+            &format!("{CMS}/guarded"),
+            &[],
+            body(json!({"preconditions": {"uid": uid}, "propagationPolicy": "Foreground"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_status(&c.get(&format!("{CMS}/guarded")).await, 404, "NotFound");
+}

@@ -398,3 +398,28 @@ async fn kube_rs_creates_and_watches_dynamic_objects() {
     }
     assert_eq!(kinds, ["apply", "delete"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_of_a_deleted_crds_resource_end_cleanly() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    k.ok_with(&["apply", "-f", "-"], Some(CRD));
+    let c = server.client(&pki, Identity::Admin);
+    let path = "/apis/stable.example.com/v1/namespaces/default/crontabs";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.get(path).await.status != 200 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut events = c.stream_lines(&format!("{path}?watch=1")).await;
+    k.ok(&["delete", "crd", "crontabs.stable.example.com"]);
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the watch did not end after its CRD was deleted"
+    );
+}

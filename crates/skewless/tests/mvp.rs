@@ -350,11 +350,18 @@ async fn fake_peer_setup(
     .unwrap();
     fake.register(&store, "fake-peer").await;
     let cb = b.client(&pki, Identity::Admin);
-    // Until B has fetched the fake's discovery, jobs are a plain 404.
+    // B has learned the fake once its merged discovery lists batch/v1,
+    // which B itself does not serve.
+    let accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
     eventually(
         Duration::from_secs(10),
         "B to learn the fake peer",
-        || async { cb.get(JOBS).await.status != 404 },
+        || async {
+            cb.request("GET", "/apis", &[("accept", accept)], None)
+                .await
+                .text()
+                .contains("\"batch\"")
+        },
     )
     .await;
     (pki, b, cb, fake, dir)
@@ -601,4 +608,22 @@ async fn peer_endpoints_are_not_reachable_over_rest_and_vanish_on_shutdown() {
     }
     assert!(a.terminate().await.success());
     assert!(store.get("peerendpoints/server-a").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_peer_data_costs_one_404_and_never_a_second_hop() {
+    // The fake peer still advertises jobs but no longer serves them.
+    let (_pki, _b, cb, _fake, _dir) = fake_peer_setup(Behaviour::NotFound, &[]).await;
+    let r = cb.get(JOBS).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["reason"], "NotFound");
+    let metrics = cb.get("/metrics").await.text();
+    assert_eq!(
+        metric(
+            &metrics,
+            "apiserver_rerouted_request_total{code=\"404\",group=\"batch\",version=\"v1\",resource=\"jobs\"}"
+        ),
+        1,
+        "exactly one hop: {metrics}"
+    );
 }

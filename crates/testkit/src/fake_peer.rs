@@ -34,6 +34,9 @@ pub enum Behaviour {
     Redirect,
     /// Answers 200 with the request's headers as JSON.
     EchoHeaders,
+    /// Answers 404 as a server that no longer serves the resource would
+    /// (its discovery, as others last saw it, is stale).
+    NotFound,
 }
 
 /// A running fake peer.
@@ -119,8 +122,8 @@ impl FakePeer {
                     let Ok(tls) = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await else {
                         return;
                     };
-                    let service =
-                        hyper::service::service_fn(move |req: Request<Incoming>| async move {
+                    let service = hyper::service::service_fn(
+                        move |req: Request<Incoming>| async move {
                             let path = req.uri().path().to_owned();
                             if path == "/api" || path == "/apis" {
                                 let body = serde_json::to_vec(&discovery(&path)).unwrap();
@@ -136,7 +139,14 @@ impl FakePeer {
                                     std::future::pending::<()>().await;
                                     unreachable!()
                                 }
-                                Behaviour::Redirect => Ok(Response::builder()
+                                Behaviour::NotFound => Ok(Response::builder()
+                                .status(404)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from_static(
+                                    br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#,
+                                )))
+                                .unwrap()),
+                            Behaviour::Redirect => Ok(Response::builder()
                                     .status(302)
                                     .header("location", "https://example.invalid/elsewhere")
                                     .body(Full::new(Bytes::from_static(b"moved")))
@@ -157,7 +167,8 @@ impl FakePeer {
                                         .unwrap())
                                 }
                             }
-                        });
+                        },
+                    );
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
                         .await;
