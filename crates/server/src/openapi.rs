@@ -20,8 +20,9 @@ use crate::http_util::{self, Body, Query};
 /// The rendered documents of one catalog.
 pub struct OpenApiDocs {
     openapi: OpenApi,
-    v3: V3Spec,
-    index: Vec<u8>,
+    /// Rendered on the first `/openapi/v3` request: field validation
+    /// needs only the schemas.
+    v3: OnceLock<(V3Spec, Vec<u8>)>,
     v2: OnceLock<Vec<u8>>,
 }
 
@@ -132,14 +133,20 @@ impl OpenApiDocs {
                 }
             };
         }
-        let v3 = openapi.v3();
-        let index = serde_json::to_vec(&v3.index()).unwrap_or_default();
+
         Self {
             openapi,
-            v3,
-            index,
+            v3: OnceLock::new(),
             v2: OnceLock::new(),
         }
+    }
+
+    fn v3(&self) -> &(V3Spec, Vec<u8>) {
+        self.v3.get_or_init(|| {
+            let v3 = self.openapi.v3();
+            let index = serde_json::to_vec(&v3.index()).unwrap_or_default();
+            (v3, index)
+        })
     }
 
     /// Answers `/openapi/...` paths; `None` for other paths.
@@ -151,7 +158,11 @@ impl OpenApiDocs {
     ) -> Option<Result<Response<Body>, ApiError>> {
         let rest = path.trim_end_matches('/').strip_prefix("/openapi/")?;
         Some(match rest {
-            "v3" => Ok(bytes_response(self.index.clone(), "application/json", None)),
+            "v3" => Ok(bytes_response(
+                self.v3().1.clone(),
+                "application/json",
+                None,
+            )),
             "v2" => {
                 let accept = headers
                     .get(header::ACCEPT)
@@ -167,7 +178,10 @@ impl OpenApiDocs {
                     .get_or_init(|| serde_json::to_vec(&self.openapi.v2()).unwrap_or_default());
                 Ok(bytes_response(body.clone(), "application/json", None))
             }
-            other => match other.strip_prefix("v3/").and_then(|p| self.v3.document(p)) {
+            other => match other
+                .strip_prefix("v3/")
+                .and_then(|p| self.v3().0.document(p))
+            {
                 None => Err(ApiError::not_found_path()),
                 Some(doc) => match query.get("hash") {
                     // A stale hash is redirected to the current document, as upstream.

@@ -608,10 +608,14 @@ async fn dispatch(
             )
             .await;
         }
-        return api
-            .openapi()
-            .handle(&info.path, &query, &parts.headers)
-            .or_else(|| discovery::handle(api, &info.path, &query, &parts.headers))
+        // OpenAPI documents are built on first use only (they are large).
+        if info.path.starts_with("/openapi/") {
+            return api
+                .openapi()
+                .handle(&info.path, &query, &parts.headers)
+                .unwrap_or_else(|| Err(ApiError::not_found_path()));
+        }
+        return discovery::handle(api, &info.path, &query, &parts.headers)
             .unwrap_or_else(|| Err(ApiError::not_found_path()));
     }
     let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
