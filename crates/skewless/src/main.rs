@@ -1,6 +1,7 @@
 //! `skewless`: a Kubernetes-compatible API server for mixed-version control
 //! planes. `skewless serve` runs one server; flags carry kube-apiserver's
-//! names wherever kube-apiserver has the flag.
+//! names wherever kube-apiserver has the flag. `skewless cluster` runs a
+//! local control plane of several servers and rehearses upgrades of it.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use skewless_server::{RequestHeaderOptions, ServeOptions};
+
+mod cluster;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run one API server.
     Serve(Box<ServeArgs>),
+    /// A local mixed-version control plane: up, status, upgrade, logs, down.
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Go-style durations as kube-apiserver flags take them: `300ms`, `30s`, `5m`, `1h`, `0`.
@@ -245,6 +250,10 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => match args.into_options() {
             Ok(opts) => serve(opts).await,
+            Err(e) => Err(e),
+        },
+        Command::Cluster(args) => match cluster::run(args).await {
+            Ok(code) => return code,
             Err(e) => Err(e),
         },
     };

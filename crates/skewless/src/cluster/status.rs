@@ -1,0 +1,232 @@
+//! `skewless cluster status`: per server its ID, version, address,
+//! readiness, the resources only it serves (from each server's local
+//! `profile=nopeer` discovery), and requests rerouted in and out (from
+//! `/metrics`), then one line saying whether the control plane is mixed.
+//!
+//! Read-only: it never changes the state file or a server.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::discovery::{self, Served};
+use super::process;
+use super::state::Layout;
+use super::up::{credentials, proxy_enabled};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    output: Output,
+}
+
+/// One server's line.
+#[derive(Debug, Serialize)]
+struct ServerStatus {
+    id: String,
+    /// What the server reports (`/version`), or its configured version when down.
+    version: String,
+    address: String,
+    pid: Option<u32>,
+    ready: bool,
+    /// `group/version: resources` this server alone serves.
+    only_here: Vec<String>,
+    /// `group/version: resources` other servers serve and this one does not.
+    missing_here: Vec<String>,
+    /// Requests a peer proxied to this server.
+    rerouted_in: Option<u64>,
+    /// Requests this server proxied to a peer.
+    rerouted_out: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClusterStatus {
+    state_dir: String,
+    storage: String,
+    proxy_enabled: bool,
+    mixed: bool,
+    summary: String,
+    servers: Vec<ServerStatus>,
+}
+
+pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let state = layout.load_existing()?;
+    let creds = credentials(layout)?;
+    let mut servers = Vec::new();
+    let mut served: Vec<Option<Served>> = Vec::new();
+    for s in &state.servers {
+        let pid = process::running_pid(s);
+        let client = creds.client(s.port);
+        let (mut ready, mut version, mut counters, mut local) =
+            (false, s.version.clone(), None, None);
+        if pid.is_some() {
+            ready = client
+                .get("/readyz", Duration::from_secs(3))
+                .await
+                .is_ok_and(|r| r.status == 200);
+            if let Ok(v) = discovery::version(&client).await {
+                version = v;
+            }
+            counters = discovery::proxy_counters(&client).await.ok();
+            local = discovery::served(&client, discovery::NOPEER).await.ok();
+        }
+        served.push(local);
+        servers.push(ServerStatus {
+            id: s.id.clone(),
+            version,
+            address: s.url(),
+            pid,
+            ready,
+            only_here: Vec::new(),
+            missing_here: Vec::new(),
+            rerouted_in: counters.map(|c| c.proxied_in),
+            rerouted_out: counters.map(|c| c.rerouted_out),
+        });
+    }
+    // Compare only the servers whose discovery we could read.
+    let known: Vec<&Served> = served.iter().flatten().collect();
+    let union: Served = known.iter().flat_map(|s| s.iter().cloned()).collect();
+    let mut partial = 0;
+    for gvr in &union {
+        let holders: Vec<usize> = served
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| s.contains(gvr)))
+            .map(|(i, _)| i)
+            .collect();
+        if holders.len() < known.len() {
+            partial += 1;
+        }
+    }
+    for (i, s) in served.iter().enumerate() {
+        let Some(mine) = s else { continue };
+        let others: Served = served
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, s)| s.iter().flatten().cloned())
+            .collect();
+        servers[i].only_here = discovery::describe(&mine.difference(&others).cloned().collect());
+        servers[i].missing_here = discovery::describe(&union.difference(mine).cloned().collect());
+    }
+
+    let running: Vec<&ServerStatus> = servers.iter().filter(|s| s.pid.is_some()).collect();
+    let mut by_version: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for s in &running {
+        by_version
+            .entry(s.version.as_str())
+            .or_default()
+            .push(s.id.as_str());
+    }
+    let proxy = proxy_enabled(&state.feature_gates);
+    let mixed = by_version.len() > 1 || partial > 0;
+    let versions = by_version
+        .iter()
+        .map(|(v, ids)| format!("{v} ({})", ids.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let summary = if running.is_empty() {
+        "control plane: not running".to_owned()
+    } else if mixed {
+        format!(
+            "control plane: MIXED: versions {versions}; {partial} resource(s) served by only some servers{}",
+            if proxy {
+                ", reached from every server through the Mixed Version Proxy"
+            } else {
+                "; the Mixed Version Proxy is OFF, so servers lacking them answer 404"
+            }
+        )
+    } else {
+        format!(
+            "control plane: not mixed: every running server is at {versions} and serves the same resources"
+        )
+    };
+    let status = ClusterStatus {
+        state_dir: layout.dir.display().to_string(),
+        storage: state.storage_description(layout),
+        proxy_enabled: proxy,
+        mixed,
+        summary,
+        servers,
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+        Output::Table => print_table(&status),
+    }
+    let all_ready = !status.servers.is_empty() && status.servers.iter().all(|s| s.ready);
+    Ok(if all_ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_table(status: &ClusterStatus) {
+    let rows: Vec<[String; 7]> = status
+        .servers
+        .iter()
+        .map(|s| {
+            let count = |c: Option<u64>| c.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+            [
+                s.id.clone(),
+                s.version.clone(),
+                s.address.clone(),
+                match (s.pid, s.ready) {
+                    (None, _) => "not running".into(),
+                    (Some(_), true) => "yes".into(),
+                    (Some(_), false) => "no".into(),
+                },
+                count(s.rerouted_in),
+                count(s.rerouted_out),
+                if s.only_here.is_empty() {
+                    "-".into()
+                } else {
+                    s.only_here.join("; ")
+                },
+            ]
+        })
+        .collect();
+    let header = [
+        "SERVER",
+        "VERSION",
+        "ADDRESS",
+        "READY",
+        "REROUTED IN",
+        "REROUTED OUT",
+        "SERVED ONLY HERE",
+    ];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]].map(String::as_str));
+    }
+    println!();
+    println!("storage: {}", status.storage);
+    println!("{}", status.summary);
+}
