@@ -457,8 +457,28 @@ fn open(path: &Path, busy_timeout: Duration, create: bool) -> Result<Connection>
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", path.display())))?;
     conn.busy_timeout(busy_timeout).map_err(sql_err)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql_err)?;
+    // Switching a new file to WAL takes an exclusive lock, and SQLite does
+    // not wait for it with the busy handler: processes opening one new file
+    // together retry here instead of failing.
+    let deadline = std::time::Instant::now() + busy_timeout;
+    loop {
+        let mode = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+                }
+            });
+        match mode.map_err(sql_err) {
+            Ok(_) => break,
+            Err(StoreError::Unavailable(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     // Truncate the WAL back to this size after each checkpoint so churn
     // does not leave a huge file behind.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
