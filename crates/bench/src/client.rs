@@ -192,9 +192,58 @@ impl Connection {
         path: &str,
         body: Option<Bytes>,
     ) -> anyhow::Result<Reply> {
+        let response = self.start(method, path, "application/json", body).await?;
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
+            .await
+            .with_context(|| format!("{method} {path}: body not read within {REQUEST_TIMEOUT:?}"))?
+            .with_context(|| format!("{method} {path}: reading the body"))?
+            .to_bytes();
+        Ok(Reply { status, body })
+    }
+
+    /// A GET with this `Accept` header (discovery content negotiation);
+    /// reads the whole body.
+    pub async fn get_accept(&mut self, path: &str, accept: &str) -> anyhow::Result<Reply> {
+        let response = self.start(&http::Method::GET, path, accept, None).await?;
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
+            .await
+            .with_context(|| format!("GET {path}: body not read within {REQUEST_TIMEOUT:?}"))?
+            .with_context(|| format!("GET {path}: reading the body"))?
+            .to_bytes();
+        Ok(Reply { status, body })
+    }
+
+    /// Opens a streaming GET (a watch): fails unless the status is 200, and
+    /// returns the body still streaming.
+    pub async fn stream(&mut self, path: &str) -> anyhow::Result<hyper::body::Incoming> {
+        let response = self
+            .start(&http::Method::GET, path, "application/json", None)
+            .await?;
+        if response.status() != http::StatusCode::OK {
+            let status = response.status();
+            let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
+                .await
+                .map(|b| b.map(|b| b.to_bytes()).unwrap_or_default())
+                .unwrap_or_default();
+            let excerpt: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+            bail!("GET {path}: status {status} (expected 200): {excerpt}");
+        }
+        Ok(response.into_body())
+    }
+
+    /// Sends a request and returns the response head with the body unread.
+    async fn start(
+        &mut self,
+        method: &http::Method,
+        path: &str,
+        accept: &str,
+        body: Option<Bytes>,
+    ) -> anyhow::Result<http::Response<hyper::body::Incoming>> {
         let mut req = http::Request::builder()
             .method(method)
-            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::ACCEPT, accept)
             .header(http::header::USER_AGENT, "skewless-bench");
         if body.is_some() {
             req = req.header(http::header::CONTENT_TYPE, "application/json");
@@ -218,16 +267,9 @@ impl Connection {
                 tokio::time::timeout(REQUEST_TIMEOUT, sender.send_request(req)).await
             }
         };
-        let response = response
+        response
             .with_context(|| format!("{method} {path}: no response within {REQUEST_TIMEOUT:?}"))?
-            .with_context(|| format!("{method} {path}"))?;
-        let status = response.status().as_u16();
-        let body = tokio::time::timeout(REQUEST_TIMEOUT, response.into_body().collect())
-            .await
-            .with_context(|| format!("{method} {path}: body not read within {REQUEST_TIMEOUT:?}"))?
-            .with_context(|| format!("{method} {path}: reading the body"))?
-            .to_bytes();
-        Ok(Reply { status, body })
+            .with_context(|| format!("{method} {path}"))
     }
 
     /// Sends a request and fails unless the status is `expected`.

@@ -7,14 +7,28 @@
 //!                       [--protocol h2|http1] [--clients N] [--idle-seconds S] [--scale F]
 //! ```
 //!
-//! Each scenario is a subcommand (`single` now; peer hops through a second
-//! server later). It never builds anything: `scripts/bench-server.sh`
-//! builds the release binaries and runs it.
+//! ```text
+//! skewless-bench hop      [--runs N] [--clients 1,16,64] [--requests N] [--protocol h2|http1] [--no-nginx]
+//! skewless-bench watch    [--runs N] [--watchers 1,1000] [--per-connection N]
+//! skewless-bench converge [--trials N] [--skip-crd]
+//! skewless-bench growth   [--runs N] [--max-objects N] [--watchers 1,10,100,1000] [--plots DIR]
+//! ```
+//!
+//! Each scenario is a subcommand. It never builds anything:
+//! `scripts/bench-server.sh` (single) and `scripts/bench-mvp.sh` (hop,
+//! watch, converge, growth) build the release binaries and run it.
 
 mod client;
+mod cluster;
+mod converge;
+mod growth;
+mod hop;
 mod measure;
+mod nginx;
+mod plot;
 mod procfs;
 mod single;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +47,18 @@ enum Command {
     /// One server per storage engine: GET, LIST, CREATE, UPDATE latency and
     /// throughput, and its resident memory.
     Single(single::SingleArgs),
+    /// The peer hop: a GET proxied by one server to another against the
+    /// same GET direct and through nginx.
+    Hop(hop::HopArgs),
+    /// Watch event latency direct and through the peer proxy, with 1 and
+    /// 1,000 watchers.
+    Watch(watch::WatchArgs),
+    /// How fast a peer's newly served group/version becomes listed and
+    /// routable on another server.
+    Converge(converge::ConvergeArgs),
+    /// One server from 1k to 100k objects and from 1 to 1,000 watchers:
+    /// latency, create throughput, RSS, and PNG plots.
+    Growth(growth::GrowthArgs),
 }
 
 #[tokio::main]
@@ -40,6 +66,10 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Single(args) => single::run(args).await,
+        Command::Hop(args) => hop::run(args).await,
+        Command::Watch(args) => watch::run(args).await,
+        Command::Converge(args) => converge::run(args).await,
+        Command::Growth(args) => growth::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -16,7 +16,9 @@ use crate::procfs;
 pub struct Processes {
     /// The server under test.
     pub server: u32,
-    /// A storage process of its own (etcd), if any.
+    /// A second process (and its children) whose CPU is reported: the
+    /// server's own storage (etcd), or the proxy in front of the server
+    /// (another skewless server, nginx).
     pub storage: Option<u32>,
 }
 
@@ -33,7 +35,7 @@ impl Processes {
             server: procfs::cpu_time(Some(self.server))?,
             storage: self
                 .storage
-                .map(|pid| procfs::cpu_time(Some(pid)))
+                .map(procfs::cpu_time_with_children)
                 .transpose()?,
             bench: procfs::cpu_time(None)?,
         })
@@ -62,6 +64,38 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 impl Phase {
+    /// An empty phase, to [`Phase::absorb`] blocks into.
+    pub fn empty() -> Self {
+        Self {
+            ops: 0,
+            elapsed: Duration::ZERO,
+            latencies: Vec::new(),
+            server_cpu: Duration::ZERO,
+            storage_cpu: None,
+            bench_cpu: Duration::ZERO,
+        }
+    }
+
+    /// Adds another block of the same measurement (interleaved runs):
+    /// counts, times and CPU add up, latencies merge.
+    pub fn absorb(&mut self, other: Phase) {
+        self.ops += other.ops;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self.server_cpu += other.server_cpu;
+        self.storage_cpu = match (self.storage_cpu, other.storage_cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.bench_cpu += other.bench_cpu;
+    }
+
+    /// The `p` quantile of this phase's latencies.
+    pub fn quantile(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p)
+    }
+
     pub fn rate(&self) -> f64 {
         self.ops as f64 / self.elapsed.as_secs_f64()
     }
@@ -134,6 +168,8 @@ struct RunFigures {
 #[derive(Debug)]
 pub struct Report {
     title: String,
+    /// What the CPU column calls the server and the second process.
+    cpu_names: (String, String),
     rows: Vec<(String, Vec<RunFigures>)>,
     memory: Vec<(String, Vec<u64>)>,
 }
@@ -151,7 +187,10 @@ fn entry<'a, T>(rows: &'a mut Vec<(String, Vec<T>)>, name: &str) -> &'a mut Vec<
 
 /// Sorts and returns (min, median, max); the median of an even count is
 /// the upper middle value, as in the storage benchmark.
-fn spread<T: Copy>(mut values: Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> (T, T, T) {
+pub fn spread<T: Copy>(
+    mut values: Vec<T>,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> (T, T, T) {
     values.sort_by(cmp);
     (
         values[0],
@@ -160,8 +199,21 @@ fn spread<T: Copy>(mut values: Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Orderin
     )
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+/// `min / median / max` of some values, each formatted by `f`.
+pub fn spread_text<T: Copy>(
+    values: &[T],
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+    f: impl Fn(T) -> String,
+) -> String {
+    if values.is_empty() {
+        return "—".to_owned();
+    }
+    let (min, median, max) = spread(values.to_vec(), cmp);
+    format!("{} / {} / {}", f(min), f(median), f(max))
 }
 
 fn micros(d: Duration) -> String {
@@ -172,9 +224,17 @@ impl Report {
     pub fn new(title: impl Into<String>) -> Self {
         Self {
             title: title.into(),
+            cpu_names: ("server".into(), "etcd".into()),
             rows: Vec::new(),
             memory: Vec::new(),
         }
+    }
+
+    /// Names the server and the second process in the CPU column (the
+    /// peer-hop benchmark measures a destination and a front server).
+    pub fn with_cpu_names(mut self, server: &str, other: &str) -> Self {
+        self.cpu_names = (server.to_owned(), other.to_owned());
+        self
     }
 
     pub fn record(&mut self, name: &str, phase: &Phase) {
@@ -199,10 +259,11 @@ impl Report {
             .rows
             .iter()
             .any(|(_, runs)| runs.iter().any(|r| r.storage_cpu.is_some()));
+        let (server_name, other_name) = &self.cpu_names;
         let cpu_header = if has_storage {
-            "CPU µs/req, median (server / etcd / bench)"
+            format!("CPU µs/req, median ({server_name} / {other_name} / bench)")
         } else {
-            "CPU µs/req, median (server / bench)"
+            format!("CPU µs/req, median ({server_name} / bench)")
         };
         let _ = writeln!(
             out,

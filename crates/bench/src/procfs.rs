@@ -73,6 +73,24 @@ pub fn cpu_time(pid: Option<u32>) -> anyhow::Result<Duration> {
     Ok(Duration::from_millis(ticks * 1000 / USER_HZ))
 }
 
+/// CPU time of a process and its direct children (nginx's workers are
+/// children of its master process). A child that exits between the two
+/// reads is left out.
+pub fn cpu_time_with_children(pid: u32) -> anyhow::Result<Duration> {
+    let mut total = cpu_time(Some(pid))?;
+    let file = format!("/proc/{pid}/task/{pid}/children");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    for child in text
+        .split_whitespace()
+        .filter_map(|c| c.parse::<u32>().ok())
+    {
+        if let Ok(t) = cpu_time(Some(child)) {
+            total += t;
+        }
+    }
+    Ok(total)
+}
+
 /// The first process whose command line contains every one of `needles`
 /// (used to find the private etcd, whose handle does not expose its pid).
 pub fn find_process(needles: &[&str]) -> Option<u32> {

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::merge;
 use crate::routing::{self, PeerTable, RouteRequest, RoutingDecision};
-use crate::transport::{BoxError, ProxyBody, SendError, Transport};
+use crate::transport::{BoxError, PeerBody, ProxyBody, SendError, Transport};
 
 /// The header that marks a request already proxied once.
 pub const PEER_PROXIED_HEADER: &str = "x-kubernetes-peer-proxied";
@@ -557,7 +557,7 @@ impl PeerProxy {
         parts: &http::request::Parts,
         body: ProxyBody,
         user: &ForwardedUser,
-    ) -> Result<Response<hyper::body::Incoming>, ForwardError> {
+    ) -> Result<Response<PeerBody>, ForwardError> {
         if parts.headers.contains_key(header::UPGRADE) {
             return Err(ForwardError::Upgrade);
         }

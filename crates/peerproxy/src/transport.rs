@@ -3,8 +3,10 @@
 //! (whatever IP is dialled), our proxy client certificate presented.
 //!
 //! One pooled connection set per peer address: an HTTP/2 connection is
-//! shared by all requests (multiplexed); with HTTP/1.1 idle connections are
-//! reused. Requests and responses stream; nothing buffers whole bodies.
+//! shared by up to [`MAX_STREAMS_PER_CONNECTION`] requests at once
+//! (multiplexed), and another is dialled when every pooled one is that busy;
+//! with HTTP/1.1 idle connections are reused. Requests and responses
+//! stream; nothing buffers whole bodies.
 //!
 //! A failure before the request left this process (connect refused, TLS
 //! refused, a connection that closed before taking the request) is reported
@@ -14,15 +16,19 @@
 //! plaintext or unverified fallback.
 
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::combinators::UnsyncBoxBody;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 /// Errors a streamed body may carry.
@@ -32,6 +38,14 @@ pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 
 /// The name every peer's serving certificate must carry.
 pub const PEER_SERVER_NAME: &str = "kubernetes.default.svc";
+
+/// Requests (streams) we keep open at once on one HTTP/2 connection to a
+/// peer before dialling another. A peer refuses streams beyond its
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` (200 for skewless, hyper's default;
+/// 250 for Go servers), and a request over that limit waits for a stream
+/// to end: behind long-lived watches it would wait until its deadline. So
+/// we stay well below any peer's limit.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
 
 /// How the transport authenticates both ends.
 #[derive(Debug)]
@@ -57,9 +71,73 @@ pub enum SendError {
     Failed(BoxError),
 }
 
+/// A pooled connection.
 enum Conn {
-    H2(hyper::client::conn::http2::SendRequest<ProxyBody>),
+    H2 {
+        sender: hyper::client::conn::http2::SendRequest<ProxyBody>,
+        /// Streams open on it now.
+        in_flight: Arc<AtomicUsize>,
+    },
     H1(hyper::client::conn::http1::SendRequest<ProxyBody>),
+}
+
+/// A connection taken for one request.
+enum Checked {
+    H2(
+        hyper::client::conn::http2::SendRequest<ProxyBody>,
+        StreamSlot,
+    ),
+    H1(hyper::client::conn::http1::SendRequest<ProxyBody>),
+}
+
+/// One stream of an HTTP/2 connection, counted until the response body
+/// is dropped (or the request failed).
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl StreamSlot {
+    fn take(in_flight: &Arc<AtomicUsize>) -> Self {
+        in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(in_flight))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A peer's response body, streaming. On HTTP/2 it holds its stream's
+/// place in the connection's count until dropped.
+pub struct PeerBody {
+    inner: Incoming,
+    _slot: Option<StreamSlot>,
+}
+
+impl std::fmt::Debug for PeerBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerBody").finish_non_exhaustive()
+    }
+}
+
+impl Body for PeerBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Pooled, verified connections to peers.
@@ -67,6 +145,10 @@ pub struct Transport {
     tls: TlsConnector,
     connect_timeout: Duration,
     pool: Mutex<HashMap<String, Vec<Conn>>>,
+    /// One dial at a time per peer address, so a burst of requests that
+    /// finds every connection busy opens one new connection, not one each.
+    /// Holds when the last dial to that address failed.
+    dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -89,6 +171,7 @@ impl Transport {
             tls: TlsConnector::from(Arc::new(tls)),
             connect_timeout: config.connect_timeout,
             pool: Mutex::new(HashMap::new()),
+            dialing: Mutex::new(HashMap::new()),
         })
     }
 
@@ -98,13 +181,13 @@ impl Transport {
         &self,
         addr: &str,
         request: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, SendError> {
+    ) -> Result<Response<PeerBody>, SendError> {
         let mut request = request;
         // A pooled connection first; a dead one is discarded and we dial.
         for _ in 0..2 {
             let conn = match self.checkout(addr) {
                 Some(c) => c,
-                None => match self.dial(addr).await {
+                None => match self.dial_or_reuse(addr).await {
                     Ok(c) => c,
                     Err(cause) => {
                         return Err(SendError::NotSent {
@@ -115,12 +198,16 @@ impl Transport {
                 },
             };
             match conn {
-                Conn::H2(mut sender) => {
-                    // An HTTP/2 connection serves many requests at once: it
-                    // goes back to the pool before the response arrives.
-                    self.checkin(addr, Conn::H2(sender.clone()));
+                Checked::H2(mut sender, slot) => {
+                    // The connection stays pooled for other requests; the
+                    // slot counts this stream until its body is dropped.
                     match sender.try_send_request(request).await {
-                        Ok(resp) => return Ok(resp),
+                        Ok(resp) => {
+                            return Ok(resp.map(|inner| PeerBody {
+                                inner,
+                                _slot: Some(slot),
+                            }));
+                        }
                         Err(mut e) => match e.take_message() {
                             Some(req) => {
                                 self.forget(addr);
@@ -130,7 +217,7 @@ impl Transport {
                         },
                     }
                 }
-                Conn::H1(mut sender) => {
+                Checked::H1(mut sender) => {
                     if sender.ready().await.is_err() {
                         continue;
                     }
@@ -139,7 +226,9 @@ impl Transport {
                     // checkout() skips it until then.
                     self.checkin(addr, Conn::H1(sender));
                     match fut.await {
-                        Ok(resp) => return Ok(resp),
+                        Ok(resp) => {
+                            return Ok(resp.map(|inner| PeerBody { inner, _slot: None }));
+                        }
                         Err(mut e) => match e.take_message() {
                             Some(req) => request = req,
                             None => return Err(SendError::Failed(Box::new(e.into_error()))),
@@ -154,6 +243,47 @@ impl Transport {
         })
     }
 
+    /// When no pooled connection can take a request: waits for any dial to
+    /// `addr` in progress, takes the connection it made if it has room,
+    /// and otherwise dials. A dial that failed while this request waited
+    /// fails it too, so requests queued behind an unreachable peer do not
+    /// each wait out a connect timeout.
+    async fn dial_or_reuse(&self, addr: &str) -> Result<Checked, BoxError> {
+        let lock = match self.dialing.lock() {
+            Ok(mut d) => Arc::clone(d.entry(addr.to_owned()).or_default()),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
+        };
+        let waiting_since = Instant::now();
+        let mut last_failure = lock.lock().await;
+        if let Some(c) = self.checkout(addr) {
+            return Ok(c);
+        }
+        if last_failure.is_some_and(|failed| failed >= waiting_since) {
+            return Err(format!("dialling {addr} failed just now").into());
+        }
+        let conn = match self.dial(addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                *last_failure = Some(Instant::now());
+                return Err(e);
+            }
+        };
+        Ok(match conn {
+            Conn::H2 { sender, in_flight } => {
+                let slot = StreamSlot::take(&in_flight);
+                self.checkin(
+                    addr,
+                    Conn::H2 {
+                        sender: sender.clone(),
+                        in_flight,
+                    },
+                );
+                Checked::H2(sender, slot)
+            }
+            Conn::H1(sender) => Checked::H1(sender),
+        })
+    }
+
     /// Dials the peer without sending anything: whether it is reachable and
     /// presents a valid certificate (used to re-probe peers marked down).
     pub async fn probe(&self, addr: &str) -> Result<(), BoxError> {
@@ -162,23 +292,30 @@ impl Transport {
         Ok(())
     }
 
-    fn checkout(&self, addr: &str) -> Option<Conn> {
+    fn checkout(&self, addr: &str) -> Option<Checked> {
         let mut pool = self.pool.lock().ok()?;
         let conns = pool.get_mut(addr)?;
         conns.retain(|c| match c {
-            Conn::H2(s) => !s.is_closed(),
+            Conn::H2 { sender, .. } => !sender.is_closed(),
             Conn::H1(s) => !s.is_closed(),
         });
-        if let Some(i) = conns
-            .iter()
-            .position(|c| matches!(c, Conn::H2(s) if s.is_ready()))
-        {
-            return Some(conns.swap_remove(i));
+        // Counted under the pool lock, so two requests cannot both take
+        // the last free stream of a connection.
+        for c in conns.iter() {
+            if let Conn::H2 { sender, in_flight } = c
+                && sender.is_ready()
+                && in_flight.load(Ordering::Acquire) < MAX_STREAMS_PER_CONNECTION
+            {
+                return Some(Checked::H2(sender.clone(), StreamSlot::take(in_flight)));
+            }
         }
         let i = conns
             .iter()
             .position(|c| matches!(c, Conn::H1(s) if s.is_ready()))?;
-        Some(conns.swap_remove(i))
+        match conns.swap_remove(i) {
+            Conn::H1(sender) => Some(Checked::H1(sender)),
+            Conn::H2 { .. } => None,
+        }
     }
 
     fn checkin(&self, addr: &str, conn: Conn) {
@@ -212,7 +349,10 @@ impl Transport {
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
-                Conn::H2(sender)
+                Conn::H2 {
+                    sender,
+                    in_flight: Arc::new(AtomicUsize::new(0)),
+                }
             } else {
                 let (sender, conn) = hyper::client::conn::http1::handshake(io).await?;
                 tokio::spawn(async move {

@@ -627,3 +627,54 @@ async fn stale_peer_data_costs_one_404_and_never_a_second_hop() {
         "exactly one hop: {metrics}"
     );
 }
+
+/// Regression: the peer transport carried every proxied request on one
+/// HTTP/2 connection per peer, and a peer takes 200 concurrent streams on
+/// a connection (hyper's default). With 200 watches proxied, the next
+/// proxied request, watch or not, waited for a free stream until its
+/// deadline. Found by `skewless-bench watch` with 1,000 watchers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_proxied_watches_than_one_peer_connection_carries_block_nothing() {
+    let (storage, _dir) = shared_sqlite().await;
+    let pki = Pki::generate();
+    let a = peer(&pki, &storage, "server-a", &[]).await;
+    let b = peer(
+        &pki,
+        &storage,
+        "server-b",
+        &["--runtime-config=batch/v1=false"],
+    )
+    .await;
+    let ca = a.client(&pki, Identity::Admin);
+    let cb = b.client(&pki, Identity::Admin);
+    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
+        cb.get(JOBS).await.status == 200
+    })
+    .await;
+    let rv = cb.get(JOBS).await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut watches = Vec::new();
+    for i in 0..250 {
+        let w = tokio::time::timeout(
+            Duration::from_secs(20),
+            cb.stream_lines(&format!("{JOBS}?watch=1&resourceVersion={rv}")),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("proxied watch {i} did not start"));
+        watches.push(w);
+    }
+    let r = tokio::time::timeout(Duration::from_secs(10), cb.get(JOBS))
+        .await
+        .expect("a proxied GET behind 250 proxied watches answers at once");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(ca.post_json(JOBS, &job("seen-by-all")).await.status, 201);
+    for w in &mut watches {
+        let e = tokio::time::timeout(Duration::from_secs(10), w.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(e["object"]["metadata"]["name"], "seen-by-all");
+    }
+}
