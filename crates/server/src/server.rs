@@ -499,9 +499,12 @@ async fn proxy(
             "no authenticated user to forward to the peer".into(),
         ));
     }
-    // Spread load: start at a random candidate.
+    // Spread load across the capable peers.
     if !candidates.is_empty() {
-        let start = (uuid::Uuid::new_v4().as_u128() % candidates.len() as u128) as usize;
+        // Round-robin start: spreads load like a random pick without a
+        // random-number syscall per request.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let start = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % candidates.len();
         candidates.rotate_left(start);
     }
     let forwarded = ForwardedUser {

@@ -286,7 +286,9 @@ impl Store for SqliteStore {
                     "SELECT {ROW_COLUMNS} FROM log WHERE name = ?1 ORDER BY id DESC LIMIT 1"
                 );
                 let event = tx
-                    .query_row(&sql, params![key], row_event)
+                    .prepare_cached(&sql)
+                    .map_err(sql_err)?
+                    .query_row(params![key], row_event)
                     .optional()
                     .map_err(sql_err)?;
                 Ok(match event {
