@@ -63,6 +63,24 @@ impl Api {
         self.me.clone()
     }
 
+    /// Replaces the JSON object at `key` if it is still at `revision`
+    /// (the compare-and-swap every in-process controller writes with).
+    pub async fn update_json(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        revision: skewless_store::Revision,
+    ) -> Result<skewless_store::KeyValue, skewless_store::StoreError> {
+        self.store
+            .update(
+                key,
+                serde_json::to_vec(value).unwrap_or_default(),
+                revision,
+                skewless_store::WriteOptions::default(),
+            )
+            .await
+    }
+
     /// What is served right now.
     pub fn catalog(&self) -> Arc<crate::registry::Snapshot> {
         self.registry.snapshot()

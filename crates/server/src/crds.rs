@@ -23,7 +23,7 @@ use skewless_apimachinery::crd::{
     CustomResourceSubresourceScale,
 };
 use skewless_apimachinery::structural::Schema;
-use skewless_store::{Event, ListOptions, StoreError, WriteOptions};
+use skewless_store::{Event, ListOptions, StoreError};
 
 use crate::api::Api;
 use crate::object;
@@ -293,13 +293,7 @@ async fn write_status(
     }
     let mut value = c.to_value();
     object::meta_mut(&mut value).remove("resourceVersion");
-    api.store
-        .update(
-            key,
-            serde_json::to_vec(&value).unwrap_or_default(),
-            kv.mod_revision,
-            WriteOptions::default(),
-        )
+    api.update_json(key, &value, kv.mod_revision)
         .await
         .map(drop)
 }
@@ -348,13 +342,7 @@ async fn finish_deletion(
     if object::finalizers(&value).is_empty() {
         api.store.delete(key, Some(kv.mod_revision)).await.map(drop)
     } else {
-        api.store
-            .update(
-                key,
-                serde_json::to_vec(&value).unwrap_or_default(),
-                kv.mod_revision,
-                WriteOptions::default(),
-            )
+        api.update_json(key, &value, kv.mod_revision)
             .await
             .map(drop)
     }

@@ -208,14 +208,7 @@ async fn renew(
             if let Some(spec) = lease.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.insert("renewTime".into(), json!(micro_now()));
             }
-            api.store
-                .update(
-                    key,
-                    serde_json::to_vec(&lease).unwrap_or_default(),
-                    kv.mod_revision,
-                    WriteOptions::default(),
-                )
-                .await
+            api.update_json(key, &lease, kv.mod_revision).await
         }
     };
     match result {

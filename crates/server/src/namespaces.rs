@@ -116,15 +116,7 @@ pub async fn hold_lease(api: &Api, name: &str) -> bool {
                 }
                 spec.insert("renewTime".into(), json!(now));
             }
-            api.store
-                .update(
-                    &key,
-                    serde_json::to_vec(&lease).unwrap_or_default(),
-                    kv.mod_revision,
-                    WriteOptions::default(),
-                )
-                .await
-                .is_ok()
+            api.update_json(&key, &lease, kv.mod_revision).await.is_ok()
         }
         Err(_) => false,
     }
@@ -201,15 +193,7 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
                 let meta = object::meta_mut(&mut obj);
                 meta.insert("deletionTimestamp".into(), json!(object::now_rfc3339()));
                 meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-                let _ = api
-                    .store
-                    .update(
-                        &kv.key,
-                        serde_json::to_vec(&obj).unwrap_or_default(),
-                        kv.mod_revision,
-                        WriteOptions::default(),
-                    )
-                    .await;
+                let _ = api.update_json(&kv.key, &obj, kv.mod_revision).await;
             }
         }
     }
@@ -338,15 +322,7 @@ async fn finalize(api: &Api, name: &str) -> Result<(), StoreError> {
         }
         tracing::info!(namespace = name, "namespace deleted");
     } else {
-        let _ = api
-            .store
-            .update(
-                &key,
-                serde_json::to_vec(&ns).unwrap_or_default(),
-                kv.mod_revision,
-                WriteOptions::default(),
-            )
-            .await;
+        let _ = api.update_json(&key, &ns, kv.mod_revision).await;
     }
     Ok(())
 }

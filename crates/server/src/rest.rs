@@ -891,16 +891,7 @@ fn merge_for_subresource(req: &Request<'_>, current: &Value, incoming: Value) ->
     match req.info.subresource.as_str() {
         "status" => {
             let mut next = current.clone();
-            if let Value::Object(map) = &mut next {
-                match incoming.get("status") {
-                    Some(s) => {
-                        map.insert("status".into(), s.clone());
-                    }
-                    None => {
-                        map.remove("status");
-                    }
-                }
-            }
+            copy_status(&mut next, &incoming);
             next
         }
         "finalize" => {
@@ -920,17 +911,24 @@ fn merge_for_subresource(req: &Request<'_>, current: &Value, incoming: Value) ->
         }
         _ => {
             let mut next = incoming;
-            if has_status && let Value::Object(map) = &mut next {
-                match current.get("status") {
-                    Some(s) => {
-                        map.insert("status".into(), s.clone());
-                    }
-                    None => {
-                        map.remove("status");
-                    }
-                }
+            if has_status {
+                copy_status(&mut next, current);
             }
             next
+        }
+    }
+}
+
+/// Makes `target`'s `status` that of `source` (absent when `source` has none).
+fn copy_status(target: &mut Value, source: &Value) {
+    if let Value::Object(map) = target {
+        match source.get("status") {
+            Some(s) => {
+                map.insert("status".into(), s.clone());
+            }
+            None => {
+                map.remove("status");
+            }
         }
     }
 }
