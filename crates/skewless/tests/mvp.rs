@@ -34,6 +34,46 @@ async fn shared_sqlite() -> (Storage, tempfile::TempDir) {
     (Storage::SharedSqlite(dir.path().to_path_buf()), dir)
 }
 
+/// A serving batch/v1 and B not serving it, on one SQLite file, with B
+/// already proxying jobs to A.
+struct Pair {
+    storage: Storage,
+    pki: Pki,
+    a: ServerProcess,
+    b: ServerProcess,
+    ca: Client,
+    cb: Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn pair() -> Pair {
+    let (storage, dir) = shared_sqlite().await;
+    let pki = Pki::generate();
+    let a = peer(&pki, &storage, "server-a", &[]).await;
+    let b = peer(
+        &pki,
+        &storage,
+        "server-b",
+        &["--runtime-config=batch/v1=false"],
+    )
+    .await;
+    let ca = a.client(&pki, Identity::Admin);
+    let cb = b.client(&pki, Identity::Admin);
+    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
+        cb.get(JOBS).await.status == 200
+    })
+    .await;
+    Pair {
+        storage,
+        pki,
+        a,
+        b,
+        ca,
+        cb,
+        _dir: dir,
+    }
+}
+
 fn names(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
@@ -154,26 +194,20 @@ fn shared_prefix(storage: Storage) -> Storage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_reach_a_third_server_when_the_first_dies() {
-    let (storage, _dir) = shared_sqlite().await;
-    let pki = Pki::generate();
-    let mut a = peer(&pki, &storage, "server-a", &[]).await;
-    let b = peer(
-        &pki,
-        &storage,
-        "server-b",
-        &["--runtime-config=batch/v1=false"],
-    )
-    .await;
+    // Every field is bound so the servers live to the end of the test.
+    let Pair {
+        storage,
+        pki,
+        mut a,
+        b: _b,
+        ca,
+        cb,
+        _dir,
+    } = pair().await;
     let c = peer(&pki, &storage, "server-c", &[]).await;
-    let ca = a.client(&pki, Identity::Admin);
-    let cb = b.client(&pki, Identity::Admin);
     assert_eq!(ca.post_json(JOBS, &job("survivor")).await.status, 201);
-    // Let B learn both A and C: C started after B, so B needs a discovery
-    // round (every 500 ms here) after C's endpoint appeared.
-    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
-        cb.get(JOBS).await.status == 200
-    })
-    .await;
+    // Let B learn C too: C started after B, so B needs a discovery round
+    // (every 500 ms here) after C's endpoint appeared.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     a.kill().await;
     // Every request after A's death succeeds: A is marked down at the first
@@ -194,21 +228,16 @@ async fn requests_reach_a_third_server_when_the_first_dies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_only_capable_peer_dying_gives_a_fast_503_with_retry_after() {
-    let (storage, _dir) = shared_sqlite().await;
-    let pki = Pki::generate();
-    let mut a = peer(&pki, &storage, "server-a", &[]).await;
-    let b = peer(
-        &pki,
-        &storage,
-        "server-b",
-        &["--runtime-config=batch/v1=false"],
-    )
-    .await;
-    let cb = b.client(&pki, Identity::Admin);
-    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
-        cb.get(JOBS).await.status == 200
-    })
-    .await;
+    // Every field is bound so the servers live to the end of the test.
+    let Pair {
+        mut a,
+        b: _b,
+        cb,
+        ca: _ca,
+        pki: _pki,
+        storage: _storage,
+        _dir,
+    } = pair().await;
     a.kill().await;
     let started = Instant::now();
     let r = cb.get(JOBS).await;
@@ -281,21 +310,15 @@ async fn the_destination_sees_the_original_user_and_forged_headers_gain_nothing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_already_proxied_is_served_locally() {
-    let (storage, _dir) = shared_sqlite().await;
-    let pki = Pki::generate();
-    let _a = peer(&pki, &storage, "server-a", &[]).await;
-    let b = peer(
-        &pki,
-        &storage,
-        "server-b",
-        &["--runtime-config=batch/v1=false"],
-    )
-    .await;
-    let cb = b.client(&pki, Identity::Admin);
-    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
-        cb.get(JOBS).await.status == 200
-    })
-    .await;
+    let Pair {
+        a: _a,
+        b: _b,
+        cb,
+        ca: _ca,
+        pki: _pki,
+        storage: _storage,
+        _dir,
+    } = pair().await;
     let r = cb
         .request("GET", JOBS, &[("x-kubernetes-peer-proxied", "true")], None)
         .await;
@@ -635,22 +658,15 @@ async fn stale_peer_data_costs_one_404_and_never_a_second_hop() {
 /// deadline. Found by `skewless-bench watch` with 1,000 watchers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_proxied_watches_than_one_peer_connection_carries_block_nothing() {
-    let (storage, _dir) = shared_sqlite().await;
-    let pki = Pki::generate();
-    let a = peer(&pki, &storage, "server-a", &[]).await;
-    let b = peer(
-        &pki,
-        &storage,
-        "server-b",
-        &["--runtime-config=batch/v1=false"],
-    )
-    .await;
-    let ca = a.client(&pki, Identity::Admin);
-    let cb = b.client(&pki, Identity::Admin);
-    eventually(Duration::from_secs(10), "B to proxy jobs", || async {
-        cb.get(JOBS).await.status == 200
-    })
-    .await;
+    let Pair {
+        a: _a,
+        b: _b,
+        cb,
+        ca,
+        pki: _pki,
+        storage: _storage,
+        _dir,
+    } = pair().await;
     let rv = cb.get(JOBS).await.json()["metadata"]["resourceVersion"]
         .as_str()
         .unwrap()
