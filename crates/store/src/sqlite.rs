@@ -312,28 +312,52 @@ impl Store for SqliteStore {
                     opts.revision
                 };
                 let end = text_prefix_end(&prefix);
-                let start = opts.start_after.unwrap_or_default();
-                // Ask for one more than the limit to learn whether more follow.
-                let fetch = if opts.limit == 0 {
+                let mut start = opts.start_after.unwrap_or_default();
+                // With a limit, walk the keys in batches so the query stops
+                // after enough keys instead of grouping the whole prefix;
+                // keys deleted at `revision` are stepped over, and one item
+                // beyond the limit tells whether more follow.
+                let want = if opts.limit == 0 {
+                    usize::MAX
+                } else {
+                    opts.limit + 1
+                };
+                let batch: i64 = if opts.limit == 0 {
                     -1
                 } else {
-                    opts.limit as i64 + 1
+                    (opts.limit as i64 + 1).max(64)
                 };
                 let sql = format!(
                     "SELECT {ROW_COLUMNS} FROM log WHERE id IN (
                          SELECT MAX(id) FROM log
                          WHERE name >= ?1 AND name < ?2 AND name > ?3 AND id <= ?4
-                         GROUP BY name)
-                     AND deleted = 0 ORDER BY name LIMIT ?5"
+                         GROUP BY name ORDER BY name LIMIT ?5)
+                     ORDER BY name"
                 );
                 let mut stmt = tx.prepare_cached(&sql).map_err(sql_err)?;
-                let rows = stmt
-                    .query_map(params![prefix, end, start, revision, fetch], row_event)
-                    .map_err(sql_err)?;
                 let mut items = Vec::new();
-                for row in rows {
-                    if let Event::Put { kv, .. } = row.map_err(sql_err)? {
-                        items.push(kv);
+                loop {
+                    let rows = stmt
+                        .query_map(params![prefix, end, start, revision, batch], row_event)
+                        .map_err(sql_err)?;
+                    let mut seen: i64 = 0;
+                    let mut last = None;
+                    for row in rows {
+                        seen += 1;
+                        match row.map_err(sql_err)? {
+                            Event::Put { kv, .. } => {
+                                last = Some(kv.key.clone());
+                                if items.len() < want {
+                                    items.push(kv);
+                                }
+                            }
+                            Event::Delete { prev, .. } => last = Some(prev.key),
+                        }
+                    }
+                    let exhausted = batch < 0 || seen < batch;
+                    match last {
+                        Some(key) if !exhausted && items.len() < want => start = key,
+                        _ => break,
                     }
                 }
                 let more = opts.limit > 0 && items.len() > opts.limit;
