@@ -43,11 +43,16 @@ struct Pair {
     b: ServerProcess,
     ca: Client,
     cb: Client,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 async fn pair() -> Pair {
     let (storage, dir) = shared_sqlite().await;
+    pair_on(storage, Some(dir)).await
+}
+
+/// [`pair`] on the given storage (`dir` keeps a SQLite directory alive).
+async fn pair_on(storage: Storage, dir: Option<tempfile::TempDir>) -> Pair {
     let pki = Pki::generate();
     let a = peer(&pki, &storage, "server-a", &[]).await;
     let b = peer(
@@ -91,17 +96,16 @@ fn metric(text: &str, prefix: &str) -> u64 {
 }
 
 async fn jobs_are_proxied(storage: Storage) {
-    let pki = Pki::generate();
-    let a = peer(&pki, &storage, "server-a", &[]).await;
-    let b = peer(
-        &pki,
-        &storage,
-        "server-b",
-        &["--runtime-config=batch/v1=false"],
-    )
-    .await;
-    let ca = a.client(&pki, Identity::Admin);
-    let cb = b.client(&pki, Identity::Admin);
+    // Every field is bound so the servers live to the end of the test.
+    let Pair {
+        a: _a,
+        b: _b,
+        ca,
+        cb,
+        pki: _pki,
+        storage: _storage,
+        _dir,
+    } = pair_on(storage, None).await;
     assert_eq!(ca.post_json(JOBS, &job("pi")).await.status, 201);
 
     // B does not serve batch/v1 itself: its answer comes from A.

@@ -221,6 +221,26 @@ where
     Ok((rate, all))
 }
 
+/// `ops` creates of 256-byte values under `prefix` from `workers` tasks.
+async fn creates(
+    store: &Arc<dyn Store>,
+    prefix: String,
+    workers: usize,
+    ops: usize,
+) -> Result<(f64, Vec<Duration>), AnyError> {
+    let s = Arc::clone(store);
+    drive(workers, ops, move |i| {
+        let s = Arc::clone(&s);
+        let key = format!("{prefix}{i:08}");
+        async move {
+            s.create(&key, vec![b'x'; 256], WriteOptions::default())
+                .await
+                .map(drop)
+        }
+    })
+    .await
+}
+
 /// Latency from a write's timestamp to its arrival on a watch.
 async fn watch_latency(
     store: Arc<dyn Store>,
@@ -275,32 +295,9 @@ async fn bench(args: &Args) -> Result<(), AnyError> {
         let store = open(args).await?;
         let prefix = format!("/bench/{run}/");
 
-        let s = Arc::clone(&store);
-        let p = prefix.clone();
-        let (rate, lat) = drive(1, ops / 4, move |i| {
-            let s = Arc::clone(&s);
-            let key = format!("{p}seq/{i:08}");
-            async move {
-                s.create(&key, vec![b'x'; 256], WriteOptions::default())
-                    .await
-                    .map(drop)
-            }
-        })
-        .await?;
+        let (rate, lat) = creates(&store, format!("{prefix}seq/"), 1, ops / 4).await?;
         record("create, 1 writer", rate, &lat);
-
-        let s = Arc::clone(&store);
-        let p = prefix.clone();
-        let (rate, lat) = drive(16, ops, move |i| {
-            let s = Arc::clone(&s);
-            let key = format!("{p}par/{i:08}");
-            async move {
-                s.create(&key, vec![b'x'; 256], WriteOptions::default())
-                    .await
-                    .map(drop)
-            }
-        })
-        .await?;
+        let (rate, lat) = creates(&store, format!("{prefix}par/"), 16, ops).await?;
         record("create, 16 writers", rate, &lat);
 
         let s = Arc::clone(&store);
