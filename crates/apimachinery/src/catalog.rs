@@ -922,17 +922,8 @@ mod tests {
     use super::*;
     use serde_json::Value;
     use std::collections::BTreeSet;
-    use std::path::PathBuf;
 
-    /// Upstream's discovery snapshots, in the shared reference folder beside
-    /// the repository (also there in CI).
-    fn reference(name: &str) -> String {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/kubernetes-discovery")
-            .join(name);
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", path.display()))
-    }
+    use crate::upstream_snapshot as reference;
 
     fn v(s: &str) -> EmulatedVersion {
         EmulatedVersion::parse(s).unwrap()

@@ -442,17 +442,8 @@ mod tests {
     use super::*;
     use serde::de::DeserializeOwned;
     use serde_json::{Value, json};
-    use std::path::PathBuf;
 
-    /// Upstream's discovery snapshots, kept in the shared reference folder
-    /// that sits beside the repository (also in CI).
-    fn reference(name: &str) -> String {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/kubernetes-discovery")
-            .join(name);
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", path.display()))
-    }
+    use crate::upstream_snapshot as reference;
 
     fn round_trip<T: DeserializeOwned + Serialize>(name: &str) {
         let original: Value = serde_json::from_str(&reference(name)).unwrap();

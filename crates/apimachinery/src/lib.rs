@@ -13,3 +13,14 @@ pub mod selector;
 pub mod status;
 pub mod structural;
 pub mod validation;
+
+/// One of upstream's discovery snapshots kept in `data/upstream-discovery`
+/// (provenance in the README there), for tests that compare against them.
+#[cfg(test)]
+pub(crate) fn upstream_snapshot(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/upstream-discovery")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read snapshot {}: {e}", path.display()))
+}

@@ -623,7 +623,7 @@ fn merge_helpers_directly() {
 #[test]
 fn real_snapshot_with_a_group_disabled_on_each_server() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/kubernetes-discovery/aggregated_v2.json");
+        .join("../apimachinery/data/upstream-discovery/aggregated_v2.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read reference file {}: {e}", path.display()));
     let full: APIGroupDiscoveryList = serde_json::from_str(&text).unwrap();
