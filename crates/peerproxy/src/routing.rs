@@ -1,42 +1,49 @@
-//! The Mixed Version Proxy's routing decision as a pure function: given what
-//! a request addresses, whether it has already been proxied, whether this
-//! server serves it, and what is known about the peers, say whether to serve
-//! it here, which peers may serve it, or why it cannot be served
-//! (`reference/mvp-upstream.md` §1.2, SPEC §4 item 3 and §5).
+//! The Mixed Version Proxy's one routing decision, as a pure function: given
+//! what a request addresses, whether it was proxied already, whether this
+//! server serves it, and an immutable snapshot of what is known about every
+//! peer, say whether to serve it here, which peers to try in which order, or
+//! which error to answer.
 //!
-//! Only resource requests are candidates; a request that already carries
-//! `x-kubernetes-peer-proxied: true` is always served locally, so a request
-//! makes at most one hop. Requests route by group/version/resource alone:
-//! subresources and verbs follow their parent resource. Unlike upstream, a
-//! peer that is known to be down is not a candidate, and "every capable peer
-//! is down" is its own outcome.
+//! It decides for resource requests and for legacy discovery of a group or
+//! group/version (`/apis/<group>[/<version>]`) that only peers serve. A
+//! request that already carries `x-kubernetes-peer-proxied: true` is always
+//! served here, so a request makes at most one hop; subresources and verbs
+//! follow their parent resource.
 //!
-//! This module must never open connections, read clocks or pick a peer at
-//! random: it returns every acceptable peer in a fixed order and leaves the
-//! choice (and retries) to the transport.
+//! Beyond upstream:
+//! - a peer that cannot be reached is not a candidate, and "every capable
+//!   peer is unreachable" is a 503 naming the peers and the cause;
+//! - **uncertainty is never absence**: while some live peer's discovery is
+//!   unknown (never fetched since it started, or its fetches fail), a
+//!   resource no known peer serves answers 503, not 404, because that peer
+//!   may serve it.
+//!
+//! Everything the decision depends on is an argument, including the
+//! round-robin `turn` that spreads load over capable peers; this module
+//! never opens connections, reads clocks or draws random numbers. Candidate
+//! order, the retry policy and every message live here.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use skewless_apimachinery::request_info::GroupVersionResource;
-
-use crate::Error;
+use skewless_apimachinery::request_info::{GroupVersionResource, RequestInfo};
+use skewless_apimachinery::status::ApiError;
 
 /// The header a server adds when it proxies a request to a peer
 /// (upstream's `PeerProxiedHeader`).
 pub const PEER_PROXIED_HEADER: &str = "x-kubernetes-peer-proxied";
 
 /// Upstream's message when peers serve the resource but no peer address is
-/// known (HTTP 503, reason `ServiceUnavailable`).
+/// known (HTTP 503, reason `ServiceUnavailable`), word for word.
 pub const NO_ENDPOINT_MESSAGE: &str =
     "Error getting ip and port info of the remote server while proxying";
 
-/// Our message when peers serve the resource, their addresses are known, but
-/// all of them are marked down (HTTP 503, reason `ServiceUnavailable`).
-pub const ALL_PEERS_DOWN_MESSAGE: &str =
-    "Error proxying to the remote server: every server that serves this resource is unreachable";
+/// `Retry-After` of every 503 the proxy answers: peers come and go within
+/// seconds, so clients retry soon.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Whether the value of [`PEER_PROXIED_HEADER`] (its first value, as Go's
 /// `Header.Get` reads it) marks the request as already proxied. Only the
@@ -46,7 +53,7 @@ pub fn is_peer_proxied(header_value: Option<&[u8]>) -> bool {
 }
 
 /// The stable ID of an API server (its identity Lease name, e.g.
-/// `apiserver-<hash>`), which names a peer in the peer table.
+/// `apiserver-<hash>`), which names a peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PeerId(String);
@@ -60,12 +67,6 @@ impl PeerId {
     /// The server ID as a string.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl From<String> for PeerId {
-    fn from(id: String) -> Self {
-        Self(id)
     }
 }
 
@@ -87,108 +88,377 @@ impl fmt::Display for PeerId {
     }
 }
 
-/// What routing needs to know about one peer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PeerState {
-    /// The group/version/resources the peer's (filtered) discovery lists.
-    pub served: BTreeSet<GroupVersionResource>,
-    /// False while the peer is marked down (a connection to it failed and
-    /// the background probe has not succeeded since).
-    pub healthy: bool,
-    /// Whether the peer's endpoint (host and port to dial) is known.
-    pub endpoint_known: bool,
-}
-
-/// Every known peer by server ID. It should not contain the local server;
-/// if it does, that entry is ignored.
-pub type PeerTable = BTreeMap<PeerId, PeerState>;
-
-/// The facts about one request that routing depends on.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteRequest<'a> {
-    /// Whether the request addresses a resource (`RequestInfo`'s
-    /// `is_resource_request`); discovery, health, metrics, OpenAPI and other
-    /// paths are not.
-    pub is_resource_request: bool,
-    /// Whether the request carries `x-kubernetes-peer-proxied: true` (see
-    /// [`is_peer_proxied`]).
-    pub peer_proxied: bool,
-    /// The addressed resource, without subresource; ignored for
-    /// non-resource requests.
-    pub gvr: &'a GroupVersionResource,
-    /// Whether the local registry serves `gvr`.
-    pub served_locally: bool,
-}
-
-/// Where a request goes.
+/// How a peer answers right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoutingDecision {
-    /// Serve it here: not a resource request, already proxied, or a resource
-    /// this server serves.
-    Local,
-    /// Proxy it to one of these peers: each serves the resource, has a known
-    /// endpoint and is not marked down. Never empty; sorted by ID, so the
-    /// caller chooses (e.g. at random) and may retry another.
-    Proxy {
-        /// The acceptable peers, in ascending ID order.
-        candidates: Vec<PeerId>,
+pub enum Link {
+    /// It answered its last request (or nothing failed yet).
+    Up,
+    /// It took a request and did not answer in time: tried after every
+    /// peer that is up, probed in the background.
+    Suspect {
+        /// What happened, for messages and logs.
+        cause: String,
     },
-    /// Peers serve the resource but none has a known endpoint: 503 with
-    /// [`NO_ENDPOINT_MESSAGE`].
-    NoEndpoint,
-    /// Peers serve the resource and have known endpoints, but every one of
-    /// them is marked down: 503 with [`ALL_PEERS_DOWN_MESSAGE`].
-    AllPeersDown,
-    /// Neither this server nor any peer serves the resource: serve it here,
-    /// which normally answers 404 (or finds a CRD created a moment ago).
-    NotServed,
+    /// It could not be reached: not a candidate until a probe succeeds.
+    Down {
+        /// What happened, for messages and logs.
+        cause: String,
+    },
 }
 
-impl RoutingDecision {
-    /// Whether the request is handled by this server's own handlers
-    /// ([`Local`](Self::Local) and [`NotServed`](Self::NotServed)).
-    pub fn serves_locally(&self) -> bool {
-        matches!(self, Self::Local | Self::NotServed)
-    }
+/// What is known about what a peer serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovery {
+    /// Its discovery was fetched at least once since it (re)started; the
+    /// snapshot routes by the last document even while later fetches fail.
+    Known,
+    /// Nothing is known yet, with the reason (not fetched yet, or why the
+    /// fetches fail).
+    Unknown {
+        /// Why nothing is known.
+        cause: String,
+    },
+}
 
-    /// The error to answer with, for the two outcomes that are errors
-    /// ([`NoEndpoint`](Self::NoEndpoint) and
-    /// [`AllPeersDown`](Self::AllPeersDown)); `gvr` is the request's.
-    pub fn error(&self, gvr: &GroupVersionResource) -> Option<Error> {
-        match self {
-            Self::NoEndpoint => Some(Error::NoPeerEndpoint { gvr: gvr.clone() }),
-            Self::AllPeersDown => Some(Error::AllPeersDown { gvr: gvr.clone() }),
-            Self::Local | Self::Proxy { .. } | Self::NotServed => None,
+/// One live peer as routing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    /// Its server ID.
+    pub id: PeerId,
+    /// `host:port` to dial, when its endpoint is known.
+    pub endpoint: Option<String>,
+    /// Whether it answers.
+    pub link: Link,
+    /// Whether its discovery is known.
+    pub discovery: Discovery,
+}
+
+impl PeerView {
+    /// A peer that is up, with a known endpoint and known discovery.
+    pub fn up(id: &str, endpoint: &str) -> Self {
+        Self {
+            id: PeerId::from(id),
+            endpoint: Some(endpoint.to_owned()),
+            link: Link::Up,
+            discovery: Discovery::Known,
         }
     }
 }
 
-/// Decides where `request` goes, in upstream's order: non-resource and
-/// already-proxied requests and locally served resources stay here; then the
-/// peers (other than `local_id`) that serve the resource are considered.
-pub fn route(request: &RouteRequest<'_>, local_id: &str, peers: &PeerTable) -> RoutingDecision {
-    if !request.is_resource_request || request.peer_proxied || request.served_locally {
-        return RoutingDecision::Local;
+type Index = HashMap<String, HashMap<String, HashMap<String, Vec<usize>>>>;
+
+/// An immutable snapshot of every live peer and what each serves, indexed
+/// for the decision. The proxy builds a new one whenever peers, their
+/// discovery, their links or the exclusions change, and swaps it in; a
+/// request only reads it.
+#[derive(Debug, Default)]
+pub struct RoutingTable {
+    peers: Vec<Arc<PeerView>>,
+    /// group → version → resource → indexes into `peers`, ascending by ID.
+    resources: Index,
+}
+
+impl RoutingTable {
+    /// Builds the snapshot. `local_id`'s own entry, if present, is left
+    /// out; each peer comes with the resources its last known discovery
+    /// lists (after exclusions).
+    pub fn new<'a>(
+        local_id: &str,
+        peers: impl IntoIterator<Item = (PeerView, Vec<&'a GroupVersionResource>)>,
+    ) -> Self {
+        let mut peers: Vec<(PeerView, Vec<&GroupVersionResource>)> = peers
+            .into_iter()
+            .filter(|(p, _)| p.id.as_str() != local_id)
+            .collect();
+        peers.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let mut resources = Index::new();
+        for (i, (_, served)) in peers.iter().enumerate() {
+            for gvr in served {
+                let list = resources
+                    .entry(gvr.group.clone())
+                    .or_default()
+                    .entry(gvr.version.clone())
+                    .or_default()
+                    .entry(gvr.resource.clone())
+                    .or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        Self {
+            peers: peers.into_iter().map(|(p, _)| Arc::new(p)).collect(),
+            resources,
+        }
     }
-    let capable: Vec<(&PeerId, &PeerState)> = peers
+
+    /// Every live peer, ascending by ID.
+    pub fn peers(&self) -> &[Arc<PeerView>] {
+        &self.peers
+    }
+
+    fn serving(&self, group: &str, version: Option<&str>, resource: Option<&str>) -> Vec<usize> {
+        let Some(versions) = self.resources.get(group) else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = versions
+            .iter()
+            .filter(|(v, _)| version.is_none_or(|want| want == v.as_str()))
+            .flat_map(|(_, rs)| {
+                rs.iter()
+                    .filter(|(r, _)| resource.is_none_or(|want| want == r.as_str()))
+                    .flat_map(|(_, peers)| peers.iter().copied())
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// What a request addresses, as far as routing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A resource (or one of its subresources, or any verb on it): routed
+    /// by the parent resource.
+    Resource {
+        /// API group (`""` for core).
+        group: &'a str,
+        /// API version.
+        version: &'a str,
+        /// Plural resource name.
+        resource: &'a str,
+    },
+    /// Legacy discovery of a group (`GET /apis/<group>`) or group/version
+    /// (`GET /apis/<group>/<version>`).
+    GroupDiscovery {
+        /// The group.
+        group: &'a str,
+        /// The version, for `/apis/<group>/<version>`.
+        version: Option<&'a str>,
+    },
+    /// Anything else (`/apis`, `/api`, health, metrics, OpenAPI…): served here.
+    Other,
+}
+
+impl<'a> Target<'a> {
+    /// What a parsed request addresses.
+    pub fn of(method: &http::Method, info: &'a RequestInfo) -> Self {
+        if info.is_resource_request {
+            return Self::Resource {
+                group: &info.api_group,
+                version: &info.api_version,
+                resource: &info.resource,
+            };
+        }
+        if *method != http::Method::GET && *method != http::Method::HEAD {
+            return Self::Other;
+        }
+        let mut segments = info.path.trim_matches('/').split('/');
+        match (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) {
+            (Some("apis"), Some(group), version, None) if !group.is_empty() => {
+                Self::GroupDiscovery {
+                    group,
+                    version: version.filter(|v| !v.is_empty()),
+                }
+            }
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The facts about one request that routing depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRequest<'a> {
+    /// What it addresses.
+    pub target: Target<'a>,
+    /// Whether it carries `x-kubernetes-peer-proxied: true` (see
+    /// [`is_peer_proxied`]).
+    pub peer_proxied: bool,
+    /// Whether this server serves the target itself.
+    pub served_locally: bool,
+}
+
+impl<'a> RouteRequest<'a> {
+    /// The routing facts of a parsed request: its target, its
+    /// [`PEER_PROXIED_HEADER`], and whether `serves_locally` says this
+    /// server serves the target.
+    pub fn new(
+        method: &http::Method,
+        info: &'a RequestInfo,
+        headers: &http::HeaderMap,
+        serves_locally: impl FnOnce(&Target<'_>) -> bool,
+    ) -> Self {
+        let target = Target::of(method, info);
+        Self {
+            peer_proxied: is_peer_proxied(
+                headers
+                    .get(PEER_PROXIED_HEADER)
+                    .map(http::HeaderValue::as_bytes),
+            ),
+            served_locally: serves_locally(&target),
+            target,
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Serve it here: not routable, already proxied, or served here.
+    Local,
+    /// Nobody serves it and every live peer's discovery is known: serve it
+    /// here, which answers 404 (or finds a CRD created a moment ago).
+    NotServed,
+    /// Try these peers in this order (never empty): every capable peer that
+    /// is up, rotated by the turn, then the suspect ones.
+    Proxy {
+        /// The peers to try, first choice first.
+        candidates: Vec<Arc<PeerView>>,
+    },
+    /// Answer this error (a 503 naming the peers and the cause).
+    Refuse(ApiError),
+}
+
+impl Decision {
+    /// The candidates' IDs, for logs and tests.
+    pub fn candidate_ids(&self) -> Vec<&str> {
+        match self {
+            Self::Proxy { candidates } => candidates.iter().map(|p| p.id.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn unavailable(message: String) -> Decision {
+    Decision::Refuse(ApiError::ServiceUnavailable {
+        message,
+        retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+    })
+}
+
+fn describe(target: &Target<'_>) -> String {
+    match target {
+        Target::Resource {
+            group,
+            version,
+            resource,
+        } => GroupVersionResource::new(*group, *version, *resource).to_string(),
+        Target::GroupDiscovery {
+            group,
+            version: Some(v),
+        } => format!("{group}/{v}"),
+        Target::GroupDiscovery {
+            group,
+            version: None,
+        } => (*group).to_owned(),
+        Target::Other => String::new(),
+    }
+}
+
+fn list(peers: &[&PeerView], cause: impl Fn(&PeerView) -> String) -> String {
+    peers
         .iter()
-        .filter(|(id, peer)| id.as_str() != local_id && peer.served.contains(request.gvr))
-        .collect();
+        .map(|p| format!("{} ({})", p.id, cause(p)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Decides where `request` goes.
+pub fn decide(request: &RouteRequest<'_>, table: &RoutingTable, turn: usize) -> Decision {
+    if request.peer_proxied || request.served_locally {
+        return Decision::Local;
+    }
+    let capable = match request.target {
+        Target::Other => return Decision::Local,
+        Target::Resource {
+            group,
+            version,
+            resource,
+        } => table.serving(group, Some(version), Some(resource)),
+        Target::GroupDiscovery { group, version } => table.serving(group, version, None),
+    };
+    let what = describe(&request.target);
     if capable.is_empty() {
-        return RoutingDecision::NotServed;
+        let unknown: Vec<&PeerView> = table
+            .peers
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|p| matches!(p.discovery, Discovery::Unknown { .. }))
+            .collect();
+        if unknown.is_empty() {
+            return Decision::NotServed;
+        }
+        return unavailable(format!(
+            "{what} is not served by this API server, and whether a peer API server serves it is not known yet: discovery of {} is unknown",
+            list(&unknown, |p| match &p.discovery {
+                Discovery::Unknown { cause } => cause.clone(),
+                Discovery::Known => String::new(),
+            })
+        ));
     }
-    if !capable.iter().any(|(_, peer)| peer.endpoint_known) {
-        return RoutingDecision::NoEndpoint;
+    let capable: Vec<&Arc<PeerView>> = capable.iter().map(|&i| &table.peers[i]).collect();
+    let mut up: Vec<Arc<PeerView>> = Vec::with_capacity(capable.len());
+    let mut suspect = Vec::new();
+    for peer in &capable {
+        match (&peer.endpoint, &peer.link) {
+            (Some(_), Link::Up) => up.push(Arc::clone(peer)),
+            (Some(_), Link::Suspect { .. }) => suspect.push(Arc::clone(peer)),
+            _ => {}
+        }
     }
-    let candidates: Vec<PeerId> = capable
-        .into_iter()
-        .filter(|(_, peer)| peer.endpoint_known && peer.healthy)
-        .map(|(id, _)| id.clone())
-        .collect();
-    if candidates.is_empty() {
-        RoutingDecision::AllPeersDown
-    } else {
-        RoutingDecision::Proxy { candidates }
+    if !up.is_empty() {
+        let n = up.len();
+        up.rotate_left(turn % n);
+    }
+    up.extend(suspect);
+    if !up.is_empty() {
+        return Decision::Proxy { candidates: up };
+    }
+    if capable.iter().all(|p| p.endpoint.is_none()) {
+        return unavailable(NO_ENDPOINT_MESSAGE.to_owned());
+    }
+    let capable: Vec<&PeerView> = capable.iter().map(|p| p.as_ref()).collect();
+    unavailable(format!(
+        "{what} is served only by peer API servers, and none can be reached right now: {}",
+        list(&capable, |p| match (&p.endpoint, &p.link) {
+            (None, _) => "its address is not known".to_owned(),
+            (_, Link::Down { cause } | Link::Suspect { cause }) => cause.clone(),
+            (_, Link::Up) => "up".to_owned(),
+        })
+    ))
+}
+
+/// How a hop to a peer failed, for the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopFailure {
+    /// The request never left: no connection, TLS refused, or the peer
+    /// refused the stream before reading it.
+    NotSent,
+    /// The peer took the request and sent no response headers in time.
+    NoAnswer,
+    /// The peer took the request and the exchange broke before headers.
+    Broken,
+}
+
+/// Whether a request whose hop failed this way may be sent to the next
+/// candidate: one that never left always may; one the peer may have acted
+/// on only when repeating it cannot change anything (reads and the start of
+/// a watch).
+pub fn may_retry(method: &http::Method, failure: HopFailure) -> bool {
+    match failure {
+        HopFailure::NotSent => true,
+        HopFailure::NoAnswer | HopFailure::Broken => {
+            matches!(
+                *method,
+                http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+            )
+        }
     }
 }
 

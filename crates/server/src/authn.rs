@@ -19,15 +19,15 @@ use crate::tls::PeerCertificate;
 
 /// The authenticated user, as `user.Info` upstream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserInfo {
-    pub name: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    pub extra: BTreeMap<String, Vec<String>>,
+pub(crate) struct UserInfo {
+    pub(crate) name: String,
+    pub(crate) uid: String,
+    pub(crate) groups: Vec<String>,
+    pub(crate) extra: BTreeMap<String, Vec<String>>,
 }
 
 /// The group every authenticated user is in.
-pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+pub(crate) const AUTHENTICATED_GROUP: &str = "system:authenticated";
 
 impl UserInfo {
     fn with_authenticated_group(mut self) -> Self {
@@ -40,13 +40,13 @@ impl UserInfo {
 
 /// Authenticates requests; built once at start-up.
 #[derive(Debug, Clone, Default)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     tokens: HashMap<String, UserInfo>,
     requestheader: RequestHeaderOptions,
 }
 
 impl Authenticator {
-    pub fn new(
+    pub(crate) fn new(
         token_file: Option<&Path>,
         requestheader: RequestHeaderOptions,
     ) -> anyhow::Result<Self> {
@@ -65,7 +65,11 @@ impl Authenticator {
     }
 
     /// The user, or `None` for an anonymous request.
-    pub fn authenticate(&self, peer: &PeerCertificate, headers: &HeaderMap) -> Option<UserInfo> {
+    pub(crate) fn authenticate(
+        &self,
+        peer: &PeerCertificate,
+        headers: &HeaderMap,
+    ) -> Option<UserInfo> {
         if let Some(user) = self.user_from_request_headers(peer, headers) {
             return Some(user.with_authenticated_group());
         }
@@ -143,7 +147,7 @@ impl Authenticator {
 
     /// Removes every identity header so nothing downstream can mistake a
     /// client's claim for a verified identity.
-    pub fn strip_identity_headers(&self, headers: &mut HeaderMap) {
+    pub(crate) fn strip_identity_headers(&self, headers: &mut HeaderMap) {
         let rh = &self.requestheader;
         for name in rh
             .username_headers

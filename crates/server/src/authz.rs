@@ -7,13 +7,13 @@ use skewless_apimachinery::status::ApiError;
 use crate::authn::UserInfo;
 
 /// Decides whether a request may proceed; a denial is a 403 Status.
-pub trait Authorizer: Send + Sync {
+pub(crate) trait Authorizer: Send + Sync {
     fn authorize(&self, user: &UserInfo, info: &RequestInfo) -> Result<(), ApiError>;
 }
 
 /// Allows everything (kube-apiserver's `--authorization-mode=AlwaysAllow`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AlwaysAllow;
+pub(crate) struct AlwaysAllow;
 
 impl Authorizer for AlwaysAllow {
     fn authorize(&self, _user: &UserInfo, _info: &RequestInfo) -> Result<(), ApiError> {

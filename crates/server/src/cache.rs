@@ -6,13 +6,13 @@
 use std::sync::{Arc, RwLock};
 
 /// The generations a cached value was built from.
-pub type Generations = (u64, u64);
+pub(crate) type Generations = (u64, u64);
 
 type Slot<T> = Option<(Generations, Arc<T>)>;
 
 /// One cached value.
 #[derive(Debug)]
-pub struct GenerationCache<T> {
+pub(crate) struct GenerationCache<T> {
     slot: RwLock<Slot<T>>,
 }
 
@@ -26,7 +26,7 @@ impl<T> Default for GenerationCache<T> {
 
 impl<T> GenerationCache<T> {
     /// The value for `key`: cached (`hit` is true) or built now.
-    pub fn get(&self, key: Generations, build: impl FnOnce() -> T) -> (Arc<T>, bool) {
+    pub(crate) fn get(&self, key: Generations, build: impl FnOnce() -> T) -> (Arc<T>, bool) {
         if let Ok(slot) = self.slot.read()
             && let Some((k, value)) = slot.as_ref()
             && *k == key

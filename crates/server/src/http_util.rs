@@ -14,23 +14,23 @@ use serde_json::Value;
 use skewless_apimachinery::status::ApiError;
 
 /// Errors a streamed body may end with (a peer that died mid-response).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Every response body: whole, streamed (watches), or relayed from a peer.
-pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never: Infallible| match never {})
         .boxed_unsync()
 }
 
-pub fn empty() -> Body {
+pub(crate) fn empty() -> Body {
     full(Bytes::new())
 }
 
 /// A JSON response with the given status.
-pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(full(bytes));
     *resp.status_mut() = status;
@@ -41,7 +41,7 @@ pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
     resp
 }
 
-pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     let mut resp = Response::new(full(body.into()));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
@@ -53,7 +53,7 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
 
 /// The only way errors leave the server: a `metav1.Status` with the code,
 /// reason and details the error carries, and `Retry-After` when it has one.
-pub fn error(err: &ApiError) -> Response<Body> {
+pub(crate) fn error(err: &ApiError) -> Response<Body> {
     // Serialised from the struct, so fields keep upstream's order.
     let bytes = serde_json::to_vec(&err.status()).unwrap_or_else(|_| b"{}".to_vec());
     let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -73,10 +73,10 @@ pub fn error(err: &ApiError) -> Response<Body> {
 
 /// A parsed query string: first value per key, percent-decoded.
 #[derive(Debug, Clone, Default)]
-pub struct Query(HashMap<String, String>);
+pub(crate) struct Query(HashMap<String, String>);
 
 impl Query {
-    pub fn parse(raw: Option<&str>) -> Self {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
         let mut map = HashMap::new();
         for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -85,12 +85,12 @@ impl Query {
         Self(map)
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
 
     /// A boolean parameter as Go's `strconv.ParseBool` reads it (absent is false).
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         matches!(
             self.get(key),
             Some("1" | "t" | "T" | "true" | "TRUE" | "True")
@@ -98,7 +98,7 @@ impl Query {
     }
 
     /// A non-negative integer parameter; a malformed one is a 400.
-    pub fn number(&self, key: &str) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn number(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
@@ -108,7 +108,7 @@ impl Query {
     }
 
     /// `dryRun=All` (the only value kube-apiserver accepts).
-    pub fn dry_run(&self) -> Result<bool, ApiError> {
+    pub(crate) fn dry_run(&self) -> Result<bool, ApiError> {
         match self.get("dryRun") {
             None | Some("") => Ok(false),
             Some("All") => Ok(true),
@@ -148,7 +148,7 @@ fn decode(s: &str) -> String {
 }
 
 /// Reads a whole request body, refusing more than `limit` bytes with 413.
-pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ApiError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,

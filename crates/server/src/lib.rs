@@ -1,35 +1,45 @@
 //! The Kubernetes-compatible API server behind `skewless serve`.
 //!
-//! The request path is accept → TLS → authenticate ([`authn`]) → request
-//! info → authorize ([`authz`]) → handler ([`rest`], [`watch`],
-//! [`discovery`]) → storage (`skewless-store`). [`server`] wires it together;
-//! [`namespaces`] holds the in-process namespace controller.
+//! Layers, each depending only on the ones above it:
+//!
+//! - leaves: [`options`], `tls`, `authn`, `authz`, `http_util`, `object`,
+//!   `patching`, `protobuf`, `metrics`, `cache`, `registry` (what is
+//!   served), `openapi` and `merged` (derived-document caches), `storage`
+//!   (keys and the controllers' compare-and-swap write);
+//! - `state`: the data every request and controller shares;
+//! - `handlers`: what answers a request here (REST verbs, watch, discovery,
+//!   OpenAPI, tables, the resources that are not plain storage);
+//! - `pipeline`: the request path, stage by stage, including the peer
+//!   routing stage;
+//! - `controllers`: background loops (identity Lease and endpoint, Lease
+//!   GC, peers feed, namespace lifecycle, CRD establishment, compaction);
+//! - `start`: start-up and shutdown.
 
-pub mod api;
-pub mod authn;
-pub mod authz;
-pub mod cache;
-pub mod compaction;
-pub mod crds;
-pub mod discovery;
-pub mod http_util;
-pub mod identity;
-pub mod merged;
-pub mod metrics;
-pub mod namespaces;
-pub mod object;
-pub mod openapi;
+mod authn;
+mod authz;
+mod cache;
+mod controllers;
+mod handlers;
+mod http_util;
+mod merged;
+mod metrics;
+mod object;
+mod openapi;
 pub mod options;
-pub mod patching;
-pub mod peers;
-pub mod protobuf;
-pub mod registry;
-pub mod rest;
-pub mod server;
-pub mod special;
-pub mod table;
+mod patching;
+mod pipeline;
+mod protobuf;
+mod registry;
+mod start;
+mod state;
+mod storage;
 pub mod tls;
-pub mod watch;
+
+/// What tools and tests look for in storage to find API servers.
+pub mod identity {
+    pub use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
+    pub use crate::options::IdentityTiming;
+}
 
 pub use options::{RequestHeaderOptions, ServeOptions};
-pub use server::{RunningServer, start};
+pub use start::{RunningServer, start};

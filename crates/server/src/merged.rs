@@ -11,26 +11,24 @@ use std::sync::Arc;
 
 use skewless_apimachinery::discovery::{APIGroupDiscovery, APIGroupDiscoveryList};
 use skewless_apimachinery::metrics::CounterVec;
-use skewless_peerproxy::merge::merge_groups;
 
-use crate::api::Api;
 use crate::cache::GenerationCache;
 
 /// One built merged document.
 #[derive(Debug)]
-pub struct Merged {
-    pub groups: Vec<APIGroupDiscovery>,
-    pub bytes: Vec<u8>,
-    pub etag: String,
+pub(crate) struct Merged {
+    pub(crate) groups: Vec<APIGroupDiscovery>,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) etag: String,
 }
 
 /// The cache and upstream's counters.
 #[derive(Debug)]
-pub struct MergedDiscovery {
+pub(crate) struct MergedDiscovery {
     cache: GenerationCache<Merged>,
-    pub hits: CounterVec,
-    pub misses: CounterVec,
-    pub nopeer: CounterVec,
+    pub(crate) hits: CounterVec,
+    pub(crate) misses: CounterVec,
+    pub(crate) nopeer: CounterVec,
 }
 
 impl Default for MergedDiscovery {
@@ -57,38 +55,36 @@ impl Default for MergedDiscovery {
 }
 
 /// A quoted ETag over a document's bytes.
-pub fn etag(bytes: &[u8]) -> String {
+pub(crate) fn etag(bytes: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
     format!("\"{hex}\"")
 }
 
 impl MergedDiscovery {
-    pub fn render(&self, out: &mut String) {
+    pub(crate) fn render(&self, out: &mut String) {
         self.hits.render(out);
         self.misses.render(out);
         self.nopeer.render(out);
     }
 
-    /// The merged `/apis` document, from the cache when nothing changed.
-    pub fn get(&self, api: &Api) -> Arc<Merged> {
-        let peer_generation = api.proxy.as_ref().map_or(0, |p| p.generation());
-        let (merged, hit) = self
-            .cache
-            .get((api.local_generation(), peer_generation), || {
-                let local = api.catalog().aggregated_apis().items;
-                let groups = match &api.proxy {
-                    Some(proxy) => merge_groups(&api.server_id, &local, &proxy.peer_groups()),
-                    None => local,
-                };
-                let bytes = serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone()))
-                    .unwrap_or_default();
-                Merged {
-                    etag: etag(&bytes),
-                    groups,
-                    bytes,
-                }
-            });
+    /// The merged `/apis` document for these generations, from the cache
+    /// when nothing changed, else built from `groups`.
+    pub(crate) fn get(
+        &self,
+        generations: (u64, u64),
+        groups: impl FnOnce() -> Vec<APIGroupDiscovery>,
+    ) -> Arc<Merged> {
+        let (merged, hit) = self.cache.get(generations, || {
+            let groups = groups();
+            let bytes =
+                serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone())).unwrap_or_default();
+            Merged {
+                etag: etag(&bytes),
+                groups,
+                bytes,
+            }
+        });
         if hit {
             self.hits.inc(&[]);
         } else {

@@ -10,12 +10,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 /// Every metric the server exports.
 #[derive(Debug)]
-pub struct Metrics {
-    pub requests: CounterVec,
-    pub request_duration: HistogramVec,
+pub(crate) struct Metrics {
+    pub(crate) requests: CounterVec,
+    pub(crate) request_duration: HistogramVec,
     /// Requests that arrived from a peer's Mixed Version Proxy (skewless's
     /// own: upstream counts only the sending side, as rerouted requests).
-    pub peer_proxied_received: CounterVec,
+    pub(crate) peer_proxied_received: CounterVec,
 }
 
 impl Default for Metrics {
@@ -50,7 +50,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// The whole registry in Prometheus text format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         self.requests.render(&mut out);
         self.request_duration.render(&mut out);

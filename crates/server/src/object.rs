@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 /// `metadata` of an object, created when missing. Non-object values are
 /// replaced: callers have already checked the body is an object.
-pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+pub(crate) fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
@@ -32,26 +32,26 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
 }
 
 /// A string field of `metadata`, or `""`.
-pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+pub(crate) fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
     obj.get("metadata")
         .and_then(|m| m.get(field))
         .and_then(Value::as_str)
         .unwrap_or("")
 }
 
-pub fn name(obj: &Value) -> &str {
+pub(crate) fn name(obj: &Value) -> &str {
     meta_str(obj, "name")
 }
 
-pub fn namespace(obj: &Value) -> &str {
+pub(crate) fn namespace(obj: &Value) -> &str {
     meta_str(obj, "namespace")
 }
 
-pub fn labels(obj: &Value) -> BTreeMap<String, String> {
+pub(crate) fn labels(obj: &Value) -> BTreeMap<String, String> {
     string_map(obj.get("metadata").and_then(|m| m.get("labels")))
 }
 
-pub fn annotations(obj: &Value) -> BTreeMap<String, String> {
+pub(crate) fn annotations(obj: &Value) -> BTreeMap<String, String> {
     string_map(obj.get("metadata").and_then(|m| m.get("annotations")))
 }
 
@@ -66,7 +66,7 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 }
 
 /// `metadata.finalizers` as strings.
-pub fn finalizers(obj: &Value) -> Vec<String> {
+pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
     obj.get("metadata")
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
@@ -79,14 +79,14 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn is_deleting(obj: &Value) -> bool {
+pub(crate) fn is_deleting(obj: &Value) -> bool {
     obj.get("metadata")
         .and_then(|m| m.get("deletionTimestamp"))
         .is_some_and(|t| !t.is_null())
 }
 
 /// Sets `metadata.resourceVersion` and the type meta the client asked for.
-pub fn prepare_for_output(obj: &mut Value, api_version: &str, kind: &str, revision: i64) {
+pub(crate) fn prepare_for_output(obj: &mut Value, api_version: &str, kind: &str, revision: i64) {
     if let Value::Object(map) = obj {
         map.insert("apiVersion".into(), Value::String(api_version.to_owned()));
         map.insert("kind".into(), Value::String(kind.to_owned()));
@@ -98,7 +98,7 @@ pub fn prepare_for_output(obj: &mut Value, api_version: &str, kind: &str, revisi
 }
 
 /// Everything but `metadata` and `status`: a change here bumps `generation`.
-pub fn spec_differs(a: &Value, b: &Value) -> bool {
+pub(crate) fn spec_differs(a: &Value, b: &Value) -> bool {
     let strip = |v: &Value| -> Value {
         let mut v = v.clone();
         if let Value::Object(m) = &mut v {
@@ -113,7 +113,7 @@ pub fn spec_differs(a: &Value, b: &Value) -> bool {
 }
 
 /// Copies `metadata` fields that clients may not change on update.
-pub fn keep_immutable_metadata(new: &mut Value, old: &Value) {
+pub(crate) fn keep_immutable_metadata(new: &mut Value, old: &Value) {
     let meta = meta_mut(new);
     for field in [
         "uid",
@@ -135,11 +135,11 @@ pub fn keep_immutable_metadata(new: &mut Value, old: &Value) {
 
 /// The current time as Kubernetes serialises `metav1.Time` (RFC 3339, whole
 /// seconds, UTC).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     rfc3339(SystemTime::now())
 }
 
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -157,7 +157,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 /// Seconds since the epoch of an RFC 3339 timestamp as written by
 /// [`rfc3339`] (or with fractional seconds / an offset of `Z`).
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
         return None;
@@ -193,12 +193,12 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// A fresh object UID.
-pub fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// A `List` object around items.
-pub fn list(
+pub(crate) fn list(
     api_version: &str,
     kind: &str,
     revision: i64,

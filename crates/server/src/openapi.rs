@@ -18,7 +18,7 @@ use skewless_openapi::{GroupVersionKind, OpenApi, Release, ResourceRef, Subresou
 use crate::http_util::{self, Body, Query};
 
 /// The rendered documents of one catalog.
-pub struct OpenApiDocs {
+pub(crate) struct OpenApiDocs {
     openapi: OpenApi,
     /// Rendered on the first `/openapi/v3` request: field validation
     /// needs only the schemas.
@@ -53,7 +53,10 @@ fn resource_ref(r: &ResourceInfo) -> ResourceRef {
 
 /// Resources only peers serve, from merged discovery: published here too so
 /// that kubectl's validation and `explain` work against any server.
-pub fn peer_only_resources(catalog: &Catalog, merged: &[APIGroupDiscovery]) -> Vec<ResourceRef> {
+pub(crate) fn peer_only_resources(
+    catalog: &Catalog,
+    merged: &[APIGroupDiscovery],
+) -> Vec<ResourceRef> {
     let mut out = Vec::new();
     for g in merged {
         for v in &g.versions {
@@ -98,16 +101,16 @@ pub fn peer_only_resources(catalog: &Catalog, merged: &[APIGroupDiscovery]) -> V
 }
 
 /// The documents, rebuilt when what the control plane serves changes.
-pub type OpenApiCache = crate::cache::GenerationCache<OpenApiDocs>;
+pub(crate) type OpenApiCache = crate::cache::GenerationCache<OpenApiDocs>;
 
 impl OpenApiDocs {
     /// Documents for the served catalog (built-ins and custom resources),
     /// `extra` resources only peers serve, and the custom resources'
     /// schemas.
-    pub fn build(
+    pub(crate) fn build(
         catalog: &Catalog,
         extra: Vec<ResourceRef>,
-        crds: &[std::sync::Arc<crate::crds::ServedCrd>],
+        crds: &[std::sync::Arc<crate::registry::ServedCrd>],
     ) -> Self {
         let mut resources: Vec<ResourceRef> = catalog
             .group_versions()
@@ -150,7 +153,7 @@ impl OpenApiDocs {
     }
 
     /// Answers `/openapi/...` paths; `None` for other paths.
-    pub fn handle(
+    pub(crate) fn handle(
         &self,
         path: &str,
         query: &Query,
@@ -209,7 +212,7 @@ impl OpenApiDocs {
     }
 
     /// Field paths of `obj` that the schema of its kind does not know.
-    pub fn unknown_fields(&self, r: &ResourceInfo, obj: &Value) -> Vec<String> {
+    pub(crate) fn unknown_fields(&self, r: &ResourceInfo, obj: &Value) -> Vec<String> {
         let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
         self.openapi.unknown_fields(&gvk, obj).unwrap_or_default()
     }
@@ -237,7 +240,7 @@ fn bytes_response(
 
 /// Removes the field at an upstream-style path
 /// (`spec.template.spec.containers[1].imagePullPolicyy`).
-pub fn remove_path(obj: &mut Value, path: &str) {
+pub(crate) fn remove_path(obj: &mut Value, path: &str) {
     let mut tokens: Vec<Token> = Vec::new();
     for segment in path.split('.') {
         let (name, mut rest) = match segment.find('[') {
@@ -282,7 +285,7 @@ enum Token<'a> {
 /// Applies `fieldValidation` to an incoming object: `Strict` rejects unknown
 /// fields with 400; `Warn` (the default) and `Ignore` drop them, `Warn`
 /// returning one warning per field.
-pub fn validate_fields(
+pub(crate) fn validate_fields(
     docs: &OpenApiDocs,
     r: &ResourceInfo,
     query: &Query,
@@ -324,7 +327,7 @@ pub fn validate_fields(
 }
 
 /// Adds `Warning: 299 - "<text>"` headers.
-pub fn add_warnings(resp: &mut Response<Body>, warnings: &[String]) {
+pub(crate) fn add_warnings(resp: &mut Response<Body>, warnings: &[String]) {
     for w in warnings {
         let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
         if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {

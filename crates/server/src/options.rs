@@ -7,8 +7,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::identity::IdentityTiming;
-
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -262,5 +260,28 @@ mod tests {
             o.validate_peer_flags().unwrap_err(),
             "--peer-advertise-port requires UnknownVersionInteroperabilityProxy feature to be turned on"
         );
+    }
+}
+
+/// Timing of identity leases and endpoints; upstream's constants by default,
+/// shorter in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityTiming {
+    pub lease_duration: Duration,
+    pub renew_interval: Duration,
+    pub gc_period: Duration,
+    pub endpoint_ttl: Duration,
+    pub endpoint_refresh: Duration,
+}
+
+impl Default for IdentityTiming {
+    fn default() -> Self {
+        Self {
+            lease_duration: Duration::from_secs(3600),
+            renew_interval: Duration::from_secs(10),
+            gc_period: Duration::from_secs(3600),
+            endpoint_ttl: Duration::from_secs(15),
+            endpoint_refresh: Duration::from_secs(10),
+        }
     }
 }

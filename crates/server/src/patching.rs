@@ -10,10 +10,10 @@ use skewless_apimachinery::request_info::GroupKind;
 use skewless_apimachinery::status::ApiError;
 use skewless_apimachinery::validation::FieldError;
 
-pub use skewless_apimachinery::patch::PatchType as PatchKind;
+pub(crate) use skewless_apimachinery::patch::PatchType as PatchKind;
 
 /// The patch media types a resource accepts (the list a 415 names).
-pub fn accepted(built_in: bool) -> Vec<String> {
+pub(crate) fn accepted(built_in: bool) -> Vec<String> {
     skewless_apimachinery::patch::accepted_patch_types(built_in)
         .iter()
         .map(|s| (*s).to_owned())
@@ -22,7 +22,7 @@ pub fn accepted(built_in: bool) -> Vec<String> {
 
 /// Applies `body` to `base` (the current object, or for the scale
 /// subresource the current Scale).
-pub fn apply(
+pub(crate) fn apply(
     r: &ResourceInfo,
     built_in: bool,
     name: &str,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use skewless_apimachinery::status::ApiError;
 use skewless_protobuf::ProtobufError;
 
-pub fn decode(body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
     skewless_protobuf::decode(body).map_err(|e| match e {
         ProtobufError::UnknownKind { .. } => ApiError::UnsupportedMediaType {
             accepted: vec!["application/json".into(), "application/yaml".into()],

@@ -9,17 +9,36 @@ use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use serde_json::Value;
 use skewless_apimachinery::catalog::{
     Catalog, GroupInfo, GroupVersionInfo, Maturity, ResourceInfo,
 };
+use skewless_apimachinery::crd::{CustomResourceColumnDefinition, CustomResourceSubresourceScale};
+use skewless_apimachinery::structural::Schema;
 
-use crate::crds::ServedCrd;
+/// One served version of one custom resource.
+#[derive(Debug)]
+pub(crate) struct ServedCrd {
+    /// The CRD's name (`<plural>.<group>`).
+    pub(crate) crd_name: String,
+    pub(crate) info: ResourceInfo,
+    /// The version's structural schema (validation, pruning, defaults).
+    pub(crate) schema: Option<Schema>,
+    /// The raw schema (published in OpenAPI).
+    pub(crate) raw_schema: Option<Value>,
+    /// Printer columns (NAME and AGE when none are declared).
+    pub(crate) columns: Vec<CustomResourceColumnDefinition>,
+    pub(crate) scale: Option<CustomResourceSubresourceScale>,
+    pub(crate) deprecation_warning: Option<String>,
+    /// The CRD is being deleted: no new objects.
+    pub(crate) terminating: bool,
+}
 
 type GvrKey = (String, String, String);
 
 /// One consistent view of what is served.
 #[derive(Debug)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     catalog: Catalog,
     index: HashMap<GvrKey, Arc<ResourceInfo>>,
     crds: HashMap<GvrKey, Arc<ServedCrd>>,
@@ -90,26 +109,46 @@ impl Snapshot {
     }
 
     /// The served resource `group/version/plural`.
-    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
+    pub(crate) fn resource(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<Arc<ResourceInfo>> {
         self.index.get(&key(group, version, plural)).cloned()
     }
 
     /// The custom resource behind `group/version/plural`, if it is one.
-    pub fn crd(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ServedCrd>> {
+    pub(crate) fn crd(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ServedCrd>> {
         self.crds.get(&key(group, version, plural)).cloned()
     }
 
-    /// Whether any version of `group/plural` is served here.
-    pub fn serves_any_version(&self, group: &str, plural: &str) -> bool {
-        self.catalog
-            .group(group)
-            .is_some_and(|g| g.versions.iter().any(|v| v.resource(plural).is_some()))
+    /// Every served resource: for each group/resource the preferred
+    /// version's entry.
+    pub(crate) fn preferred_resources(&self) -> Vec<ResourceInfo> {
+        let mut out = Vec::new();
+        for group in self.groups() {
+            let mut seen = std::collections::BTreeSet::new();
+            let versions: Vec<_> = group
+                .preferred_version()
+                .into_iter()
+                .chain(group.versions.iter())
+                .collect();
+            for gv in versions {
+                for r in &gv.resources {
+                    if seen.insert(r.resource.clone()) {
+                        out.push(r.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
 /// The current snapshot, swapped as custom resources come and go.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     builtin: Catalog,
     current: RwLock<Arc<Snapshot>>,
     generation: AtomicU64,
@@ -117,7 +156,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(builtin: Catalog) -> Self {
+    pub(crate) fn new(builtin: Catalog) -> Self {
         let snapshot = Snapshot::build(&builtin, &[]);
         Self {
             builtin,
@@ -128,16 +167,16 @@ impl Registry {
     }
 
     /// The built-in catalog alone.
-    pub fn builtin(&self) -> &Catalog {
+    pub(crate) fn builtin(&self) -> &Catalog {
         &self.builtin
     }
 
     /// Every served custom resource version.
-    pub fn crds(&self) -> Vec<Arc<ServedCrd>> {
+    pub(crate) fn crds(&self) -> Vec<Arc<ServedCrd>> {
         self.snapshot().crds.values().cloned().collect()
     }
 
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         match self.current.read() {
             Ok(s) => Arc::clone(&s),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -145,7 +184,7 @@ impl Registry {
     }
 
     /// Replaces the served custom resources.
-    pub fn set_crds(&self, crds: &[Arc<ServedCrd>]) {
+    pub(crate) fn set_crds(&self, crds: &[Arc<ServedCrd>]) {
         let snapshot = Arc::new(Snapshot::build(&self.builtin, crds));
         match self.current.write() {
             Ok(mut s) => *s = snapshot,
@@ -155,12 +194,12 @@ impl Registry {
         let _ = self.changed.send(generation);
     }
 
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Notified on every change (watches of removed resources end).
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changed.subscribe()
     }
 }

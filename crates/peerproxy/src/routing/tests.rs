@@ -1,6 +1,9 @@
 //! Table tests for the routing decision: upstream's `TestPeerProxy` cases
-//! (reference §9.1) as our own, the outcomes upstream does not have (peers
-//! marked down), and subresources and verbs following their parent resource.
+//! (as our own), the outcomes upstream does not have (peers that do not
+//! answer, discovery not known yet), subresources and verbs following their
+//! parent resource, and legacy discovery of peer-only groups. Every case
+//! goes through the production path: `RequestInfo::parse`, then
+//! [`RouteRequest::new`], then [`decide`].
 
 use super::*;
 use skewless_apimachinery::request_info::RequestInfo;
@@ -23,52 +26,148 @@ fn foo_bar() -> GroupVersionResource {
 #[derive(Clone, Copy)]
 enum Health {
     Up,
+    Suspect,
     Down,
 }
 
-/// A peer serving `served`, with or without a known endpoint.
-fn peer(served: &[GroupVersionResource], endpoint_known: bool, health: Health) -> PeerState {
-    PeerState {
-        served: served.iter().cloned().collect(),
-        healthy: matches!(health, Health::Up),
+/// A peer as the table is built from: what it serves, whether its
+/// endpoint is known, how it answers, whether its discovery is known.
+#[derive(Clone)]
+struct Peer {
+    served: Vec<GroupVersionResource>,
+    endpoint_known: bool,
+    health: Health,
+    discovery_known: bool,
+}
+
+fn peer(served: &[GroupVersionResource], endpoint_known: bool, health: Health) -> Peer {
+    Peer {
+        served: served.to_vec(),
         endpoint_known,
+        health,
+        discovery_known: true,
     }
 }
 
-fn table(entries: &[(&str, PeerState)]) -> PeerTable {
-    entries
-        .iter()
-        .map(|(id, state)| (PeerId::from(*id), state.clone()))
-        .collect()
-}
-
-fn proxy(ids: &[&str]) -> RoutingDecision {
-    RoutingDecision::Proxy {
-        candidates: ids.iter().map(|id| PeerId::from(*id)).collect(),
+/// A live peer whose discovery was never fetched (its fetches fail with
+/// a certificate error).
+fn unknown_peer() -> Peer {
+    Peer {
+        served: Vec::new(),
+        endpoint_known: true,
+        health: Health::Down,
+        discovery_known: false,
     }
 }
 
-/// Routes a request the way the server will: classify it with
-/// `RequestInfo`, read the header, look the GVR up in the local set.
+type Peers = Vec<(&'static str, Peer)>;
+
+fn table(entries: &[(&'static str, Peer)]) -> Peers {
+    entries.to_vec()
+}
+
+fn build(peers: &Peers) -> RoutingTable {
+    RoutingTable::new(
+        LOCAL,
+        peers.iter().map(|(id, p)| {
+            let cause = "connection refused".to_owned();
+            let view = PeerView {
+                id: PeerId::from(*id),
+                endpoint: p.endpoint_known.then(|| format!("{id}:6443")),
+                link: match p.health {
+                    Health::Up => Link::Up,
+                    Health::Suspect => Link::Suspect {
+                        cause: cause.clone(),
+                    },
+                    Health::Down => Link::Down {
+                        cause: cause.clone(),
+                    },
+                },
+                discovery: if p.discovery_known {
+                    Discovery::Known
+                } else {
+                    Discovery::Unknown {
+                        cause: "x509: certificate signed by unknown authority".to_owned(),
+                    }
+                },
+            };
+            (view, p.served.iter().collect())
+        }),
+    )
+}
+
+fn proxy(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| (*id).to_owned()).collect()
+}
+
+/// The outcome of a decision, comparable in tables.
+#[derive(Debug, PartialEq)]
+enum Want {
+    Local,
+    NotServed,
+    Proxy(Vec<String>),
+    /// A 503 whose message contains this text.
+    Unavailable(&'static str),
+}
+
+impl From<Decision> for Want {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Local => Want::Local,
+            Decision::NotServed => Want::NotServed,
+            Decision::Proxy { candidates } => {
+                Want::Proxy(candidates.iter().map(|p| p.id.to_string()).collect())
+            }
+            Decision::Refuse(e) => {
+                Want::Unavailable(Box::leak(format!("{} {}", e.code(), e).into_boxed_str()))
+            }
+        }
+    }
+}
+
+/// Routes a request through the production path, with `turn` 0.
+fn decide_turn(
+    method: &str,
+    path: &str,
+    header: Option<&[u8]>,
+    local: &[GroupVersionResource],
+    peers: &Peers,
+    turn: usize,
+) -> Decision {
+    let (path, query) = path
+        .split_once('?')
+        .map_or((path, None), |(p, q)| (p, Some(q)));
+    let info = RequestInfo::parse(method, path, query).unwrap();
+    let mut headers = http::HeaderMap::new();
+    if let Some(value) = header {
+        headers.insert(
+            PEER_PROXIED_HEADER,
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    let method: http::Method = method.parse().unwrap();
+    let request = RouteRequest::new(&method, &info, &headers, |target| match *target {
+        Target::Resource {
+            group,
+            version,
+            resource,
+        } => local.contains(&gvr(group, version, resource)),
+        Target::GroupDiscovery { group, version } => local
+            .iter()
+            .any(|g| g.group == group && version.is_none_or(|v| v == g.version)),
+        Target::Other => true,
+    });
+    super::decide(&request, &build(peers), turn)
+}
+
 fn decide(
     method: &str,
     path: &str,
     header: Option<&[u8]>,
     local: &[GroupVersionResource],
-    peers: &PeerTable,
-) -> RoutingDecision {
-    let (path, query) = path
-        .split_once('?')
-        .map_or((path, None), |(p, q)| (p, Some(q)));
-    let info = RequestInfo::parse(method, path, query).unwrap();
-    let gvr = info.group_version_resource().unwrap_or_default();
-    let request = RouteRequest {
-        is_resource_request: info.is_resource_request,
-        peer_proxied: is_peer_proxied(header),
-        gvr: &gvr,
-        served_locally: local.contains(&gvr),
-    };
-    route(&request, LOCAL, peers)
+    peers: &Peers,
+) -> Want {
+    Want::from(decide_turn(method, path, header, local, peers, 0))
 }
 
 struct Case {
@@ -77,11 +176,11 @@ struct Case {
     path: &'static str,
     header: Option<&'static [u8]>,
     local: Vec<GroupVersionResource>,
-    peers: PeerTable,
-    want: RoutingDecision,
+    peers: Peers,
+    want: Want,
 }
 
-fn case(name: &'static str, path: &'static str, peers: PeerTable, want: RoutingDecision) -> Case {
+fn case(name: &'static str, path: &'static str, peers: Peers, want: Want) -> Case {
     Case {
         name,
         method: "GET",
@@ -93,13 +192,23 @@ fn case(name: &'static str, path: &'static str, peers: PeerTable, want: RoutingD
     }
 }
 
+/// Compares, treating `Unavailable(text)` in `want` as "a 503 whose
+/// message contains text".
+fn matches(got: &Want, want: &Want) -> bool {
+    match (got, want) {
+        (Want::Unavailable(g), Want::Unavailable(w)) => g.starts_with("503 ") && g.contains(w),
+        _ => got == want,
+    }
+}
+
 fn run(cases: Vec<Case>) {
     for c in cases {
-        assert_eq!(
-            decide(c.method, c.path, c.header, &c.local, &c.peers),
-            c.want,
-            "case {:?}",
-            c.name
+        let got = decide(c.method, c.path, c.header, &c.local, &c.peers);
+        assert!(
+            matches(&got, &c.want),
+            "case {:?}: got {got:?}, want {:?}",
+            c.name,
+            c.want
         );
     }
 }
@@ -113,7 +222,7 @@ fn upstream_peer_proxy_cases() {
             "allow non resource requests",
             "/foo/bar/baz",
             serving_peer(),
-            RoutingDecision::Local,
+            Want::Local,
         ),
         Case {
             header: Some(b"true"),
@@ -121,7 +230,7 @@ fn upstream_peer_proxy_cases() {
                 "allow if already proxied once",
                 FOO_BAR,
                 serving_peer(),
-                RoutingDecision::Local,
+                Want::Local,
             )
         },
         // Before the first peer discovery round the table is empty: the
@@ -130,8 +239,8 @@ fn upstream_peer_proxy_cases() {
         case(
             "allow if unsynced informers",
             FOO_BAR,
-            PeerTable::new(),
-            RoutingDecision::NotServed,
+            Peers::new(),
+            Want::NotServed,
         ),
         Case {
             local: vec![foo_bar()],
@@ -139,20 +248,20 @@ fn upstream_peer_proxy_cases() {
                 "Serve locally if serviceable",
                 FOO_BAR,
                 serving_peer(),
-                RoutingDecision::Local,
+                Want::Local,
             )
         },
         case(
             "200 if no appropriate peers found, serve locally",
             FOO_BAR,
             table(&[(REMOTE_1, peer(&[gvr("", "foo", "other")], true, Health::Up))]),
-            RoutingDecision::NotServed,
+            Want::NotServed,
         ),
         case(
             "503 if no endpoint fetched from lease",
             FOO_BAR,
             table(&[(REMOTE_1, peer(&[foo_bar()], false, Health::Up))]),
-            RoutingDecision::NoEndpoint,
+            Want::Unavailable(NO_ENDPOINT_MESSAGE),
         ),
         // Whether the address answers is the transport's business: routing
         // hands the peer over; a failed connection marks it down (next test).
@@ -160,7 +269,7 @@ fn upstream_peer_proxy_cases() {
             "503 unreachable peer bind address",
             FOO_BAR,
             serving_peer(),
-            proxy(&[REMOTE_1]),
+            Want::Proxy(proxy(&[REMOTE_1])),
         ),
         case(
             "503 if one apiserver's endpoint lease wasnt found but another valid (unreachable) apiserver was found",
@@ -169,7 +278,7 @@ fn upstream_peer_proxy_cases() {
                 (REMOTE_1, peer(&[foo_bar()], false, Health::Up)),
                 (REMOTE_2, peer(&[foo_bar()], true, Health::Up)),
             ]),
-            proxy(&[REMOTE_2]),
+            Want::Proxy(proxy(&[REMOTE_2])),
         ),
     ]);
 }
@@ -183,7 +292,7 @@ fn peers_marked_down() {
             "unreachable peer once marked down",
             FOO_BAR,
             table(&[(REMOTE_1, peer(&[foo_bar()], true, Health::Down))]),
-            RoutingDecision::AllPeersDown,
+            Want::Unavailable("none can be reached right now"),
         ),
         case(
             "a healthy peer is preferred over one marked down",
@@ -192,7 +301,7 @@ fn peers_marked_down() {
                 (REMOTE_1, peer(&[foo_bar()], true, Health::Down)),
                 (REMOTE_2, peer(&[foo_bar()], true, Health::Up)),
             ]),
-            proxy(&[REMOTE_2]),
+            Want::Proxy(proxy(&[REMOTE_2])),
         ),
         case(
             "one without endpoint and one down: down, not no-endpoint",
@@ -201,7 +310,7 @@ fn peers_marked_down() {
                 (REMOTE_1, peer(&[foo_bar()], false, Health::Up)),
                 (REMOTE_2, peer(&[foo_bar()], true, Health::Down)),
             ]),
-            RoutingDecision::AllPeersDown,
+            Want::Unavailable("none can be reached right now"),
         ),
         case(
             "no endpoint anywhere wins over health",
@@ -210,7 +319,7 @@ fn peers_marked_down() {
                 (REMOTE_1, peer(&[foo_bar()], false, Health::Down)),
                 (REMOTE_2, peer(&[foo_bar()], false, Health::Up)),
             ]),
-            RoutingDecision::NoEndpoint,
+            Want::Unavailable(NO_ENDPOINT_MESSAGE),
         ),
         case(
             "a down peer that does not serve the resource does not matter",
@@ -219,7 +328,7 @@ fn peers_marked_down() {
                 REMOTE_1,
                 peer(&[gvr("", "foo", "other")], true, Health::Down),
             )]),
-            RoutingDecision::NotServed,
+            Want::NotServed,
         ),
     ]);
 }
@@ -252,17 +361,14 @@ fn candidates_are_every_acceptable_peer_in_id_order() {
     ]);
     assert_eq!(
         decide("GET", "/apis/batch/v1/jobs", None, &[], &peers),
-        proxy(&["apiserver-a", "apiserver-c", "apiserver-f"])
+        Want::Proxy(proxy(&["apiserver-a", "apiserver-c", "apiserver-f"]))
     );
 }
 
 #[test]
 fn own_entry_in_the_peer_table_is_ignored() {
     let peers = table(&[(LOCAL, peer(&[foo_bar()], true, Health::Up))]);
-    assert_eq!(
-        decide("GET", FOO_BAR, None, &[], &peers),
-        RoutingDecision::NotServed
-    );
+    assert_eq!(decide("GET", FOO_BAR, None, &[], &peers), Want::NotServed);
 }
 
 #[test]
@@ -272,7 +378,7 @@ fn only_the_exact_header_value_counts() {
         assert!(!is_peer_proxied(Some(value)), "{value:?}");
         assert_eq!(
             decide("GET", FOO_BAR, Some(value), &[], &peers),
-            proxy(&[REMOTE_1]),
+            Want::Proxy(proxy(&[REMOTE_1])),
             "{value:?}"
         );
     }
@@ -295,31 +401,31 @@ fn group_and_version_must_match_exactly() {
             "other version",
             "/apis/batch/v2/jobs",
             peers.clone(),
-            RoutingDecision::NotServed,
+            Want::NotServed,
         ),
         case(
             "other group",
             "/apis/batch2/v1/jobs",
             peers.clone(),
-            RoutingDecision::NotServed,
+            Want::NotServed,
         ),
         case(
             "named group",
             "/apis/batch/v1/jobs",
             peers.clone(),
-            proxy(&[REMOTE_1]),
+            Want::Proxy(proxy(&[REMOTE_1])),
         ),
         case(
             "core group",
             "/api/v1/pods",
             peers.clone(),
-            proxy(&[REMOTE_2]),
+            Want::Proxy(proxy(&[REMOTE_2])),
         ),
         case(
             "core is not a named group",
             "/apis/core/v1/pods",
             peers,
-            RoutingDecision::NotServed,
+            Want::NotServed,
         ),
     ]);
 }
@@ -353,7 +459,7 @@ fn subresources_and_verbs_follow_the_parent() {
     for (method, path) in requests {
         assert_eq!(
             decide(method, path, None, &[], &remote),
-            proxy(&[REMOTE_1]),
+            Want::Proxy(proxy(&[REMOTE_1])),
             "{method} {path} served by a peer"
         );
         assert_eq!(
@@ -364,30 +470,56 @@ fn subresources_and_verbs_follow_the_parent() {
                 &[deployments.clone(), pods.clone()],
                 &remote
             ),
-            RoutingDecision::Local,
+            Want::Local,
             "{method} {path} served here"
         );
         assert_eq!(
-            decide(method, path, None, &[], &PeerTable::new()),
-            RoutingDecision::NotServed,
+            decide(method, path, None, &[], &Peers::new()),
+            Want::NotServed,
             "{method} {path} served by nobody"
         );
     }
 }
 
-/// Discovery and other non-resource paths are never proxied, even when
-/// nothing local serves them and a peer serves a resource of that name.
+/// Legacy discovery of a group or group/version only peers serve goes to
+/// a peer that serves it; everything else non-resource stays here.
 #[test]
-fn non_resource_requests_stay_local() {
+fn discovery_of_peer_only_groups_is_proxied() {
+    let deployments = gvr("apps", "v1", "deployments");
     let peers = table(&[(
         REMOTE_1,
-        peer(&[gvr("apps", "v1", "deployments")], true, Health::Up),
+        peer(std::slice::from_ref(&deployments), true, Health::Up),
     )]);
+    for path in ["/apis/apps", "/apis/apps/v1"] {
+        assert_eq!(
+            decide("GET", path, None, &[], &peers),
+            Want::Proxy(proxy(&[REMOTE_1])),
+            "{path}"
+        );
+        assert_eq!(
+            decide(
+                "GET",
+                path,
+                None,
+                std::slice::from_ref(&deployments),
+                &peers
+            ),
+            Want::Local,
+            "{path} served here"
+        );
+        assert_eq!(
+            decide("POST", path, None, &[], &peers),
+            Want::Local,
+            "POST {path}"
+        );
+    }
+    assert_eq!(
+        decide("GET", "/apis/apps/v2", None, &[], &peers),
+        Want::NotServed
+    );
     for path in [
         "/api",
         "/apis",
-        "/apis/apps",
-        "/apis/apps/v1",
         "/api/v1",
         "/version",
         "/healthz",
@@ -397,35 +529,135 @@ fn non_resource_requests_stay_local() {
     ] {
         assert_eq!(
             decide("GET", path, None, &[], &peers),
-            RoutingDecision::Local,
+            Want::Local,
             "{path}"
         );
     }
 }
 
+/// Uncertainty is never absence: while a live peer's discovery is unknown,
+/// a resource no known peer serves answers 503 naming that peer and the
+/// cause, never 404; what a known peer serves is still proxied.
+#[test]
+fn unknown_discovery_is_never_absence() {
+    let jobs = gvr("batch", "v1", "jobs");
+    let peers = table(&[
+        (REMOTE_1, unknown_peer()),
+        (
+            REMOTE_2,
+            peer(std::slice::from_ref(&jobs), true, Health::Up),
+        ),
+    ]);
+    run(vec![
+        case(
+            "not served by a known peer",
+            FOO_BAR,
+            peers.clone(),
+            Want::Unavailable(
+                "discovery of remote-apiserver-1 (x509: certificate signed by unknown authority) is unknown",
+            ),
+        ),
+        case(
+            "served by a known peer",
+            "/apis/batch/v1/jobs",
+            peers.clone(),
+            Want::Proxy(proxy(&[REMOTE_2])),
+        ),
+        case(
+            "discovery of a group nobody known serves",
+            "/apis/example.com/v1",
+            peers,
+            Want::Unavailable("is unknown"),
+        ),
+    ]);
+}
+
+/// Suspect peers (no answer in time) come after every peer that is up,
+/// and are still tried when nothing else is left.
+#[test]
+fn suspect_peers_are_tried_last() {
+    let jobs = gvr("batch", "v1", "jobs");
+    let p = |h| peer(std::slice::from_ref(&jobs), true, h);
+    assert_eq!(
+        decide(
+            "GET",
+            "/apis/batch/v1/jobs",
+            None,
+            &[],
+            &table(&[(REMOTE_1, p(Health::Suspect)), (REMOTE_2, p(Health::Up))])
+        ),
+        Want::Proxy(proxy(&[REMOTE_2, REMOTE_1]))
+    );
+    assert_eq!(
+        decide(
+            "GET",
+            "/apis/batch/v1/jobs",
+            None,
+            &[],
+            &table(&[(REMOTE_1, p(Health::Suspect)), (REMOTE_2, p(Health::Down))])
+        ),
+        Want::Proxy(proxy(&[REMOTE_1]))
+    );
+}
+
+/// The turn rotates the peers that are up, so load spreads over them.
+#[test]
+fn turns_rotate_over_peers_that_are_up() {
+    let jobs = gvr("batch", "v1", "jobs");
+    let p = |h| peer(std::slice::from_ref(&jobs), true, h);
+    let peers = table(&[
+        ("a", p(Health::Up)),
+        ("b", p(Health::Up)),
+        ("c", p(Health::Suspect)),
+    ]);
+    let ids = |turn| {
+        decide_turn("GET", "/apis/batch/v1/jobs", None, &[], &peers, turn)
+            .candidate_ids()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(0), ["a", "b", "c"]);
+    assert_eq!(ids(1), ["b", "a", "c"]);
+    assert_eq!(ids(2), ["a", "b", "c"]);
+}
+
 #[test]
 fn errors_carry_upstream_messages() {
-    let jobs = gvr("batch", "v1", "jobs");
-    let no_endpoint = RoutingDecision::NoEndpoint.error(&jobs).unwrap();
+    let decision = decide_turn(
+        "GET",
+        "/apis/batch/v1/jobs",
+        None,
+        &[],
+        &table(&[(
+            REMOTE_1,
+            peer(&[gvr("batch", "v1", "jobs")], false, Health::Up),
+        )]),
+        0,
+    );
+    let Decision::Refuse(e) = decision else {
+        panic!("{decision:?}")
+    };
     assert_eq!(
-        no_endpoint.to_string(),
+        e.to_string(),
         "Error getting ip and port info of the remote server while proxying"
     );
-    assert_eq!(no_endpoint.gvr(), &jobs);
-    let down = RoutingDecision::AllPeersDown.error(&jobs).unwrap();
-    assert_eq!(down.to_string(), ALL_PEERS_DOWN_MESSAGE);
-    assert_eq!(down, Error::AllPeersDown { gvr: jobs.clone() });
-    for ok in [
-        RoutingDecision::Local,
-        RoutingDecision::NotServed,
-        proxy(&[REMOTE_1]),
-    ] {
-        assert!(ok.error(&jobs).is_none());
+    assert_eq!(e.code(), 503);
+    assert_eq!(e.retry_after_seconds(), Some(RETRY_AFTER_SECONDS));
+}
+
+#[test]
+fn only_reads_are_retried_after_they_left() {
+    use http::Method;
+    for m in [Method::GET, Method::HEAD] {
+        assert!(may_retry(&m, HopFailure::NoAnswer));
+        assert!(may_retry(&m, HopFailure::Broken));
     }
-    assert!(RoutingDecision::Local.serves_locally());
-    assert!(RoutingDecision::NotServed.serves_locally());
-    assert!(!proxy(&[REMOTE_1]).serves_locally());
-    assert!(!RoutingDecision::NoEndpoint.serves_locally());
+    for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+        assert!(may_retry(&m, HopFailure::NotSent), "{m}");
+        assert!(!may_retry(&m, HopFailure::NoAnswer), "{m}");
+        assert!(!may_retry(&m, HopFailure::Broken), "{m}");
+    }
 }
 
 #[test]
@@ -433,7 +665,5 @@ fn peer_id_is_a_plain_string_everywhere() {
     let id = PeerId::new("apiserver-abc");
     assert_eq!(id.to_string(), "apiserver-abc");
     assert_eq!(serde_json::to_string(&id).unwrap(), r#""apiserver-abc""#);
-    let peers = table(&[("apiserver-abc", PeerState::default())]);
-    assert!(peers.contains_key("apiserver-abc"));
-    assert_eq!(PeerId::from(String::from("x")).as_str(), "x");
+    assert_eq!(PeerId::from("x").as_str(), "x");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::crd::{CustomResourceColumnDefinition, printer_cell};
 
-use crate::crds::ServedCrd;
+use crate::registry::ServedCrd;
 
 use crate::object;
 
@@ -25,7 +25,7 @@ fn age(obj: &Value) -> Value {
 }
 
 /// kubectl-style short durations: `45s`, `3m12s`, `5h`, `3d`, `2y`.
-pub fn human_age(timestamp: &str) -> String {
+pub(crate) fn human_age(timestamp: &str) -> String {
     let Some(then) = object::parse_rfc3339(timestamp) else {
         return "<unknown>".into();
     };
@@ -245,7 +245,7 @@ fn crd_cells(columns: &[CustomResourceColumnDefinition], obj: &Value) -> Vec<Val
 /// A Table of `objects`. `include_object` is the `includeObject` query
 /// parameter: `None`, `Metadata` (the default) or `Object`. Custom
 /// resources (`crd`) get their declared printer columns.
-pub fn table(
+pub(crate) fn table(
     r: &ResourceInfo,
     crd: Option<&ServedCrd>,
     objects: &[Value],

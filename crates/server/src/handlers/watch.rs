@@ -22,13 +22,13 @@ use skewless_apimachinery::status::ApiError;
 use skewless_store::{Event, Revision, StoreError};
 use tokio::sync::mpsc;
 
-use crate::api;
+use crate::handlers::rest::{self, Request, Selection};
 use crate::http_util::Body;
 use crate::object;
-use crate::rest::{self, Request, Selection};
+use crate::storage;
 
 /// How often a watch with `allowWatchBookmarks` gets a bookmark.
-pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
 /// Default watch length when the client gives no `timeoutSeconds`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -39,7 +39,7 @@ enum Shape {
     Table(Option<String>),
 }
 
-pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, ApiError> {
     let sel = Selection::from_query(req.query)?;
     let timeout = req
         .query
@@ -74,7 +74,7 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
     };
     let initial_end_bookmark = send_initial == Some(true);
 
-    let prefix = api::prefix(
+    let prefix = storage::prefix(
         req.resource,
         if req.resource.namespaced {
             &req.info.namespace
@@ -89,11 +89,14 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
     let mut registry_changed = req.api.registry.subscribe();
     let still_served = {
         let crd = req.crd.is_some();
-        move |api: &crate::api::Api, r: &ResourceInfo| {
-            !crd || api.resource(&r.group, &r.version, &r.resource).is_some()
+        let registry = std::sync::Arc::clone(&req.api.registry);
+        move |r: &ResourceInfo| {
+            !crd || registry
+                .snapshot()
+                .resource(&r.group, &r.version, &r.resource)
+                .is_some()
         }
     };
-    let api_for_check: std::sync::Weak<crate::api::Api> = req.api.self_ref();
     let defaults = req.crd.and_then(|c| c.schema.clone());
     let crd_for_table = req.api.catalog().crd(
         &req.resource.group,
@@ -104,7 +107,7 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
         let emit = |kind: &str, obj: &Value| -> Bytes {
             let object = match &shape {
                 Shape::Object => obj.clone(),
-                Shape::Table(include) => crate::table::table(
+                Shape::Table(include) => crate::handlers::table::table(
                     &resource,
                     crd_for_table.as_deref(),
                     std::slice::from_ref(obj),
@@ -157,7 +160,7 @@ pub async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, 
                 () = tx.closed() => return,
                 changed = registry_changed.changed() => {
                     // A custom resource whose CRD went away ends its watches.
-                    let gone = changed.is_err() || api_for_check.upgrade().is_none_or(|api| !still_served(&api, &resource));
+                    let gone = changed.is_err() || !still_served(&resource);
                     if gone {
                         return;
                     }

@@ -17,16 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
-use skewless_apimachinery::crd::{
-    self, CLEANUP_FINALIZER, CustomResourceColumnDefinition, CustomResourceDefinition,
-    CustomResourceSubresourceScale,
-};
-use skewless_apimachinery::structural::Schema;
+use skewless_apimachinery::catalog::Catalog;
+use skewless_apimachinery::crd::{self, CLEANUP_FINALIZER, CustomResourceDefinition};
 use skewless_store::{Event, ListOptions, StoreError};
 
-use crate::api::Api;
+use crate::controllers::lease;
 use crate::object;
+use crate::registry::ServedCrd;
+use crate::state::State;
+use crate::storage;
 
 /// A CRD as stored, with the revision that created it: names are handed
 /// out oldest first, and the creation revision orders CRDs the same way on
@@ -38,7 +37,7 @@ struct Stored {
 }
 
 /// Where CRD objects live in storage.
-pub const CRD_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
+pub(crate) const CRD_PREFIX: &str = "/apiextensions.k8s.io/customresourcedefinitions/";
 const LEASE: &str = "skewless-crd-controller";
 /// How long a deleted CRD's group/versions stay excluded from peer data
 /// (upstream's grace period): a peer's older snapshot must not bring them back.
@@ -77,24 +76,6 @@ impl Exclusions {
             .cloned()
             .collect()
     }
-}
-
-/// One served version of one custom resource.
-#[derive(Debug)]
-pub struct ServedCrd {
-    /// The CRD's name (`<plural>.<group>`).
-    pub crd_name: String,
-    pub info: ResourceInfo,
-    /// The version's structural schema (validation, pruning, defaults).
-    pub schema: Option<Schema>,
-    /// The raw schema (published in OpenAPI).
-    pub raw_schema: Option<Value>,
-    /// Printer columns (NAME and AGE when none are declared).
-    pub columns: Vec<CustomResourceColumnDefinition>,
-    pub scale: Option<CustomResourceSubresourceScale>,
-    pub deprecation_warning: Option<String>,
-    /// The CRD is being deleted: no new objects.
-    pub terminating: bool,
 }
 
 /// Whether a built-in resource of `group` uses `name` (plural, singular or
@@ -166,7 +147,7 @@ fn served(catalog: &Catalog, crds: &BTreeMap<String, Stored>) -> Vec<Arc<ServedC
 
 /// Serves the CRDs in storage until shutdown; on the lease holder also
 /// maintains their status and deletions.
-pub async fn run(api: Arc<Api>) {
+pub(crate) async fn run(api: Arc<State>) {
     let mut shutdown = api.shutdown.subscribe();
     let builtin = api.registry.builtin().clone();
     let mut exclusions = Exclusions::default();
@@ -242,8 +223,8 @@ fn parse(value: &[u8]) -> Option<CustomResourceDefinition> {
 }
 
 /// The lease holder's work: status conditions and deletions.
-async fn maintain(api: &Api, catalog: &Catalog, crds: &BTreeMap<String, Stored>) {
-    if crds.is_empty() || !crate::namespaces::hold_lease(api, LEASE).await {
+async fn maintain(api: &State, catalog: &Catalog, crds: &BTreeMap<String, Stored>) {
+    if crds.is_empty() || !lease::hold(api, LEASE, lease::LEADER_LEASE_SECONDS).await {
         return;
     }
     for (c, decision) in with_accepted_names(catalog, crds) {
@@ -265,7 +246,7 @@ async fn maintain(api: &Api, catalog: &Catalog, crds: &BTreeMap<String, Stored>)
 
 /// Records accepted names and the conditions, when they changed.
 async fn write_status(
-    api: &Api,
+    api: &State,
     key: &str,
     decision: crd::NamesDecision,
 ) -> Result<(), StoreError> {
@@ -293,14 +274,14 @@ async fn write_status(
     }
     let mut value = c.to_value();
     object::meta_mut(&mut value).remove("resourceVersion");
-    api.update_json(key, &value, kv.mod_revision)
+    storage::update_json(api.store.as_ref(), key, &value, kv.mod_revision)
         .await
         .map(drop)
 }
 
 /// Deletes every object of a terminating CRD, then lets the CRD go.
 async fn finish_deletion(
-    api: &Api,
+    api: &State,
     key: &str,
     c: &CustomResourceDefinition,
 ) -> Result<(), StoreError> {
@@ -342,54 +323,8 @@ async fn finish_deletion(
     if object::finalizers(&value).is_empty() {
         api.store.delete(key, Some(kv.mod_revision)).await.map(drop)
     } else {
-        api.update_json(key, &value, kv.mod_revision)
+        storage::update_json(api.store.as_ref(), key, &value, kv.mod_revision)
             .await
             .map(drop)
     }
-}
-
-/// Validation and defaulting of a CRD object on create (`old` is `None`)
-/// or update, as upstream's CRD strategy: 422 listing every problem.
-pub fn prepare(
-    obj: &mut Value,
-    old: Option<&Value>,
-) -> Result<(), skewless_apimachinery::status::ApiError> {
-    use skewless_apimachinery::request_info::GroupKind;
-    use skewless_apimachinery::status::ApiError;
-    let mut c = CustomResourceDefinition::from_value(obj).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "CustomResourceDefinition cannot be handled as a CustomResourceDefinition: {e}"
-        ))
-    })?;
-    c.set_defaults();
-    let errors = match old.and_then(|o| CustomResourceDefinition::from_value(o).ok()) {
-        Some(old) => {
-            c.prepare_for_update(&old);
-            c.validate_update(&old)
-        }
-        None => {
-            c.prepare_for_create();
-            c.validate()
-        }
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid {
-            kind: GroupKind::new(crd::GROUP, crd::KIND),
-            name: c.name().to_owned(),
-            causes: errors,
-        });
-    }
-    let mut value = c.to_value();
-    if old.is_none() {
-        let finalizers = object::meta_mut(&mut value)
-            .entry("finalizers")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = finalizers
-            && !list.iter().any(|f| f.as_str() == Some(CLEANUP_FINALIZER))
-        {
-            list.push(Value::String(CLEANUP_FINALIZER.to_owned()));
-        }
-    }
-    *obj = value;
-    Ok(())
 }

@@ -6,24 +6,29 @@
 //! `kube-system/skewless-namespace-controller`. A server that loses or never
 //! gets the lease does nothing; one that holds it renews it every 2 s.
 //!
-//! The controller works from storage through the [`Api`]; it must never
+//! The controller works from storage through the [`State`]; it must never
 //! remove a namespace while any object of a served resource remains in it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use skewless_store::{ListOptions, StoreError, WriteOptions};
 
-use crate::api::{self, Api};
-use crate::object;
-use crate::special::NAMESPACE_FINALIZER;
+use skewless_apimachinery::request_info::RequestInfo;
 
-pub const INITIAL_NAMESPACES: [&str; 4] =
+use crate::authn::UserInfo;
+use crate::controllers::lease;
+use crate::handlers::special::NAMESPACE_FINALIZER;
+use crate::object;
+use crate::pipeline::route::{self, Routed};
+use crate::state::State;
+use crate::storage;
+
+pub(crate) const INITIAL_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 const LEASE_NAME: &str = "skewless-namespace-controller";
-const LEASE_DURATION: i64 = 15;
 const RENEW_EVERY: Duration = Duration::from_secs(2);
 
 fn namespace_object(name: &str) -> Value {
@@ -42,12 +47,12 @@ fn namespace_object(name: &str) -> Value {
 }
 
 /// Creates the initial namespaces that do not exist yet.
-pub async fn bootstrap(api: &Api) -> Result<(), StoreError> {
+pub(crate) async fn bootstrap(api: &State) -> Result<(), StoreError> {
     for name in INITIAL_NAMESPACES {
         let body = serde_json::to_vec(&namespace_object(name)).unwrap_or_default();
         match api
             .store
-            .create(&api::namespace_key(name), body, WriteOptions::default())
+            .create(&storage::namespace_key(name), body, WriteOptions::default())
             .await
         {
             Ok(_) | Err(StoreError::Exists(_)) => {}
@@ -57,73 +62,8 @@ pub async fn bootstrap(api: &Api) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// Tries to hold the controller lease; returns whether this server holds it.
-pub async fn hold_lease(api: &Api, name: &str) -> bool {
-    let key = format!("/coordination.k8s.io/leases/kube-system/{name}");
-    let me = &api.server_id;
-    let now = object::now_rfc3339();
-    let fresh = || {
-        json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": "kube-system", "uid": object::new_uid(), "creationTimestamp": now},
-            "spec": {"holderIdentity": me, "leaseDurationSeconds": LEASE_DURATION, "acquireTime": now, "renewTime": now},
-        })
-    };
-    match api.store.get(&key).await {
-        Ok(None) => api
-            .store
-            .create(
-                &key,
-                serde_json::to_vec(&fresh()).unwrap_or_default(),
-                WriteOptions::default(),
-            )
-            .await
-            .is_ok(),
-        Ok(Some(kv)) => {
-            let Ok(mut lease) = serde_json::from_slice::<Value>(&kv.value) else {
-                return false;
-            };
-            let holder = lease
-                .pointer("/spec/holderIdentity")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            let renewed = lease
-                .pointer("/spec/renewTime")
-                .and_then(Value::as_str)
-                .and_then(object::parse_rfc3339)
-                .unwrap_or(0);
-            let duration = lease
-                .pointer("/spec/leaseDurationSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(LEASE_DURATION);
-            let expired = renewed + duration < now_secs();
-            if holder != *me && !expired {
-                return false;
-            }
-            if let Some(spec) = lease.get_mut("spec").and_then(Value::as_object_mut) {
-                if holder != *me {
-                    spec.insert("acquireTime".into(), json!(now));
-                    spec.insert("holderIdentity".into(), json!(me));
-                }
-                spec.insert("renewTime".into(), json!(now));
-            }
-            api.update_json(&key, &lease, kv.mod_revision).await.is_ok()
-        }
-        Err(_) => false,
-    }
-}
-
 /// Runs the namespace controller until shutdown.
-pub async fn run(api: Arc<Api>) {
+pub(crate) async fn run(api: Arc<State>) {
     let mut shutdown = api.shutdown.subscribe();
     let mut leader = false;
     let mut renew = tokio::time::interval(RENEW_EVERY);
@@ -133,7 +73,7 @@ pub async fn run(api: Arc<Api>) {
             _ = renew.tick() => {}
         }
         let was = leader;
-        leader = hold_lease(&api, LEASE_NAME).await;
+        leader = lease::hold(&api, LEASE_NAME, lease::LEADER_LEASE_SECONDS).await;
         if leader != was {
             tracing::info!(leader, "namespace controller leadership changed");
         }
@@ -147,7 +87,7 @@ pub async fn run(api: Arc<Api>) {
 }
 
 /// One pass: finish every terminating namespace that can be finished.
-async fn sweep(api: &Api) -> Result<(), StoreError> {
+async fn sweep(api: &State) -> Result<(), StoreError> {
     let namespaces = api
         .store
         .list("/core/namespaces/", ListOptions::default())
@@ -169,15 +109,15 @@ async fn sweep(api: &Api) -> Result<(), StoreError> {
 
 /// Deletes (or marks for deletion) every object in the namespace; returns
 /// whether it is empty now.
-async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
+async fn empty_namespace(api: &State, ns: &str) -> Result<bool, StoreError> {
     let mut empty = true;
-    for r in api.preferred_resources() {
+    for r in api.catalog().preferred_resources() {
         if !r.namespaced {
             continue;
         }
         let listed = api
             .store
-            .list(&api::prefix(&r, ns), ListOptions::default())
+            .list(&storage::prefix(&r, ns), ListOptions::default())
             .await?;
         for kv in listed.items {
             empty = false;
@@ -193,13 +133,14 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
                 let meta = object::meta_mut(&mut obj);
                 meta.insert("deletionTimestamp".into(), json!(object::now_rfc3339()));
                 meta.insert("deletionGracePeriodSeconds".into(), json!(0));
-                let _ = api.update_json(&kv.key, &obj, kv.mod_revision).await;
+                let _ =
+                    storage::update_json(api.store.as_ref(), &kv.key, &obj, kv.mod_revision).await;
             }
         }
     }
-    if let Some(proxy) = &api.proxy {
+    if api.proxy.is_some() {
         for (group, version, resource) in peer_only_namespaced(api) {
-            empty &= empty_via_peer(proxy, &group, &version, &resource, ns).await;
+            empty &= empty_via_peer(api, &group, &version, &resource, ns).await;
         }
     }
     Ok(empty)
@@ -207,8 +148,8 @@ async fn empty_namespace(api: &Api, ns: &str) -> Result<bool, StoreError> {
 
 /// Namespaced resources that only peers serve (in every version), from
 /// merged discovery.
-fn peer_only_namespaced(api: &Api) -> Vec<(String, String, String)> {
-    let merged = api.merged.get(api);
+fn peer_only_namespaced(api: &State) -> Vec<(String, String, String)> {
+    let merged = crate::handlers::derived::merged(api);
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for g in &merged.groups {
@@ -234,51 +175,32 @@ fn peer_only_namespaced(api: &Api) -> Vec<(String, String, String)> {
 }
 
 /// Deletes a peer-only resource's objects in `ns` through a peer that
-/// serves it; returns whether none are left.
-async fn empty_via_peer(
-    proxy: &skewless_peerproxy::proxy::PeerProxy,
-    group: &str,
-    version: &str,
-    resource: &str,
-    ns: &str,
-) -> bool {
+/// serves it (the request path's routing stage, as `system:apiserver`);
+/// returns whether none are left.
+async fn empty_via_peer(api: &State, group: &str, version: &str, resource: &str, ns: &str) -> bool {
     use http_body_util::BodyExt as _;
-    use skewless_peerproxy::routing::RoutingDecision;
-    let gvr =
-        skewless_apimachinery::request_info::GroupVersionResource::new(group, version, resource);
-    let RoutingDecision::Proxy { candidates } = proxy.route(false, &gvr, false) else {
-        return false;
-    };
-    let candidates: Vec<String> = candidates
-        .into_iter()
-        .map(|c| c.as_str().to_owned())
-        .collect();
     let path = if group.is_empty() {
         format!("/api/{version}/namespaces/{ns}/{resource}")
     } else {
         format!("/apis/{group}/{version}/namespaces/{ns}/{resource}")
     };
-    let user = skewless_peerproxy::proxy::ForwardedUser {
+    let user = UserInfo {
         name: "system:apiserver".into(),
-        uid: String::new(),
         groups: vec!["system:masters".into(), "system:authenticated".into()],
-        extra: Default::default(),
-    };
-    let empty_body = || {
-        http_body_util::Empty::<bytes::Bytes>::new()
-            .map_err(|never| match never {})
-            .boxed_unsync()
+        ..UserInfo::default()
     };
     for method in ["DELETE", "GET"] {
         let Ok(req) = http::Request::builder().method(method).uri(&path).body(()) else {
             return false;
         };
         let (parts, ()) = req.into_parts();
-        let Ok(resp) = proxy
-            .forward(&candidates, &gvr, &parts, empty_body(), &user)
-            .await
-        else {
+        let Ok(info) = RequestInfo::parse(method, &path, None) else {
             return false;
+        };
+        let body = http_body_util::Empty::<bytes::Bytes>::new();
+        let resp = match route::stage(api, &user, &info, &parts, body).await {
+            Routed::Answered(Ok(resp)) => resp,
+            Routed::Answered(Err(_)) | Routed::Here(_) => return false,
         };
         let ok = resp.status().is_success();
         let Ok(body) = resp.into_body().collect().await else {
@@ -297,8 +219,8 @@ async fn empty_via_peer(
 
 /// Drops the `kubernetes` finalizer and removes the namespace when nothing
 /// else holds it.
-async fn finalize(api: &Api, name: &str) -> Result<(), StoreError> {
-    let key = api::namespace_key(name);
+async fn finalize(api: &State, name: &str) -> Result<(), StoreError> {
+    let key = storage::namespace_key(name);
     let Some(kv) = api.store.get(&key).await? else {
         return Ok(());
     };
@@ -322,7 +244,7 @@ async fn finalize(api: &Api, name: &str) -> Result<(), StoreError> {
         }
         tracing::info!(namespace = name, "namespace deleted");
     } else {
-        let _ = api.update_json(&key, &ns, kv.mod_revision).await;
+        let _ = storage::update_json(api.store.as_ref(), &key, &ns, kv.mod_revision).await;
     }
     Ok(())
 }

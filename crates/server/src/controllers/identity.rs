@@ -12,45 +12,25 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use skewless_store::{ListOptions, Revision, StoreError, WriteOptions};
 
-use crate::api::Api;
+use crate::controllers::lease::{self, Lease};
 use crate::object;
+use crate::options::IdentityTiming;
+use crate::state::State;
+use crate::storage;
 
 /// `apiserver.kubernetes.io/identity`.
 pub const IDENTITY_LABEL: &str = "apiserver.kubernetes.io/identity";
 /// Its value for API servers.
 pub const IDENTITY_VALUE: &str = "kube-apiserver";
 /// Where identity leases live.
-pub const LEASE_PREFIX: &str = "/coordination.k8s.io/leases/kube-system/";
+pub const LEASE_PREFIX: &str = lease::KUBE_SYSTEM_PREFIX;
 /// Where peer endpoints live (unreachable from REST).
-pub const ENDPOINT_PREFIX: &str = "peerendpoints/";
-
-/// Timing of identity leases and endpoints; upstream's constants by default,
-/// shorter in tests.
-#[derive(Debug, Clone, Copy)]
-pub struct IdentityTiming {
-    pub lease_duration: Duration,
-    pub renew_interval: Duration,
-    pub gc_period: Duration,
-    pub endpoint_ttl: Duration,
-    pub endpoint_refresh: Duration,
-}
-
-impl Default for IdentityTiming {
-    fn default() -> Self {
-        Self {
-            lease_duration: Duration::from_secs(3600),
-            renew_interval: Duration::from_secs(10),
-            gc_period: Duration::from_secs(3600),
-            endpoint_ttl: Duration::from_secs(15),
-            endpoint_refresh: Duration::from_secs(10),
-        }
-    }
-}
+pub(crate) const ENDPOINT_PREFIX: &str = "peerendpoints/";
 
 /// Upstream's stable server ID: `apiserver-` + lowercase unpadded base32 of
 /// the first 16 bytes of SHA-256 over the length-prefixed hostname and
 /// `kube-apiserver`. The same hostname gives the same ID across restarts.
-pub fn server_id_for_hostname(hostname: &str) -> String {
+pub(crate) fn server_id_for_hostname(hostname: &str) -> String {
     let mut input = Vec::new();
     for part in [hostname, IDENTITY_VALUE] {
         input.extend_from_slice(&(part.len() as u16).to_be_bytes());
@@ -80,7 +60,7 @@ fn base32_lower(data: &[u8]) -> String {
 }
 
 /// The host's name, as the identity lease records it.
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_owned())
@@ -89,25 +69,14 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// MicroTime, as a Lease's `renewTime` is serialised.
-fn micro_now() -> String {
-    let t = std::time::SystemTime::now();
-    let micros = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_micros())
-        .unwrap_or(0);
-    let base = object::rfc3339(t);
-    format!("{}.{micros:06}Z", base.trim_end_matches('Z'))
-}
-
 /// The identity lease this server keeps.
-pub fn lease_object(
+pub(crate) fn lease_object(
     id: &str,
     holder: &str,
     advertise: Option<&str>,
     timing: &IdentityTiming,
 ) -> Value {
-    let now = micro_now();
+    let now = lease::micro_now();
     let mut meta = json!({
         "name": id,
         "namespace": "kube-system",
@@ -131,23 +100,19 @@ pub fn lease_object(
     })
 }
 
-fn lease_key(id: &str) -> String {
-    format!("{LEASE_PREFIX}{id}")
-}
-
-pub fn endpoint_key(id: &str) -> String {
+pub(crate) fn endpoint_key(id: &str) -> String {
     format!("{ENDPOINT_PREFIX}{id}")
 }
 
 /// Runs the identity lease (delete stale, create fresh, renew) until
 /// shutdown, then deletes it.
-pub async fn run_lease(
-    api: Arc<Api>,
+pub(crate) async fn run_lease(
+    api: Arc<State>,
     holder: String,
     advertise: Option<String>,
     timing: IdentityTiming,
 ) {
-    let key = lease_key(&api.server_id);
+    let key = lease::key(&api.server_id);
     // A lease left by an earlier run of this server is stale: peers see
     // Delete then Add, and refetch our discovery.
     match api.store.delete(&key, None).await {
@@ -171,7 +136,7 @@ pub async fn run_lease(
 }
 
 async fn renew(
-    api: &Api,
+    api: &State,
     key: &str,
     holder: &str,
     advertise: Option<&str>,
@@ -206,9 +171,9 @@ async fn renew(
                 lease = lease_object(&api.server_id, holder, advertise, timing);
             }
             if let Some(spec) = lease.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.insert("renewTime".into(), json!(micro_now()));
+                spec.insert("renewTime".into(), json!(lease::micro_now()));
             }
-            api.update_json(key, &lease, kv.mod_revision).await
+            storage::update_json(api.store.as_ref(), key, &lease, kv.mod_revision).await
         }
     };
     match result {
@@ -222,7 +187,7 @@ async fn renew(
 
 /// Writes this server's peer endpoint with a time-to-live and refreshes
 /// it, once the server is ready; deletes it on shutdown.
-pub async fn run_endpoint(api: Arc<Api>, address: String, timing: IdentityTiming) {
+pub(crate) async fn run_endpoint(api: Arc<State>, address: String, timing: IdentityTiming) {
     let key = endpoint_key(&api.server_id);
     let value =
         serde_json::to_vec(&json!({"apiserverIdentity": api.server_id, "address": address}))
@@ -264,7 +229,7 @@ pub async fn run_endpoint(api: Arc<Api>, address: String, timing: IdentityTiming
 }
 
 /// Deletes identity leases whose holders stopped renewing them.
-pub async fn run_gc(api: Arc<Api>, period: Duration) {
+pub(crate) async fn run_gc(api: Arc<State>, period: Duration) {
     let mut shutdown = api.shutdown.subscribe();
     let mut tick = tokio::time::interval(period);
     loop {
@@ -279,15 +244,12 @@ pub async fn run_gc(api: Arc<Api>, period: Duration) {
                 continue;
             }
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = lease::now_secs();
         for kv in leases.items {
-            let Ok(lease) = serde_json::from_slice::<Value>(&kv.value) else {
+            let Ok(value) = serde_json::from_slice::<Value>(&kv.value) else {
                 continue;
             };
-            if lease
+            if value
                 .pointer("/metadata/labels")
                 .and_then(|l| l.get(IDENTITY_LABEL))
                 .and_then(Value::as_str)
@@ -295,17 +257,7 @@ pub async fn run_gc(api: Arc<Api>, period: Duration) {
             {
                 continue;
             }
-            let renewed = lease
-                .pointer("/spec/renewTime")
-                .and_then(Value::as_str)
-                .and_then(object::parse_rfc3339);
-            let duration = lease
-                .pointer("/spec/leaseDurationSeconds")
-                .and_then(Value::as_i64);
-            let expired = match (renewed, duration) {
-                (Some(r), Some(d)) => r + d < now,
-                _ => true,
-            };
+            let expired = Lease::of(&value).expired(now);
             if expired {
                 // Guarded by revision: a renewal that raced us wins.
                 if api
@@ -314,7 +266,7 @@ pub async fn run_gc(api: Arc<Api>, period: Duration) {
                     .await
                     .is_ok()
                 {
-                    tracing::info!(lease = %object::name(&lease), "garbage-collected an expired identity lease");
+                    tracing::info!(lease = %object::name(&value), "garbage-collected an expired identity lease");
                 }
             }
         }
@@ -341,12 +293,5 @@ mod tests {
             a.starts_with("apiserver-") && a.len() == "apiserver-".len() + 26,
             "{a}"
         );
-    }
-
-    #[test]
-    fn micro_time_shape() {
-        let t = micro_now();
-        assert_eq!(t.len(), "2026-11-21T09:00:00.000000Z".len(), "{t}");
-        assert!(object::parse_rfc3339(&t).is_some());
     }
 }

@@ -9,19 +9,19 @@ use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::status::ApiError;
 
+use crate::handlers::rest::{Request, api_version};
 use crate::http_util::{self, Body};
 use crate::object;
-use crate::rest::{Request, api_version};
 
 /// The finalizer the namespace controller owns in `spec.finalizers`.
-pub const NAMESPACE_FINALIZER: &str = "kubernetes";
+pub(crate) const NAMESPACE_FINALIZER: &str = "kubernetes";
 
 fn is_namespaces(r: &ResourceInfo) -> bool {
     r.group.is_empty() && r.resource == "namespaces"
 }
 
 /// Answers create requests for resources that are computed, not stored.
-pub fn create(req: &Request<'_>, body: &Value) -> Result<Option<Response<Body>>, ApiError> {
+pub(crate) fn create(req: &Request<'_>, body: &Value) -> Result<Option<Response<Body>>, ApiError> {
     let r = req.resource;
     let user = req.user;
     let answer = |status: Value| {
@@ -81,7 +81,7 @@ fn user_info_json(u: &crate::authn::UserInfo) -> Value {
 }
 
 /// Defaults a new object gets beyond the generic metadata.
-pub fn prepare_create(r: &ResourceInfo, obj: &mut Value) {
+pub(crate) fn prepare_create(r: &ResourceInfo, obj: &mut Value) {
     if is_namespaces(r)
         && let Value::Object(map) = obj
     {
@@ -91,7 +91,7 @@ pub fn prepare_create(r: &ResourceInfo, obj: &mut Value) {
 }
 
 /// What a delete request changes on an object that finalizers hold back.
-pub fn prepare_delete(r: &ResourceInfo, obj: &mut Value) {
+pub(crate) fn prepare_delete(r: &ResourceInfo, obj: &mut Value) {
     if is_namespaces(r)
         && let Value::Object(map) = obj
     {
@@ -101,7 +101,7 @@ pub fn prepare_delete(r: &ResourceInfo, obj: &mut Value) {
 
 /// Whether finalizers still hold the object (for namespaces also
 /// `spec.finalizers`).
-pub fn has_finalizers(r: &ResourceInfo, obj: &Value) -> bool {
+pub(crate) fn has_finalizers(r: &ResourceInfo, obj: &Value) -> bool {
     if !object::finalizers(obj).is_empty() {
         return true;
     }

@@ -10,21 +10,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use skewless_peerproxy::proxy::{PeerInfo, PeerProxy};
+use skewless_peerproxy::{PeerInfo, PeerProxy};
 use skewless_store::{Event, ListOptions, Revision, Store};
 
-use crate::api::Api;
-use crate::identity::{ENDPOINT_PREFIX, IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
+use crate::controllers::identity::{ENDPOINT_PREFIX, IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
+use crate::state::State;
 
 #[derive(Default)]
-struct State {
+struct Feed {
     /// lease name → holderIdentity, for valid identity leases.
     leases: BTreeMap<String, String>,
     /// server ID → `host:port`.
     endpoints: BTreeMap<String, String>,
 }
 
-impl State {
+impl Feed {
     fn peers(&self) -> Vec<PeerInfo> {
         self.leases
             .iter()
@@ -90,7 +90,7 @@ fn endpoint_address(value: &[u8]) -> Option<String> {
 async fn list(
     store: &dyn Store,
     prefix: &str,
-    state: &mut State,
+    state: &mut Feed,
     lease: bool,
 ) -> Result<Revision, skewless_store::StoreError> {
     let listed = store.list(prefix, ListOptions::default()).await?;
@@ -106,11 +106,11 @@ async fn list(
 
 /// Runs until shutdown. Starts the proxy's discovery sync once the first
 /// list of peers is in, so readiness waits for a round over real peers.
-pub async fn run(api: Arc<Api>, proxy: Arc<PeerProxy>) {
+pub(crate) async fn run(api: Arc<State>, proxy: Arc<PeerProxy>) {
     let mut shutdown = api.shutdown.subscribe();
     let mut sync_started = false;
     loop {
-        let mut state = State::default();
+        let mut state = Feed::default();
         let listed = async {
             let l = list(api.store.as_ref(), LEASE_PREFIX, &mut state, true).await?;
             let e = list(api.store.as_ref(), ENDPOINT_PREFIX, &mut state, false).await?;

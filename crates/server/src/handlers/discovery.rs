@@ -13,8 +13,8 @@ use skewless_apimachinery::discovery::{APIGroup, APIGroupList, GroupVersionForDi
 use skewless_apimachinery::negotiate::{DiscoveryFormat, discovery_kind};
 use skewless_apimachinery::status::ApiError;
 
-use crate::api::Api;
 use crate::http_util::{self, Body, Query};
+use crate::state::State;
 
 const AGGREGATED_CONTENT_TYPE: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -61,8 +61,8 @@ fn cached_bytes(
 }
 
 /// Answers a non-resource GET, or `None` when the path is not one of ours.
-pub fn handle(
-    api: &Api,
+pub(crate) fn handle(
+    api: &State,
     path: &str,
     query: &Query,
     headers: &HeaderMap,
@@ -122,7 +122,7 @@ pub fn handle(
                         AGGREGATED_CONTENT_TYPE,
                     ))
                 } else {
-                    let merged = api.merged.get(api);
+                    let merged = crate::handlers::derived::merged(api);
                     Ok(cached_bytes(
                         headers,
                         merged.bytes.clone(),
@@ -154,12 +154,12 @@ pub fn handle(
 
 /// Legacy `/apis`: the local groups, then groups only peers serve (from
 /// the merged document), so old clients see the whole control plane too.
-fn legacy_group_list(api: &Api) -> APIGroupList {
+fn legacy_group_list(api: &State) -> APIGroupList {
     let mut list = api.catalog().legacy_group_list();
     if api.proxy.is_none() {
         return list;
     }
-    let merged = api.merged.get(api);
+    let merged = crate::handlers::derived::merged(api);
     for g in &merged.groups {
         let name = g.name();
         if name.is_empty() || list.groups.iter().any(|l| l.name == name) {
@@ -192,7 +192,7 @@ fn not_acceptable() -> ApiError {
 }
 
 /// Paths an anonymous client may read.
-pub fn is_public(path: &str) -> bool {
+pub(crate) fn is_public(path: &str) -> bool {
     let first = path
         .trim_start_matches('/')
         .split('/')
@@ -201,7 +201,7 @@ pub fn is_public(path: &str) -> bool {
     matches!(first, "healthz" | "livez" | "readyz" | "version")
 }
 
-fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<Body> {
+fn health(api: &State, endpoint: &str, rest: &[&str], query: &Query) -> Response<Body> {
     let mut checks: Vec<(&str, bool)> = vec![("ping", true), ("log", true)];
     if endpoint != "livez" {
         checks.push((
@@ -211,7 +211,10 @@ fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<B
     }
     if endpoint == "readyz" {
         if api.proxy.is_some() {
-            checks.push(("mixed-version-proxy", api.proxy_synced()));
+            checks.push((
+                "mixed-version-proxy",
+                api.proxy.as_ref().is_some_and(|p| p.synced()),
+            ));
         }
         checks.push(("shutdown", !api.shutting_down.load(Ordering::Acquire)));
     }
@@ -254,7 +257,7 @@ fn health(api: &Api, endpoint: &str, rest: &[&str], query: &Query) -> Response<B
 }
 
 /// The `/version` document for an emulated minor version.
-pub fn version_info(major: u32, minor: u32) -> Value {
+pub(crate) fn version_info(major: u32, minor: u32) -> Value {
     json!({
         "major": major.to_string(),
         "minor": minor.to_string(),

@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::Api;
+use crate::state::State;
 
 /// Runs until shutdown; `interval` of zero disables compaction.
-pub async fn run(api: Arc<Api>, interval: Duration) {
+pub(crate) async fn run(api: Arc<State>, interval: Duration) {
     if interval.is_zero() {
         return;
     }

@@ -1,0 +1,64 @@
+//! Background loops of one server. Each depends on the shared state and
+//! handlers' surface, never the reverse; [`spawn`] starts them all and they
+//! end when shutdown begins.
+
+pub(crate) mod compaction;
+pub(crate) mod crds;
+pub(crate) mod identity;
+pub(crate) mod lease;
+pub(crate) mod namespaces;
+pub(crate) mod peers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::options::IdentityTiming;
+use crate::state::State;
+
+/// What the controllers need beyond the shared state.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// `--etcd-compaction-interval`.
+    pub(crate) compaction_interval: Duration,
+    /// Identity Lease and endpoint timing.
+    pub(crate) identity: IdentityTiming,
+    /// This run's `holderIdentity` for the identity Lease.
+    pub(crate) holder: String,
+    /// Where peers dial this server, when the Mixed Version Proxy is on
+    /// (the endpoint is written and advertised only then).
+    pub(crate) peer_address: Option<String>,
+}
+
+/// Starts every controller; the task ends when all of them did (after
+/// shutdown began).
+pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let timing = settings.identity;
+        let endpoint = async {
+            if let Some(address) = settings.peer_address.clone() {
+                identity::run_endpoint(Arc::clone(&state), address, timing).await;
+            }
+        };
+        let peers = async {
+            if let Some(proxy) = state.proxy.clone() {
+                peers::run(Arc::clone(&state), proxy).await;
+            }
+        };
+        tokio::join!(
+            namespaces::run(Arc::clone(&state)),
+            crds::run(Arc::clone(&state)),
+            compaction::run(Arc::clone(&state), settings.compaction_interval),
+            identity::run_lease(
+                Arc::clone(&state),
+                settings.holder.clone(),
+                settings.peer_address.clone(),
+                timing
+            ),
+            identity::run_gc(Arc::clone(&state), timing.gc_period),
+            endpoint,
+            peers,
+        );
+    })
+}

@@ -1,0 +1,39 @@
+//! Documents derived from what the whole control plane serves, built on
+//! first use and cached by the pair of generations (local registry, peer
+//! data): peer-aggregated `/apis` and the OpenAPI documents.
+
+use std::sync::Arc;
+
+use skewless_peerproxy::merge::merge_groups;
+
+use crate::merged::Merged;
+use crate::openapi::{OpenApiDocs, peer_only_resources};
+use crate::state::State;
+
+/// The merged `/apis` document: this server's groups plus every peer's.
+pub(crate) fn merged(state: &State) -> Arc<Merged> {
+    state.merged.get(state.generations(), || {
+        let local = state.catalog().aggregated_apis().items;
+        match &state.proxy {
+            Some(proxy) => merge_groups(&state.server_id, &local, &proxy.peer_groups()),
+            None => local,
+        }
+    })
+}
+
+/// The OpenAPI documents: the local catalog plus resources only peers
+/// serve.
+pub(crate) fn openapi(state: &State) -> Arc<OpenApiDocs> {
+    state
+        .openapi
+        .get(state.generations(), || {
+            let catalog = state.catalog();
+            let extra = if state.proxy.is_some() {
+                peer_only_resources(&catalog, &merged(state).groups)
+            } else {
+                Vec::new()
+            };
+            OpenApiDocs::build(&catalog, extra, &state.registry.crds())
+        })
+        .0
+}

@@ -1,0 +1,266 @@
+//! Objects in and out: request bodies decoded by Content-Type, stored
+//! values decoded for the client, incoming objects admitted (type meta,
+//! metadata, field validation, custom resource schemas) and encoded for
+//! storage, and the namespace a write goes to checked.
+
+use crate::object;
+use crate::storage;
+use http::HeaderMap;
+use serde_json::{Value, json};
+use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::negotiate::{BodyFormat, request_body_format};
+use skewless_apimachinery::request_info::GroupResource;
+use skewless_apimachinery::status::ApiError;
+use skewless_apimachinery::validation::{FieldError, validate_object_meta_name};
+use skewless_store::KeyValue;
+
+use super::request::{Request, api_version, store_error};
+
+/// Decodes a stored value and stamps what the client sees.
+pub(crate) fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+        ApiError::InternalError(format!("stored object {} is corrupt: {e}", kv.key))
+    })?;
+    object::prepare_for_output(&mut obj, &api_version(r), &r.kind, kv.mod_revision);
+    Ok(obj)
+}
+
+/// A stored object as this request's client sees it: custom resources get
+/// their schema's defaults on read, as upstream applies them.
+pub(super) fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut obj = decode_stored(req.resource, kv)?;
+    if let Some(schema) = req.crd.and_then(|c| c.schema.as_ref()) {
+        skewless_apimachinery::structural::apply_defaults(schema, &mut obj);
+    }
+    Ok(obj)
+}
+
+/// Checks an incoming object against its schema: unknown fields per
+/// `fieldValidation` (Strict → 400, Warn → dropped with warnings, Ignore →
+/// dropped), then (custom resources) defaults and schema validation (422
+/// listing every failing field). Returns the warnings.
+pub(super) fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
+    let Some(crd) = req.crd else {
+        return crate::openapi::validate_fields(
+            &crate::handlers::derived::openapi(req.api),
+            req.resource,
+            req.query,
+            obj,
+        );
+    };
+    let Some(schema) = crd.schema.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let mode = req.query.get("fieldValidation").unwrap_or("Warn");
+    if !matches!(mode, "Strict" | "Warn" | "Ignore") {
+        return Err(ApiError::BadRequest(format!(
+            "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {mode:?}"
+        )));
+    }
+    let pruned = skewless_apimachinery::structural::prune(schema, obj);
+    let unknown: Vec<String> = pruned
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    if mode == "Strict" && !unknown.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            ".{} in version {:?} cannot be handled as a {}: strict decoding error: {}",
+            req.resource.kind,
+            req.resource.version,
+            req.resource.kind,
+            unknown.join(", ")
+        )));
+    }
+    skewless_apimachinery::structural::apply_defaults(schema, obj);
+    let errors = skewless_apimachinery::structural::validate(schema, obj);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: req.group_kind(),
+            name: object::name(obj).to_owned(),
+            causes: errors,
+        });
+    }
+    Ok(if mode == "Warn" { unknown } else { Vec::new() })
+}
+
+pub(super) fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
+    let mut obj = obj.clone();
+    object::meta_mut(&mut obj).remove("resourceVersion");
+    serde_json::to_vec(&obj).map_err(|e| ApiError::InternalError(e.to_string()))
+}
+
+/// Parses a request body into a JSON object according to its Content-Type.
+pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let value: Value = match request_body_format(content_type) {
+        BodyFormat::Json => serde_json::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
+        })?,
+        BodyFormat::Yaml => serde_norway::from_slice(body).map_err(|e| {
+            ApiError::BadRequest(format!("the request body is not valid YAML: {e}"))
+        })?,
+        BodyFormat::Protobuf => crate::protobuf::decode(body)?,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType {
+                accepted: vec![
+                    "application/json".into(),
+                    "application/yaml".into(),
+                    "application/vnd.kubernetes.protobuf".into(),
+                ],
+            });
+        }
+    };
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    }
+    Ok(value)
+}
+
+/// Checks `apiVersion`/`kind` of a body against the URL (filling them in
+/// when absent), and `metadata` being an object.
+pub(super) fn check_type_meta(
+    req: &Request<'_>,
+    obj: &mut Value,
+    kind: &str,
+    api_version: &str,
+) -> Result<(), ApiError> {
+    let Value::Object(map) = obj else {
+        return Err(ApiError::BadRequest(
+            "the request body must be a JSON object".into(),
+        ));
+    };
+    match map.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("kind".into(), json!(kind));
+        }
+        Some(k) if k == kind => {}
+        Some(k) => {
+            return Err(ApiError::BadRequest(format!(
+                "the kind {k:?} of the object does not match the kind {kind:?} the URL addresses ({})",
+                req.info.path
+            )));
+        }
+    }
+    match map.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("apiVersion".into(), json!(api_version));
+        }
+        Some(v) if v == api_version => {}
+        Some(v) => {
+            // Another served version of the same group is fine: versions share
+            // storage without conversion.
+            let same_group = v.rsplit_once('/').map(|(g, _)| g).unwrap_or("") == req.resource.group;
+            if !same_group {
+                return Err(ApiError::BadRequest(format!(
+                    "the API version {v:?} of the object does not match {api_version:?} in the URL ({})",
+                    req.info.path
+                )));
+            }
+            map.insert("apiVersion".into(), json!(api_version));
+        }
+    }
+    if let Some(m) = map.get("metadata")
+        && !m.is_object()
+        && !m.is_null()
+    {
+        return Err(ApiError::BadRequest("metadata must be an object".into()));
+    }
+    Ok(())
+}
+
+pub(super) fn validate_meta(
+    req: &Request<'_>,
+    obj: &Value,
+    creating: bool,
+) -> Result<(), ApiError> {
+    let name = object::name(obj);
+    let generate = object::meta_str(obj, "generateName");
+    let mut errors: Vec<FieldError> = Vec::new();
+    if creating || !name.is_empty() {
+        errors.extend(validate_object_meta_name(
+            name,
+            generate,
+            storage::name_rule(req.resource),
+        ));
+    }
+    if let Some(meta) = obj.get("metadata") {
+        for field in ["labels", "annotations"] {
+            if let Some(v) = meta.get(field)
+                && !v.is_null()
+                && !v
+                    .as_object()
+                    .is_some_and(|m| m.values().all(Value::is_string))
+            {
+                errors.push(FieldError::invalid(
+                    format!("metadata.{field}"),
+                    v.clone(),
+                    "must be a map of strings",
+                ));
+            }
+        }
+    }
+    let labels = object::labels(obj);
+    errors.extend(skewless_apimachinery::validation::validate_labels(
+        &labels,
+        "metadata.labels",
+    ));
+    errors.extend(skewless_apimachinery::validation::validate_annotations(
+        &object::annotations(obj),
+        "metadata.annotations",
+    ));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid {
+            kind: req.group_kind(),
+            name: if name.is_empty() {
+                generate.to_owned()
+            } else {
+                name.to_owned()
+            },
+            causes: errors,
+        })
+    }
+}
+
+/// The namespace a namespaced write goes to must exist and not be terminating.
+pub(super) async fn check_namespace(req: &Request<'_>, for_create: bool) -> Result<(), ApiError> {
+    if !req.resource.namespaced {
+        return Ok(());
+    }
+    let ns = req.namespace();
+    if ns.is_empty() {
+        return Err(ApiError::BadRequest(
+            "a namespace must be specified for a namespaced resource".into(),
+        ));
+    }
+    let kv = req
+        .api
+        .store
+        .get(&storage::namespace_key(ns))
+        .await
+        .map_err(|e| store_error(e, &GroupResource::new("", "namespaces"), ns))?;
+    let Some(kv) = kv else {
+        return Err(ApiError::not_found(
+            GroupResource::new("", "namespaces"),
+            ns,
+        ));
+    };
+    if for_create {
+        let ns_obj: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+        if object::is_deleting(&ns_obj) {
+            return Err(ApiError::Forbidden {
+                resource: req.group_resource(),
+                name: String::new(),
+                message: format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! GET of one object (and of its `status` subresource).
+
+use crate::http_util::Body;
+use http::{Response, StatusCode};
+use serde_json::Value;
+use skewless_apimachinery::status::ApiError;
+
+use super::codec::decode_for;
+use super::request::{Request, respond, store_error, subresource_not_found};
+use super::scale::scale_of;
+
+pub(crate) async fn get(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    let obj = get_object(req, &req.info.name).await?;
+    match req.info.subresource.as_str() {
+        "" | "status" => Ok(respond(StatusCode::OK, &obj)),
+        "scale" => Ok(respond(StatusCode::OK, &scale_of(req, &obj)?)),
+        other => Err(subresource_not_found(req, other)),
+    }
+}
+
+/// The addressed object itself (for Table output).
+pub(crate) async fn get_value(req: &Request<'_>) -> Result<Value, ApiError> {
+    get_object(req, &req.info.name).await
+}
+
+pub(super) async fn get_object(req: &Request<'_>, name: &str) -> Result<Value, ApiError> {
+    let kv = req
+        .api
+        .store
+        .get(&req.key(name))
+        .await
+        .map_err(|e| store_error(e, &req.group_resource(), name))?
+        .ok_or_else(|| req.not_found(name))?;
+    decode_for(req, &kv)
+}
+
+// ---------------------------------------------------------------------------
+// list

@@ -1,0 +1,404 @@
+//! Create, update and patch (every patch type, apply included), and the
+//! `status` subresource: optimistic concurrency, generation, finalizers,
+//! dry runs and warnings.
+
+use crate::http_util::Body;
+use crate::object;
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use serde_json::{Value, json};
+use skewless_apimachinery::status::ApiError;
+use skewless_store::{StoreError, WriteOptions};
+
+use super::codec::{
+    admit, check_namespace, check_type_meta, decode_body, decode_for, encode_for_storage,
+    validate_meta,
+};
+use super::request::{Request, is_crd_resource, respond, store_error, subresource_not_found};
+use super::scale::{apply_scale, scale_of};
+
+pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    if !req.info.subresource.is_empty() {
+        return Err(ApiError::MethodNotSupported {
+            resource: req.group_resource(),
+            action: "create".into(),
+        });
+    }
+    let mut obj = decode_body(req.headers, &req.body)?;
+    if let Some(resp) = crate::handlers::special::create(req, &obj)? {
+        return Ok(resp);
+    }
+    check_type_meta(
+        req,
+        &mut obj,
+        &req.resource.kind.clone(),
+        &req.api_version(),
+    )?;
+    let ns_in_body = object::namespace(&obj).to_owned();
+    if req.resource.namespaced {
+        if !ns_in_body.is_empty() && ns_in_body != req.info.namespace {
+            return Err(ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+                    .into(),
+            ));
+        }
+        object::meta_mut(&mut obj).insert("namespace".into(), json!(req.info.namespace));
+    } else {
+        object::meta_mut(&mut obj).remove("namespace");
+    }
+    if object::name(&obj).is_empty()
+        && let Some(prefix) = obj["metadata"]["generateName"].as_str().map(str::to_owned)
+        && !prefix.is_empty()
+    {
+        let entropy = u64::from_le_bytes(
+            uuid::Uuid::new_v4().as_bytes()[..8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        );
+        let generated = skewless_apimachinery::validation::generate_name(
+            &prefix,
+            &skewless_apimachinery::validation::random_suffix(entropy),
+        );
+        object::meta_mut(&mut obj).insert("name".into(), json!(generated));
+    }
+    validate_meta(req, &obj, true)?;
+    if req.crd.is_some_and(|c| c.terminating) {
+        return Err(ApiError::MethodNotSupported {
+            resource: req.group_resource(),
+            action: "create (the custom resource definition is terminating)".into(),
+        });
+    }
+    if is_crd_resource(req.resource) {
+        crate::handlers::crd::prepare(&mut obj, None)?;
+    }
+    let warnings = admit(req, &mut obj)?;
+    check_namespace(req, true).await?;
+
+    let name = object::name(&obj).to_owned();
+    {
+        let meta = object::meta_mut(&mut obj);
+        meta.insert("uid".into(), json!(object::new_uid()));
+        meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
+        meta.insert("generation".into(), json!(1));
+        for owned in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
+            meta.remove(owned);
+        }
+    }
+    if req.has_subresource("status")
+        && let Value::Object(map) = &mut obj
+    {
+        map.remove("status");
+    }
+    crate::handlers::special::prepare_create(req.resource, &mut obj);
+
+    let mut resp = if req.query.dry_run()? {
+        respond(StatusCode::CREATED, &obj)
+    } else {
+        let kv = req
+            .api
+            .store
+            .create(
+                &req.key(&name),
+                encode_for_storage(&obj)?,
+                WriteOptions::default(),
+            )
+            .await
+            .map_err(|e| store_error(e, &req.group_resource(), &name))?;
+        respond(StatusCode::CREATED, &decode_for(req, &kv)?)
+    };
+    crate::openapi::add_warnings(&mut resp, &warnings);
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------------------
+// update and patch
+
+/// How a new version of an object was produced.
+pub(super) enum Change {
+    /// PUT: the client's object, with its own resourceVersion precondition.
+    Replace(Value),
+    /// PATCH: applied to the current object on every attempt.
+    Patch(crate::patching::PatchKind, Bytes),
+}
+
+pub(crate) async fn update(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    let obj = decode_body(req.headers, &req.body)?;
+    write_existing(req, Change::Replace(obj)).await
+}
+
+pub(crate) async fn patch(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    let content_type = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let kind = crate::patching::PatchKind::from_content_type(content_type).ok_or_else(|| {
+        ApiError::UnsupportedMediaType {
+            accepted: crate::patching::accepted(true),
+        }
+    })?;
+    write_existing(req, Change::Patch(kind, req.body.clone())).await
+}
+
+pub(super) async fn write_existing(
+    req: &Request<'_>,
+    change: Change,
+) -> Result<Response<Body>, ApiError> {
+    let mut warnings = Vec::new();
+    let mut resp = write_existing_warned(req, change, &mut warnings).await?;
+    crate::openapi::add_warnings(&mut resp, &warnings);
+    Ok(resp)
+}
+
+pub(super) async fn write_existing_warned(
+    req: &Request<'_>,
+    change: Change,
+    warnings: &mut Vec<String>,
+) -> Result<Response<Body>, ApiError> {
+    let name = req.info.name.clone();
+    let sub = req.info.subresource.as_str();
+    if !matches!(sub, "" | "status" | "scale" | "finalize")
+        || (sub == "finalize" && req.resource.resource != "namespaces")
+    {
+        return Err(subresource_not_found(req, sub));
+    }
+    let dry_run = req.query.dry_run()?;
+    loop {
+        let kv = req
+            .api
+            .store
+            .get(&req.key(&name))
+            .await
+            .map_err(|e| store_error(e, &req.group_resource(), &name))?;
+        let Some(kv) = kv else {
+            if let Change::Patch(crate::patching::PatchKind::Apply, body) = &change
+                && sub.is_empty()
+            {
+                return apply_create(req, body).await;
+            }
+            return Err(req.not_found(&name));
+        };
+        let current = decode_for(req, &kv)?;
+        // What the client sent, as a whole object of this subresource's shape.
+        let (mut incoming, precondition) = match &change {
+            Change::Replace(obj) => {
+                let rv = object::meta_str(obj, "resourceVersion").to_owned();
+                (obj.clone(), rv)
+            }
+            Change::Patch(kind, body) => {
+                let base = if sub == "scale" {
+                    scale_of(req, &current)?
+                } else {
+                    current.clone()
+                };
+                let patched = crate::patching::apply(
+                    req.resource,
+                    req.crd.is_none(),
+                    &name,
+                    &base,
+                    *kind,
+                    body,
+                )?;
+                let rv = object::meta_str(&patched, "resourceVersion").to_owned();
+                // A patch that leaves resourceVersion as it was does not ask
+                // for a precondition.
+                let rv = if rv == object::meta_str(&base, "resourceVersion") {
+                    String::new()
+                } else {
+                    rv
+                };
+                (patched, rv)
+            }
+        };
+        if !precondition.is_empty() && precondition != kv.mod_revision.to_string() {
+            return Err(ApiError::conflict_modified(req.group_resource(), &name));
+        }
+        let mut next = match sub {
+            "scale" => apply_scale(req, &current, &incoming)?,
+            _ => {
+                if sub.is_empty() {
+                    check_type_meta(
+                        req,
+                        &mut incoming,
+                        &req.resource.kind.clone(),
+                        &req.api_version(),
+                    )?;
+                    *warnings = admit(req, &mut incoming)?;
+                }
+                let body_name = object::name(&incoming);
+                if !body_name.is_empty() && body_name != name {
+                    return Err(ApiError::BadRequest(format!(
+                        "the name of the object ({body_name}) does not match the name on the URL ({name})"
+                    )));
+                }
+                merge_for_subresource(req, &current, incoming)
+            }
+        };
+        {
+            let meta = object::meta_mut(&mut next);
+            meta.insert("name".into(), json!(name));
+            if req.resource.namespaced {
+                meta.insert("namespace".into(), json!(req.info.namespace));
+            } else {
+                meta.remove("namespace");
+            }
+        }
+        object::keep_immutable_metadata(&mut next, &current);
+        if sub.is_empty() && is_crd_resource(req.resource) {
+            crate::handlers::crd::prepare(&mut next, Some(&current))?;
+            object::prepare_for_output(
+                &mut next,
+                &req.api_version(),
+                &req.resource.kind,
+                kv.mod_revision,
+            );
+        }
+        if sub.is_empty() {
+            validate_meta(req, &next, false)?;
+            if object::spec_differs(&current, &next) {
+                let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+                object::meta_mut(&mut next).insert("generation".into(), json!(generation));
+            }
+        }
+        object::prepare_for_output(
+            &mut next,
+            &req.api_version(),
+            &req.resource.kind,
+            kv.mod_revision,
+        );
+        if next == current {
+            // Nothing changed: no write, same resourceVersion (as upstream).
+            return Ok(respond(StatusCode::OK, &output_for(req, &current)?));
+        }
+        if dry_run {
+            return Ok(respond(StatusCode::OK, &output_for(req, &next)?));
+        }
+        // An object being deleted whose last finalizer just went away is gone.
+        if object::is_deleting(&next)
+            && !crate::handlers::special::has_finalizers(req.resource, &next)
+        {
+            return match req
+                .api
+                .store
+                .delete(&req.key(&name), Some(kv.mod_revision))
+                .await
+            {
+                Ok(_) => Ok(respond(StatusCode::OK, &output_for(req, &next)?)),
+                Err(StoreError::Conflict { .. }) if precondition.is_empty() => continue,
+                Err(e) => Err(store_error(e, &req.group_resource(), &name)),
+            };
+        }
+        match req
+            .api
+            .store
+            .update(
+                &req.key(&name),
+                encode_for_storage(&next)?,
+                kv.mod_revision,
+                WriteOptions::default(),
+            )
+            .await
+        {
+            Ok(kv) => {
+                let stored = decode_for(req, &kv)?;
+                return Ok(respond(StatusCode::OK, &output_for(req, &stored)?));
+            }
+            // Someone else wrote in between: an unconditional write retries
+            // against the new current object.
+            Err(StoreError::Conflict { .. }) if precondition.is_empty() => continue,
+            Err(e) => return Err(store_error(e, &req.group_resource(), &name)),
+        }
+    }
+}
+
+pub(super) fn output_for(req: &Request<'_>, obj: &Value) -> Result<Value, ApiError> {
+    if req.info.subresource == "scale" {
+        scale_of(req, obj)
+    } else {
+        Ok(obj.clone())
+    }
+}
+
+/// The main resource ignores `status` when a status subresource exists;
+/// the status subresource changes nothing but `status`.
+pub(super) fn merge_for_subresource(req: &Request<'_>, current: &Value, incoming: Value) -> Value {
+    let has_status = req.has_subresource("status");
+    match req.info.subresource.as_str() {
+        "status" => {
+            let mut next = current.clone();
+            copy_status(&mut next, &incoming);
+            next
+        }
+        "finalize" => {
+            let mut next = current.clone();
+            if let Value::Object(map) = &mut next {
+                let finalizers = incoming
+                    .get("spec")
+                    .and_then(|s| s.get("finalizers"))
+                    .cloned()
+                    .unwrap_or(json!([]));
+                let spec = map.entry("spec").or_insert_with(|| json!({}));
+                if let Value::Object(spec) = spec {
+                    spec.insert("finalizers".into(), finalizers);
+                }
+            }
+            next
+        }
+        _ => {
+            let mut next = incoming;
+            if has_status {
+                copy_status(&mut next, current);
+            }
+            next
+        }
+    }
+}
+
+/// Makes `target`'s `status` that of `source` (absent when `source` has none).
+pub(super) fn copy_status(target: &mut Value, source: &Value) {
+    if let Value::Object(map) = target {
+        match source.get("status") {
+            Some(s) => {
+                map.insert("status".into(), s.clone());
+            }
+            None => {
+                map.remove("status");
+            }
+        }
+    }
+}
+
+/// Server-side apply of an object that does not exist yet creates it.
+pub(super) async fn apply_create(
+    req: &Request<'_>,
+    body: &Bytes,
+) -> Result<Response<Body>, ApiError> {
+    let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
+    let applied = crate::patching::apply(
+        req.resource,
+        req.crd.is_none(),
+        &req.info.name,
+        &empty,
+        crate::patching::PatchKind::Apply,
+        body,
+    )?;
+    let inner = Request {
+        api: req.api,
+        user: req.user,
+        info: req.info,
+        resource: req.resource,
+        crd: req.crd,
+        query: req.query,
+        headers: &HeaderMap::new(),
+        body: Bytes::from(serde_json::to_vec(&applied).unwrap_or_default()),
+    };
+    create(&inner).await
+}
+
+// ---------------------------------------------------------------------------
+// scale

@@ -1,0 +1,164 @@
+//! Stage 6, dispatch: the handler for what was asked. Non-resource paths
+//! go to discovery, OpenAPI, health and metrics; resource requests are
+//! checked against the served resource's verbs and the acceptable
+//! response types, their bodies read (bounded), and handed to the REST,
+//! watch or table handlers.
+
+use http::{HeaderValue, Method, Response, StatusCode, header};
+use hyper::body::Incoming;
+use skewless_apimachinery::negotiate::{response_json_acceptable, wants_table};
+use skewless_apimachinery::request_info::RequestInfo;
+use skewless_apimachinery::status::ApiError;
+
+use crate::authn::UserInfo;
+use crate::handlers::{derived, discovery, rest, table, watch};
+use crate::http_util::{self, Body, Query};
+use crate::state::State;
+
+pub(super) async fn dispatch(
+    api: &State,
+    user: &UserInfo,
+    info: &RequestInfo,
+    parts: &http::request::Parts,
+    query_raw: Option<&str>,
+    body: Incoming,
+) -> Result<Response<Body>, ApiError> {
+    let query = Query::parse(query_raw);
+    if !info.is_resource_request {
+        if parts.method != Method::GET && parts.method != Method::HEAD {
+            if discovery::handle(api, &info.path, &query, &parts.headers).is_some() {
+                return Err(ApiError::MethodNotSupported {
+                    resource: Default::default(),
+                    action: parts.method.as_str().to_owned(),
+                });
+            }
+            return Err(ApiError::not_found_path());
+        }
+        // OpenAPI documents are built on first use only (they are large).
+        if info.path.starts_with("/openapi/") {
+            return derived::openapi(api)
+                .handle(&info.path, &query, &parts.headers)
+                .unwrap_or_else(|| Err(ApiError::not_found_path()));
+        }
+        return discovery::handle(api, &info.path, &query, &parts.headers)
+            .unwrap_or_else(|| Err(ApiError::not_found_path()));
+    }
+    let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
+        return Err(ApiError::not_found_path());
+    };
+    let resource: &skewless_apimachinery::catalog::ResourceInfo = &resource;
+    let crd = api
+        .catalog()
+        .crd(&info.api_group, &info.api_version, &info.resource);
+    let namespace_finalize = info.resource == "namespaces"
+        && info.api_group.is_empty()
+        && info.subresource == "finalize";
+    let verbs = if info.subresource.is_empty() {
+        &resource.verbs
+    } else {
+        match resource.subresource(&info.subresource) {
+            Some(s) => &s.verbs,
+            None if namespace_finalize => &resource.verbs,
+            None => return Err(ApiError::not_found_path()),
+        }
+    };
+    let verb_ok = match info.verb.as_str() {
+        // The list verb covers watch only when listed; both must be served.
+        v if namespace_finalize => v == "update",
+        v => verbs.iter().any(|s| s == v),
+    };
+    if !verb_ok {
+        return Err(ApiError::MethodNotSupported {
+            resource: skewless_apimachinery::request_info::GroupResource::new(
+                resource.group.clone(),
+                resource.resource.clone(),
+            ),
+            action: info.verb.clone(),
+        });
+    }
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if !response_json_acceptable(&accept) {
+        return Err(ApiError::NotAcceptable {
+            accepted: vec!["application/json".into(), "application/yaml".into()],
+        });
+    }
+    let body = match info.verb.as_str() {
+        "create" | "update" | "patch" | "delete" | "deletecollection" => {
+            http_util::read_body(body, api.max_body).await?
+        }
+        _ => bytes::Bytes::new(),
+    };
+    let req = rest::Request {
+        api,
+        user,
+        info,
+        resource,
+        crd: crd.as_deref(),
+        query: &query,
+        headers: &parts.headers,
+        body,
+    };
+    let as_table = wants_table(&accept);
+    let mut resp = match info.verb.as_str() {
+        "get" if as_table && info.subresource.is_empty() => {
+            let obj = rest::get_value(&req).await?;
+            let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
+            http_util::json(
+                StatusCode::OK,
+                &table::table(
+                    resource,
+                    crd.as_deref(),
+                    &[obj],
+                    query.get("includeObject"),
+                    meta,
+                ),
+            )
+        }
+        "get" => rest::get(&req).await?,
+        "list" => {
+            let list = rest::list(&req).await?;
+            if as_table {
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                http_util::json(
+                    StatusCode::OK,
+                    &table::table(
+                        resource,
+                        crd.as_deref(),
+                        &items,
+                        query.get("includeObject"),
+                        list["metadata"].clone(),
+                    ),
+                )
+            } else {
+                http_util::json(StatusCode::OK, &list)
+            }
+        }
+        "watch" => watch::watch(&req, as_table).await?,
+        "create" => rest::create(&req).await?,
+        "update" => rest::update(&req).await?,
+        "patch" => rest::patch(&req).await?,
+        "delete" => rest::delete(&req).await?,
+        "deletecollection" => rest::delete_collection(&req).await?,
+        other => {
+            return Err(ApiError::MethodNotSupported {
+                resource: Default::default(),
+                action: other.to_owned(),
+            });
+        }
+    };
+    if parts.method == Method::HEAD {
+        *resp.body_mut() = http_util::empty();
+    }
+    if let Some(warning) = crd.as_ref().and_then(|c| c.deprecation_warning.clone()) {
+        crate::openapi::add_warnings(&mut resp, &[warning]);
+    }
+    resp.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache, private"));
+    Ok(resp)
+}

@@ -1,0 +1,217 @@
+//! Start-up and shutdown of `skewless serve`: flags checked, storage
+//! opened, the catalog of the emulated release built, certificates loaded,
+//! the peer proxy wired, initial namespaces created, controllers spawned,
+//! and the accept loop started (`pipeline`). Shutdown stops accepting,
+//! fails readiness, ends watches and controllers, and lets in-flight
+//! requests finish within the grace period.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use skewless_apimachinery::catalog::{Catalog, EmulatedVersion, RuntimeConfig};
+use skewless_peerproxy::transport::{Transport, TransportConfig};
+use skewless_peerproxy::{PeerProxy, ProxyTiming};
+use skewless_store::Store;
+use skewless_store::etcd::{EtcdOptions, EtcdStore};
+use skewless_store::sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::authn::Authenticator;
+use crate::authz::AlwaysAllow;
+use crate::controllers::{self, identity, namespaces};
+use crate::handlers::discovery;
+use crate::options::{ServeOptions, UVIP};
+use crate::pipeline::accept_loop;
+use crate::state::State;
+use crate::tls::ClientCertVerifiers;
+
+/// A started server.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Begins graceful shutdown and waits for it to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it only does on shutdown).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// A handle that begins graceful shutdown.
+    pub fn stopper(&self) -> tokio::sync::watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+async fn open_store(opts: &ServeOptions) -> anyhow::Result<Arc<dyn Store>> {
+    if opts.etcd_servers.is_empty() {
+        let path = opts.data_dir.join("state.db");
+        let store = SqliteStore::open(SqliteOptions::new(&path))
+            .await
+            .with_context(|| format!("opening the embedded store {}", path.display()))?;
+        Ok(Arc::new(store))
+    } else {
+        let mut etcd = EtcdOptions::new(opts.etcd_servers.clone());
+        etcd.prefix = opts.etcd_prefix.clone();
+        let store = EtcdStore::connect(etcd)
+            .await
+            .context("connecting to etcd")?;
+        store
+            .current_revision()
+            .await
+            .context("etcd does not answer")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// Builds the peer proxy when the gate is on and `--peer-ca-file` is set.
+fn build_proxy(opts: &ServeOptions, server_id: &str) -> anyhow::Result<Option<Arc<PeerProxy>>> {
+    let (Some(ca), true) = (&opts.peer.ca_file, opts.feature_gates.enabled(UVIP)) else {
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (
+        &opts.peer.proxy_client_cert_file,
+        &opts.peer.proxy_client_key_file,
+    ) else {
+        anyhow::bail!(
+            "error building peer proxy handler: proxy client certificate and key are required"
+        );
+    };
+    let transport = Transport::new(TransportConfig {
+        peer_ca: crate::tls::load_certs(ca).context("--peer-ca-file")?,
+        client_chain: crate::tls::load_certs(cert).context("--proxy-client-cert-file")?,
+        client_key: crate::tls::load_key(key).context("--proxy-client-key-file")?,
+        connect_timeout: std::time::Duration::from_secs(5),
+    })
+    .map_err(|e| anyhow::anyhow!("building the peer transport: {e}"))?;
+    let timing = ProxyTiming {
+        resync: opts.peer.discovery_resync,
+        hop_timeout: opts.request_timeout,
+        ..ProxyTiming::default()
+    };
+    Ok(Some(PeerProxy::new(
+        server_id.to_owned(),
+        transport,
+        timing,
+    )))
+}
+
+/// Starts a server: binds, bootstraps, and serves in the background.
+pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
+    crate::tls::install_crypto_provider();
+    opts.validate_peer_flags().map_err(anyhow::Error::msg)?;
+    let emulated = EmulatedVersion::parse(&opts.emulated_version)
+        .map_err(|e| anyhow::anyhow!("--emulated-version: {e}"))?;
+    let runtime = RuntimeConfig::parse(&opts.runtime_config)
+        .map_err(|e| anyhow::anyhow!("--runtime-config: {e}"))?;
+    let catalog = Catalog::new(emulated, &runtime);
+    let authn = Authenticator::new(opts.token_auth_file.as_deref(), opts.requestheader.clone())?;
+    let verifiers = ClientCertVerifiers::new(
+        opts.client_ca_file.as_deref(),
+        opts.requestheader.client_ca_file.as_deref(),
+    )?;
+    let mut sans = vec![opts.bind_address.to_string()];
+    sans.extend(
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
+    );
+    let (chain, key) = crate::tls::serving_identity(
+        opts.tls_cert_file.as_deref(),
+        opts.tls_private_key_file.as_deref(),
+        &opts.cert_dir,
+        &sans,
+    )?;
+    let tls = TlsAcceptor::from(Arc::new(verifiers.server_config(chain, key)?));
+    let store = open_store(&opts).await?;
+
+    let listener = TcpListener::bind((opts.bind_address, opts.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", opts.bind_address, opts.secure_port))?;
+    let addr = listener.local_addr()?;
+    let version = emulated.version();
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let server_id = opts
+        .apiserver_id
+        .clone()
+        .unwrap_or_else(|| identity::server_id_for_hostname(&identity::hostname()));
+    let proxy = build_proxy(&opts, &server_id)?;
+    let gate = opts.feature_gates.enabled(UVIP);
+    // Where peers dial us: --peer-advertise-ip/port when both are set, else
+    // the bind address (loopback when bound to all) and the bound port.
+    let peer_address = match (opts.peer.advertise_ip, opts.peer.advertise_port) {
+        (Some(ip), Some(port)) => SocketAddr::new(ip, port).to_string(),
+        _ => {
+            let ip = if addr.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                addr.ip()
+            };
+            SocketAddr::new(ip, addr.port()).to_string()
+        }
+    };
+    let api = Arc::new(State {
+        store,
+        openapi: crate::openapi::OpenApiCache::default(),
+        registry: Arc::new(crate::registry::Registry::new(catalog)),
+        authz: Box::new(AlwaysAllow),
+        authn,
+        metrics: crate::metrics::Metrics::default(),
+        max_body: opts.max_request_body_bytes,
+        bootstrapped: AtomicBool::new(false),
+        shutting_down: AtomicBool::new(false),
+        server_id: server_id.clone(),
+        shutdown,
+        version_info: discovery::version_info(version.major, version.minor),
+        advertise: addr.to_string(),
+        proxy: proxy.clone(),
+        merged: crate::merged::MergedDiscovery::default(),
+    });
+
+    namespaces::bootstrap(&api)
+        .await
+        .context("creating the initial namespaces")?;
+    api.bootstrapped.store(true, Ordering::Release);
+    let controller = controllers::spawn(
+        Arc::clone(&api),
+        controllers::Settings {
+            compaction_interval: opts.compaction_interval,
+            identity: opts.identity,
+            holder: format!("{server_id}_{}", uuid::Uuid::new_v4()),
+            peer_address: gate.then_some(peer_address),
+        },
+    );
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(accept_loop(
+        listener,
+        tls,
+        verifiers,
+        Arc::clone(&api),
+        stop_rx,
+        opts.shutdown_grace,
+        controller,
+    ));
+    tracing::info!(%addr, %server_id, version = %emulated, "serving");
+    Ok(RunningServer { addr, stop, task })
+}
