@@ -289,29 +289,38 @@ impl PeerProxy {
         }
     }
 
-    /// Records how a peer answered. A peer that stops answering is probed
-    /// in the background until it answers again.
+    /// Records how a peer answered. Each change of a link's state (up,
+    /// suspect, down) is logged once, with the cause and the flag to check;
+    /// a peer that stops answering is probed in the background until it
+    /// answers again.
     pub(crate) fn set_link(self: &Arc<Self>, id: &PeerId, addr: &str, link: Link) {
         let start_probe = match self.entries.lock() {
             Ok(mut t) => match t.get_mut(id.as_str()) {
-                Some(e) if e.info.endpoint.as_deref() == Some(addr) && e.link != link => {
+                Some(e)
+                    if e.info.endpoint.as_deref() == Some(addr)
+                        && std::mem::discriminant(&e.link) != std::mem::discriminant(&link) =>
+                {
                     let was_up = e.link == Link::Up;
                     e.link = link.clone();
-                    was_up && link != Link::Up
+                    was_up
                 }
                 _ => return,
             },
             Err(_) => return,
         };
         match &link {
-            Link::Up => tracing::info!(peer = %id, %addr, "peer API server answers again"),
-            Link::Down { cause } | Link::Suspect { cause } => {
+            Link::Up => tracing::info!(peer = %id, %addr, "peer API server link is up again"),
+            Link::Suspect { cause } => {
                 self.transport.forget(addr);
-                tracing::warn!(peer = %id, %addr, %cause, "peer API server does not answer; probing it");
+                tracing::warn!(peer = %id, %addr, %cause, check = hint(cause), "peer API server link is suspect: it took a request and did not answer in time; probing it");
+            }
+            Link::Down { cause } => {
+                self.transport.forget(addr);
+                tracing::warn!(peer = %id, %addr, %cause, check = hint(cause), "peer API server link is down; probing it");
             }
         }
         self.publish(false);
-        if start_probe {
+        if start_probe && link != Link::Up {
             let proxy = Arc::clone(self);
             let id = id.clone();
             let addr = addr.to_owned();
@@ -339,6 +348,32 @@ impl PeerProxy {
             }
             delay = (delay * 2).min(PROBE_INTERVAL_MAX);
         }
+    }
+}
+
+/// What an operator should check for a link failure with this cause.
+pub(crate) fn hint(cause: &str) -> &'static str {
+    let c = cause.to_ascii_lowercase();
+    if c.contains("unknownissuer") || c.contains("unknown issuer") || c.contains("badsignature") {
+        "--peer-ca-file must hold the CA that signed the peer's serving certificate"
+    } else if c.contains("notvalidforname") || c.contains("not valid for name") {
+        "the peer's serving certificate must be valid for kubernetes.default.svc"
+    } else if c.contains("expired") || c.contains("notvalidyet") {
+        "the peer's serving certificate is outside its validity period"
+    } else if c.contains("certificaterequired")
+        || c.contains("certificate required")
+        || c.contains("bad certificate")
+        || c.contains("badcertificate")
+        || c.contains("unknown ca")
+        || c.contains("unknownca")
+    {
+        "the peer rejected our client certificate: --proxy-client-cert-file/--proxy-client-key-file must be signed by a CA in the peer's --requestheader-client-ca-file"
+    } else if c.contains("refused") {
+        "nothing listens at the peer's advertised address: its --peer-advertise-ip/--peer-advertise-port, or it is not running"
+    } else if c.contains("timed out") || c.contains("no response headers") || c.contains("no answer") {
+        "the peer accepts connections but does not answer: is it hung or overloaded? (--peer-proxy-hop-timeout)"
+    } else {
+        "the peer's address (--peer-advertise-ip/--peer-advertise-port) and certificates (--peer-ca-file, --proxy-client-cert-file)"
     }
 }
 

@@ -15,8 +15,8 @@ use http_body_util::{BodyExt, Empty};
 use skewless_apimachinery::discovery::APIGroupDiscoveryList;
 
 use crate::merge;
-use crate::peers::{PeerDiscovery, PeerInfo, PeerProxy};
-use crate::routing::PEER_PROXIED_HEADER;
+use crate::peers::{PeerDiscovery, PeerInfo, PeerProxy, hint};
+use crate::routing::{Link, PEER_PROXIED_HEADER, PeerId};
 use crate::transport::{BoxError, SendError};
 
 #[cfg(doc)]
@@ -31,8 +31,8 @@ enum Fetched {
     Unchanged,
     /// New data.
     Changed(PeerDiscovery),
-    /// The fetch failed, with why.
-    Failed(String),
+    /// The fetch failed, with why, and what that says about the link.
+    Failed(String, Option<Link>),
 }
 
 impl PeerProxy {
@@ -54,7 +54,7 @@ impl PeerProxy {
     /// a known endpoint (a peer whose endpoint is not written yet makes
     /// the round incomplete: readiness keeps waiting for it, within the
     /// first-round deadline).
-    async fn sync_round(&self) -> bool {
+    async fn sync_round(self: &Arc<Self>) -> bool {
         let peers: Vec<(PeerInfo, Option<PeerDiscovery>)> = match self.entries.lock() {
             Ok(t) => t
                 .values()
@@ -68,6 +68,15 @@ impl PeerProxy {
             (info, result)
         });
         let results = futures::future::join_all(fetches).await;
+        for (info, result) in &results {
+            let link = match result {
+                Fetched::Failed(_, link) => link.clone(),
+                Fetched::Unchanged | Fetched::Changed(_) => Some(Link::Up),
+            };
+            if let (Some(link), Some(addr)) = (link, &info.endpoint) {
+                self.set_link(&PeerId::new(info.id.clone()), addr, link);
+            }
+        }
         let mut discovery_changed = false;
         let mut errors_changed = false;
         if let Ok(mut table) = self.entries.lock() {
@@ -85,9 +94,18 @@ impl PeerProxy {
                         entry.discovery = Some(new);
                         None
                     }
-                    Fetched::Failed(cause) => Some(cause),
+                    Fetched::Failed(cause, _) => Some(cause),
                 };
                 if entry.discovery_error != error {
+                    match (&entry.discovery_error, &error) {
+                        (_, Some(cause)) if entry.link == Link::Up => {
+                            tracing::warn!(peer = %info.id, %cause, check = hint(cause), "peer API server discovery failed; its last known discovery stays in use");
+                        }
+                        (Some(_), None) => {
+                            tracing::info!(peer = %info.id, "peer API server discovery fetched again");
+                        }
+                        _ => {}
+                    }
                     errors_changed = true;
                     entry.discovery_error = error;
                 }
@@ -103,7 +121,7 @@ impl PeerProxy {
     async fn fetch(&self, info: &PeerInfo, old: Option<&PeerDiscovery>) -> Fetched {
         let Some(addr) = info.endpoint.as_deref() else {
             self.metrics.sync_errors.inc(&["hostport_resolution"]);
-            return Fetched::Failed("its address is not known".to_owned());
+            return Fetched::Failed("its address is not known".to_owned(), None);
         };
         let mut next = old.cloned().unwrap_or_default();
         let mut any_changed = old.is_none();
@@ -130,10 +148,10 @@ impl PeerProxy {
                             .collect();
                     }
                 }
-                Err(e) => {
+                Err((e, link)) => {
                     tracing::debug!(peer = %info.id, path, error = %e, "peer discovery failed");
                     self.metrics.sync_errors.inc(&["fetch_discovery"]);
-                    return Fetched::Failed(format!("GET {path} at {addr}: {e}"));
+                    return Fetched::Failed(format!("GET {path} at {addr}: {e}"), link);
                 }
             }
         }
@@ -161,8 +179,18 @@ impl PeerProxy {
         addr: &str,
         path: &str,
         etag: Option<&str>,
-    ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, BoxError> {
-        let uri: Uri = format!("https://{addr}{path}").parse()?;
+    ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, (BoxError, Option<Link>)> {
+        self.get_discovery_inner(addr, path, etag).await
+    }
+
+    async fn get_discovery_inner(
+        &self,
+        addr: &str,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, (BoxError, Option<Link>)> {
+        let plain = |e: BoxError| (e, None);
+        let uri: Uri = format!("https://{addr}{path}").parse().map_err(|e: http::uri::InvalidUri| plain(e.into()))?;
         let mut req = Request::builder()
             .method("GET")
             .uri(uri)
@@ -174,16 +202,29 @@ impl PeerProxy {
         if let Some(tag) = etag {
             req = req.header(header::IF_NONE_MATCH, tag);
         }
-        let req = req.body(
-            Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )?;
+        let req = req
+            .body(
+                Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .map_err(|e| plain(e.into()))?;
         let timeout = self.timing.hop_timeout;
         let resp = match tokio::time::timeout(timeout, self.transport.send(addr, req)).await {
-            Err(_) => return Err(format!("no answer within {timeout:?}").into()),
-            Ok(Err(SendError::NotSent { cause, .. })) => return Err(cause),
-            Ok(Err(SendError::Failed(e))) => return Err(e),
+            Err(_) => {
+                let cause = format!("no response headers within {timeout:?}");
+                return Err((
+                    cause.clone().into(),
+                    Some(Link::Suspect { cause }),
+                ));
+            }
+            Ok(Err(SendError::NotSent { cause, .. })) => {
+                let link = Link::Down {
+                    cause: cause.to_string(),
+                };
+                return Err((cause, Some(link)));
+            }
+            Ok(Err(SendError::Failed(e))) => return Err(plain(e)),
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
@@ -194,7 +235,7 @@ impl PeerProxy {
             return Ok(None);
         }
         if status != 200 {
-            return Err(format!("answered {status}").into());
+            return Err(plain(format!("answered {status}").into()));
         }
         let new_etag = resp
             .headers()
@@ -203,9 +244,11 @@ impl PeerProxy {
             .map(str::to_owned);
         let body = tokio::time::timeout(timeout, resp.into_body().collect())
             .await
-            .map_err(|_| -> BoxError { format!("body not complete within {timeout:?}").into() })??
+            .map_err(|_| plain(format!("body not complete within {timeout:?}").into()))?
+            .map_err(|e| plain(e.into()))?
             .to_bytes();
-        let list: APIGroupDiscoveryList = serde_json::from_slice(&body)?;
+        let list: APIGroupDiscoveryList =
+            serde_json::from_slice(&body).map_err(|e| plain(e.into()))?;
         Ok(Some((list, new_etag)))
     }
 }

@@ -129,6 +129,9 @@ pub(crate) async fn run_lease(
         }
         revision = renew(&api, &key, &holder, advertise.as_deref(), &timing, revision).await;
     }
+    // Endpoint first: peers take a Lease deleted while its endpoint exists
+    // for someone else's delete and keep routing to us for a while.
+    let _ = api.store.delete(&endpoint_key(&api.server_id), None).await;
     match api.store.delete(&key, None).await {
         Ok(_) | Err(StoreError::NotFound(_)) => tracing::info!("identity lease deleted"),
         Err(e) => tracing::warn!(error = %e, "deleting the identity lease on shutdown failed"),

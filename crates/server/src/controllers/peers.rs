@@ -13,24 +13,47 @@ use serde_json::Value;
 use skewless_peerproxy::{PeerInfo, PeerProxy};
 use skewless_store::{Event, ListOptions, Revision, Store};
 
+use crate::controllers::lease::{self, Lease};
 use crate::controllers::identity::{ENDPOINT_PREFIX, IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
 use crate::state::State;
 
+/// How long a peer whose identity Lease was deleted while its endpoint
+/// still exists stays routable: its owner recreates the Lease within one
+/// renew interval, so this is not a clean shutdown (which deletes the
+/// endpoint first) but someone else's delete.
+const FOREIGN_DELETE_GRACE: Duration = Duration::from_secs(30);
+
+/// A valid identity Lease as the feed keeps it.
+#[derive(Debug, Clone)]
+struct Identity {
+    lease: Lease,
+    /// Set when the Lease was deleted while the endpoint existed: the peer
+    /// stays until this instant unless the Lease comes back.
+    deleted_until: Option<tokio::time::Instant>,
+}
+
 #[derive(Default)]
 struct Feed {
-    /// lease name → holderIdentity, for valid identity leases.
-    leases: BTreeMap<String, String>,
+    /// lease name → identity, for valid identity leases.
+    leases: BTreeMap<String, Identity>,
     /// server ID → `host:port`.
     endpoints: BTreeMap<String, String>,
 }
 
 impl Feed {
+    /// The live peers: Leases not expired (and not deleted, but for the
+    /// grace of a delete by someone other than the owner).
     fn peers(&self) -> Vec<PeerInfo> {
+        let now = lease::now_secs();
+        let instant = tokio::time::Instant::now();
         self.leases
             .iter()
-            .map(|(id, holder)| PeerInfo {
+            .filter(|(_, i)| {
+                !i.lease.expired(now) && i.deleted_until.is_none_or(|until| instant < until)
+            })
+            .map(|(id, i)| PeerInfo {
                 id: id.clone(),
-                holder: holder.clone(),
+                holder: i.lease.holder.clone(),
                 endpoint: self.endpoints.get(id).cloned(),
             })
             .collect()
@@ -38,9 +61,22 @@ impl Feed {
 
     fn apply_lease(&mut self, key: &str, value: Option<&[u8]>) {
         let name = key.trim_start_matches(LEASE_PREFIX).to_owned();
-        match value.and_then(valid_lease_holder) {
-            Some(holder) => {
-                self.leases.insert(name, holder);
+        match value.and_then(valid_lease) {
+            Some(lease) => {
+                self.leases.insert(
+                    name,
+                    Identity {
+                        lease,
+                        deleted_until: None,
+                    },
+                );
+            }
+            None if value.is_none() && self.endpoints.contains_key(&name) => {
+                if let Some(identity) = self.leases.get_mut(&name) {
+                    tracing::warn!(peer = %name, "the identity Lease of a running peer API server was deleted; routing keeps the peer while its owner recreates it");
+                    identity.deleted_until =
+                        Some(tokio::time::Instant::now() + FOREIGN_DELETE_GRACE);
+                }
             }
             None => {
                 self.leases.remove(&name);
@@ -56,6 +92,14 @@ impl Feed {
             }
             None => {
                 self.endpoints.remove(&id);
+                // A deleted Lease whose endpoint goes too: the peer left.
+                if self
+                    .leases
+                    .get(&id)
+                    .is_some_and(|i| i.deleted_until.is_some())
+                {
+                    self.leases.remove(&id);
+                }
             }
         }
     }
@@ -63,7 +107,7 @@ impl Feed {
 
 /// A lease is a peer's identity when it carries the identity label and a
 /// holder (upstream's `isValidPeerIdentityLease`).
-fn valid_lease_holder(value: &[u8]) -> Option<String> {
+fn valid_lease(value: &[u8]) -> Option<Lease> {
     let lease: Value = serde_json::from_slice(value).ok()?;
     let label = lease
         .pointer("/metadata/labels")?
@@ -72,11 +116,8 @@ fn valid_lease_holder(value: &[u8]) -> Option<String> {
     if label != IDENTITY_VALUE {
         return None;
     }
-    lease
-        .pointer("/spec/holderIdentity")
-        .and_then(Value::as_str)
-        .filter(|h| !h.is_empty())
-        .map(str::to_owned)
+    let lease = Lease::of(&lease);
+    (!lease.holder.is_empty()).then_some(lease)
 }
 
 fn endpoint_address(value: &[u8]) -> Option<String> {
@@ -135,11 +176,18 @@ pub(crate) async fn run(api: Arc<State>, proxy: Arc<PeerProxy>) {
             sync_started = true;
             tokio::spawn(Arc::clone(&proxy).run_sync(api.shutdown.subscribe()));
         }
+        // Leases expire and delete graces end without an event: look again
+        // every second.
+        let mut recheck = tokio::time::interval(Duration::from_secs(1));
         loop {
             let (event, lease) = tokio::select! {
                 _ = shutdown.changed() => return,
                 e = leases.next() => (e, true),
                 e = endpoints.next() => (e, false),
+                _ = recheck.tick() => {
+                    proxy.set_peers(state.peers());
+                    continue;
+                }
             };
             match event {
                 Some(Ok(event)) => {
@@ -177,22 +225,23 @@ mod tests {
             .into_bytes()
         };
         assert_eq!(
-            valid_lease_holder(&lease(
+            valid_lease(&lease(
                 r#"{"apiserver.kubernetes.io/identity":"kube-apiserver"}"#,
                 "a_1"
-            )),
+            ))
+            .map(|l| l.holder),
             Some("a_1".into())
         );
         assert_eq!(
-            valid_lease_holder(&lease(
+            valid_lease(&lease(
                 r#"{"apiserver.kubernetes.io/identity":"other"}"#,
                 "a_1"
             )),
             None
         );
-        assert_eq!(valid_lease_holder(&lease("{}", "a_1")), None);
+        assert_eq!(valid_lease(&lease("{}", "a_1")), None);
         assert_eq!(
-            valid_lease_holder(&lease(
+            valid_lease(&lease(
                 r#"{"apiserver.kubernetes.io/identity":"kube-apiserver"}"#,
                 ""
             )),
