@@ -263,6 +263,23 @@ pub async fn run_endpoint(api: Arc<Api>, address: String, timing: IdentityTiming
     let _ = api.store.delete(&key, None).await;
 }
 
+/// Whether a Lease has expired `now` (seconds since the epoch): its
+/// `spec.renewTime` plus `spec.leaseDurationSeconds` has passed. A lease
+/// missing either can never be renewed in time, so it counts as expired.
+pub fn lease_expired(lease: &Value, now: i64) -> bool {
+    let renewed = lease
+        .pointer("/spec/renewTime")
+        .and_then(Value::as_str)
+        .and_then(object::parse_rfc3339);
+    let duration = lease
+        .pointer("/spec/leaseDurationSeconds")
+        .and_then(Value::as_i64);
+    match (renewed, duration) {
+        (Some(r), Some(d)) => r + d < now,
+        _ => true,
+    }
+}
+
 /// Deletes identity leases whose holders stopped renewing them.
 pub async fn run_gc(api: Arc<Api>, period: Duration) {
     let mut shutdown = api.shutdown.subscribe();
@@ -295,18 +312,7 @@ pub async fn run_gc(api: Arc<Api>, period: Duration) {
             {
                 continue;
             }
-            let renewed = lease
-                .pointer("/spec/renewTime")
-                .and_then(Value::as_str)
-                .and_then(object::parse_rfc3339);
-            let duration = lease
-                .pointer("/spec/leaseDurationSeconds")
-                .and_then(Value::as_i64);
-            let expired = match (renewed, duration) {
-                (Some(r), Some(d)) => r + d < now,
-                _ => true,
-            };
-            if expired {
+            if lease_expired(&lease, now) {
                 // Guarded by revision: a renewal that raced us wins.
                 if api
                     .store
@@ -324,6 +330,22 @@ pub async fn run_gc(api: Arc<Api>, period: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lease_expires_after_its_duration_or_when_it_lacks_one() {
+        let lease = json!({"spec": {"renewTime": "2026-01-01T00:00:00.000000Z", "leaseDurationSeconds": 15}});
+        let renewed = object::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        assert!(!lease_expired(&lease, renewed + 15));
+        assert!(lease_expired(&lease, renewed + 16));
+        assert!(lease_expired(
+            &json!({"spec": {"renewTime": "2026-01-01T00:00:00Z"}}),
+            renewed
+        ));
+        assert!(lease_expired(
+            &json!({"spec": {"leaseDurationSeconds": 15}}),
+            0
+        ));
+    }
 
     #[test]
     fn base32_matches_rfc4648() {

@@ -96,16 +96,7 @@ pub async fn hold_lease(api: &Api, name: &str) -> bool {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            let renewed = lease
-                .pointer("/spec/renewTime")
-                .and_then(Value::as_str)
-                .and_then(object::parse_rfc3339)
-                .unwrap_or(0);
-            let duration = lease
-                .pointer("/spec/leaseDurationSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(LEASE_DURATION);
-            let expired = renewed + duration < now_secs();
+            let expired = crate::identity::lease_expired(&lease, now_secs());
             if holder != *me && !expired {
                 return false;
             }
