@@ -33,13 +33,6 @@ pub fn binary(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// The flags of a server named `id` with the proxy on, plus `extra`.
-pub fn peer_flags(pki: &Pki, id: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = pki.peer_args(id);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args
-}
-
 /// Starts a server named `id` with the proxy on; returns once it is ready.
 pub async fn start_peer(
     binary: &Path,
@@ -48,9 +41,7 @@ pub async fn start_peer(
     id: &str,
     extra: &[&str],
 ) -> ServerProcess {
-    let args = peer_flags(pki, id, extra);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ServerProcess::start_with_log(binary, pki, storage, &args, LOG).await
+    skewless_testkit::start_peer_with_log(binary, pki, storage, id, extra, LOG).await
 }
 
 /// Two peers on one shared SQLite database.

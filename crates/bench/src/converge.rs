@@ -210,7 +210,8 @@ async fn restart_way(
         );
         // A's pollers connect before B starts, so they poll from the start.
         let (a_listed, a_routed) = (conn(&a.url, pki).await?, conn(&a.url, pki).await?);
-        let flags = cluster::peer_flags(pki, "server-b", &[ENABLE]);
+        let mut flags = pki.peer_args("server-b");
+        flags.push(ENABLE.to_owned());
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let mut new_b = ServerProcess::spawn_with_log(binary, pki, &storage, &flags, LOG).await;
         let listening = Instant::now();

@@ -35,8 +35,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::client::ApiClient;
 use super::discovery::{Gvr, Served};
+use skewless_local::Client;
 
 /// The namespace the probe's ConfigMaps live in.
 pub const NAMESPACE: &str = "skewless-probe";
@@ -129,7 +129,7 @@ const SLOWEST: usize = 3;
 /// A server the probe sends traffic through.
 struct Target {
     id: String,
-    client: ApiClient,
+    client: Client,
     /// Whether new requests may go through it.
     live: watch::Sender<bool>,
     inflight: AtomicUsize,
@@ -392,7 +392,7 @@ fn collection_path(gvr: &Gvr) -> String {
 #[derive(Debug, Clone)]
 pub struct ProbeTarget {
     pub id: String,
-    pub client: ApiClient,
+    pub client: Client,
     pub served: Served,
     pub listable: Served,
 }
