@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use http::Method;
-use skewless_testkit::{Pki, ServerProcess, Storage};
+use skewless_testkit::{Pki, ServerProcess, Storage, start_peer_with_log};
 
 use crate::client::{Endpoint, Protocol};
 
@@ -33,17 +33,6 @@ pub fn binary(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// Starts a server named `id` with the proxy on; returns once it is ready.
-pub async fn start_peer(
-    binary: &Path,
-    pki: &Pki,
-    storage: &Storage,
-    id: &str,
-    extra: &[&str],
-) -> ServerProcess {
-    skewless_testkit::start_peer_with_log(binary, pki, storage, id, extra, LOG).await
-}
-
 /// Two peers on one shared SQLite database.
 #[derive(Debug)]
 pub struct Pair {
@@ -64,8 +53,8 @@ impl Pair {
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("a directory for the shared database")?;
         let storage = Storage::SharedSqlite(dir.path().to_path_buf());
-        let a = start_peer(binary, pki, &storage, "server-a", a_extra).await;
-        let b = start_peer(binary, pki, &storage, "server-b", b_extra).await;
+        let a = start_peer_with_log(binary, pki, &storage, "server-a", a_extra, LOG).await;
+        let b = start_peer_with_log(binary, pki, &storage, "server-b", b_extra, LOG).await;
         Ok(Self { a, b, _dir: dir })
     }
 

@@ -28,7 +28,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use http::Method;
 use serde::Deserialize;
-use skewless_testkit::{Pki, ServerProcess, Storage};
+use skewless_testkit::{Pki, ServerProcess, Storage, start_peer_with_log};
 
 use crate::client::{Connection, Endpoint, Protocol};
 use crate::cluster::{self, LOG};
@@ -190,8 +190,8 @@ async fn restart_way(
 ) -> anyhow::Result<Vec<Trial>> {
     let dir = tempfile::tempdir().context("a directory for the shared database")?;
     let storage = Storage::SharedSqlite(dir.path().to_path_buf());
-    let a = cluster::start_peer(binary, pki, &storage, "server-a", &[]).await;
-    let mut b = cluster::start_peer(binary, pki, &storage, "server-b", &[]).await;
+    let a = start_peer_with_log(binary, pki, &storage, "server-a", &[], LOG).await;
+    let mut b = start_peer_with_log(binary, pki, &storage, "server-b", &[], LOG).await;
     let every = Duration::from_millis(args.poll_ms);
     let mut trials = Vec::new();
     for trial in 0..args.trials {
@@ -249,7 +249,7 @@ async fn restart_way(
         new_b.wait_ready(pki).await;
         // Back to B without the group/version for the next trial.
         new_b.terminate().await;
-        b = cluster::start_peer(binary, pki, &storage, "server-b", &[]).await;
+        b = start_peer_with_log(binary, pki, &storage, "server-b", &[], LOG).await;
         eprintln!(
             "restart trial {}/{}: listed {} ms, routed {} ms",
             trial + 1,

@@ -309,12 +309,17 @@ pub enum Identity {
     Untrusted,
 }
 
-/// A response, with the body parsed as JSON when it is JSON.
+/// `skewless-local`'s response (status, headers, body through `Deref`),
+/// whose `json` panics when the body is not JSON.
 #[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
+pub struct Response(skewless_local::Response);
+
+impl std::ops::Deref for Response {
+    type Target = skewless_local::Response;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Response {
@@ -325,20 +330,6 @@ impl Response {
                 String::from_utf8_lossy(&self.body)
             )
         })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl From<skewless_local::Response> for Response {
-    fn from(r: skewless_local::Response) -> Self {
-        Self {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        }
     }
 }
 
@@ -431,7 +422,7 @@ impl Client {
                 REQUEST_TIMEOUT,
             )
             .await?;
-        Ok(response.into())
+        Ok(Response(response))
     }
 
     /// Opens a streaming GET (a watch) and returns a receiver of its lines.
