@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use http::Method;
-use skewless_testkit::{Pki, ServerProcess, Storage};
+use skewless_testkit::{Pki, ServerProcess, Storage, start_peer_with_log};
 
 use crate::client::{Endpoint, Protocol};
 
@@ -33,26 +33,6 @@ pub fn binary(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// The flags of a server named `id` with the proxy on, plus `extra`.
-pub fn peer_flags(pki: &Pki, id: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = pki.peer_args(id);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args
-}
-
-/// Starts a server named `id` with the proxy on; returns once it is ready.
-pub async fn start_peer(
-    binary: &Path,
-    pki: &Pki,
-    storage: &Storage,
-    id: &str,
-    extra: &[&str],
-) -> ServerProcess {
-    let args = peer_flags(pki, id, extra);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ServerProcess::start_with_log(binary, pki, storage, &args, LOG).await
-}
-
 /// Two peers on one shared SQLite database.
 #[derive(Debug)]
 pub struct Pair {
@@ -73,8 +53,8 @@ impl Pair {
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("a directory for the shared database")?;
         let storage = Storage::SharedSqlite(dir.path().to_path_buf());
-        let a = start_peer(binary, pki, &storage, "server-a", a_extra).await;
-        let b = start_peer(binary, pki, &storage, "server-b", b_extra).await;
+        let a = start_peer_with_log(binary, pki, &storage, "server-a", a_extra, LOG).await;
+        let b = start_peer_with_log(binary, pki, &storage, "server-b", b_extra, LOG).await;
         Ok(Self { a, b, _dir: dir })
     }
 

@@ -28,7 +28,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use http::Method;
 use serde::Deserialize;
-use skewless_testkit::{Pki, ServerProcess, Storage};
+use skewless_testkit::{Pki, ServerProcess, Storage, start_peer_with_log};
 
 use crate::client::{Connection, Endpoint, Protocol};
 use crate::cluster::{self, LOG};
@@ -190,8 +190,8 @@ async fn restart_way(
 ) -> anyhow::Result<Vec<Trial>> {
     let dir = tempfile::tempdir().context("a directory for the shared database")?;
     let storage = Storage::SharedSqlite(dir.path().to_path_buf());
-    let a = cluster::start_peer(binary, pki, &storage, "server-a", &[]).await;
-    let mut b = cluster::start_peer(binary, pki, &storage, "server-b", &[]).await;
+    let a = start_peer_with_log(binary, pki, &storage, "server-a", &[], LOG).await;
+    let mut b = start_peer_with_log(binary, pki, &storage, "server-b", &[], LOG).await;
     let every = Duration::from_millis(args.poll_ms);
     let mut trials = Vec::new();
     for trial in 0..args.trials {
@@ -210,7 +210,8 @@ async fn restart_way(
         );
         // A's pollers connect before B starts, so they poll from the start.
         let (a_listed, a_routed) = (conn(&a.url, pki).await?, conn(&a.url, pki).await?);
-        let flags = cluster::peer_flags(pki, "server-b", &[ENABLE]);
+        let mut flags = pki.peer_args("server-b");
+        flags.push(ENABLE.to_owned());
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let mut new_b = ServerProcess::spawn_with_log(binary, pki, &storage, &flags, LOG).await;
         let listening = Instant::now();
@@ -248,7 +249,7 @@ async fn restart_way(
         new_b.wait_ready(pki).await;
         // Back to B without the group/version for the next trial.
         new_b.terminate().await;
-        b = cluster::start_peer(binary, pki, &storage, "server-b", &[]).await;
+        b = start_peer_with_log(binary, pki, &storage, "server-b", &[], LOG).await;
         eprintln!(
             "restart trial {}/{}: listed {} ms, routed {} ms",
             trial + 1,

@@ -56,6 +56,37 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A duration flag: parsed by [`parse_duration`], shown in the largest
+/// whole unit (`1h`, `5m`, `15s`, `500ms`).
+#[derive(Debug, Clone, Copy)]
+struct GoDuration(Duration);
+
+impl std::str::FromStr for GoDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_duration(s).map(Self)
+    }
+}
+
+impl std::fmt::Display for GoDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (secs, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        match (secs, nanos) {
+            (0, 0) => write!(f, "0"),
+            (_, 0) if secs % 3600 == 0 => write!(f, "{}h", secs / 3600),
+            (_, 0) if secs % 60 == 0 => write!(f, "{}m", secs / 60),
+            (_, 0) => write!(f, "{secs}s"),
+            _ => write!(f, "{}ms", self.0.as_millis()),
+        }
+    }
+}
+
+/// `serve`'s flag defaults: the server's own.
+fn defaults() -> ServeOptions {
+    ServeOptions::default()
+}
+
 fn comma_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -67,10 +98,10 @@ fn comma_list(s: &str) -> Vec<String> {
 #[derive(Args)]
 struct ServeArgs {
     /// The IP address on which to listen for the --secure-port port.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value_t = defaults().bind_address)]
     bind_address: IpAddr,
     /// The port on which to serve HTTPS (0 picks a free port).
-    #[arg(long, default_value_t = 6443)]
+    #[arg(long, default_value_t = defaults().secure_port)]
     secure_port: u16,
     /// File containing the default x509 certificate for HTTPS.
     #[arg(long)]
@@ -83,13 +114,13 @@ struct ServeArgs {
     #[arg(long)]
     cert_dir: Option<PathBuf>,
     /// Where the embedded store keeps its database.
-    #[arg(long, default_value = "skewless-data")]
+    #[arg(long, default_value_os_t = defaults().data_dir)]
     data_dir: PathBuf,
     /// Comma-separated etcd servers (http://host:port); uses etcd instead of the embedded store.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value_t = defaults().etcd_servers.join(","))]
     etcd_servers: String,
     /// The prefix for all resource paths in etcd.
-    #[arg(long, default_value = "/registry")]
+    #[arg(long, default_value_t = defaults().etcd_prefix)]
     etcd_prefix: String,
     /// Client certificates signed by this CA authenticate as CN (user) / O (groups).
     #[arg(long)]
@@ -101,28 +132,28 @@ struct ServeArgs {
     #[arg(long)]
     requestheader_client_ca_file: Option<PathBuf>,
     /// Common names of front-proxy certificates allowed to assert users (empty: any).
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value_t = defaults().requestheader.allowed_names.join(","))]
     requestheader_allowed_names: String,
-    #[arg(long, default_value = "X-Remote-User")]
+    #[arg(long, default_value_t = defaults().requestheader.username_headers.join(","))]
     requestheader_username_headers: String,
-    #[arg(long, default_value = "X-Remote-Uid")]
+    #[arg(long, default_value_t = defaults().requestheader.uid_headers.join(","))]
     requestheader_uid_headers: String,
-    #[arg(long, default_value = "X-Remote-Group")]
+    #[arg(long, default_value_t = defaults().requestheader.group_headers.join(","))]
     requestheader_group_headers: String,
-    #[arg(long, default_value = "X-Remote-Extra-")]
+    #[arg(long, default_value_t = defaults().requestheader.extra_headers_prefix.join(","))]
     requestheader_extra_headers_prefix: String,
     /// The Kubernetes version whose API this server serves (1.35 or 1.36).
-    #[arg(long, default_value = "1.36")]
+    #[arg(long, default_value_t = defaults().emulated_version)]
     emulated_version: String,
     /// Enable or disable API group/versions: api/all, api/alpha, api/beta, <group>/<version>=true|false.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value_t = defaults().runtime_config)]
     runtime_config: String,
     /// This server's identity (default: the hostname).
     #[arg(long)]
     apiserver_id: Option<String>,
     /// How often old history is compacted (e.g. 5m, 30s; 0 disables).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    etcd_compaction_interval: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().compaction_interval))]
+    etcd_compaction_interval: GoDuration,
     /// Feature gates: UnknownVersionInteroperabilityProxy=true|false (default true).
     #[arg(long, default_value = "")]
     feature_gates: String,
@@ -142,25 +173,25 @@ struct ServeArgs {
     #[arg(long)]
     proxy_client_key_file: Option<PathBuf>,
     /// Deadline of non-watch requests, and of a peer's response to start.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    request_timeout: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().request_timeout))]
+    request_timeout: GoDuration,
     /// How long an identity lease is valid without renewal.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    identity_lease_duration: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().identity.lease_duration))]
+    identity_lease_duration: GoDuration,
     /// How often the identity lease is renewed.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    identity_lease_renew_interval: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().identity.renew_interval))]
+    identity_lease_renew_interval: GoDuration,
     /// How often expired identity leases are garbage-collected.
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    identity_lease_gc_period: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().identity.gc_period))]
+    identity_lease_gc_period: GoDuration,
     /// Time-to-live of this server's peer endpoint (refreshed at two thirds of it).
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    peer_endpoint_ttl: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().identity.endpoint_ttl))]
+    peer_endpoint_ttl: GoDuration,
     /// How often peers' discovery is re-checked (conditional requests).
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    peer_discovery_resync: Duration,
+    #[arg(long, default_value_t = GoDuration(defaults().peer.discovery_resync))]
+    peer_discovery_resync: GoDuration,
     /// Seconds in-flight requests get to finish on SIGTERM.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = defaults().shutdown_grace.as_secs())]
     shutdown_grace_seconds: u64,
 }
 
@@ -190,7 +221,7 @@ impl ServeArgs {
             runtime_config: self.runtime_config,
             apiserver_id: self.apiserver_id,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
-            compaction_interval: self.etcd_compaction_interval,
+            compaction_interval: self.etcd_compaction_interval.0,
             feature_gates: skewless_server::options::FeatureGates::parse(&self.feature_gates)
                 .map_err(|e| {
                     anyhow::anyhow!(
@@ -204,16 +235,16 @@ impl ServeArgs {
                 advertise_port: self.peer_advertise_port,
                 proxy_client_cert_file: self.proxy_client_cert_file,
                 proxy_client_key_file: self.proxy_client_key_file,
-                discovery_resync: self.peer_discovery_resync,
+                discovery_resync: self.peer_discovery_resync.0,
             },
             identity: skewless_server::identity::IdentityTiming {
-                lease_duration: self.identity_lease_duration,
-                renew_interval: self.identity_lease_renew_interval,
-                gc_period: self.identity_lease_gc_period,
-                endpoint_ttl: self.peer_endpoint_ttl,
-                endpoint_refresh: self.peer_endpoint_ttl * 2 / 3,
+                lease_duration: self.identity_lease_duration.0,
+                renew_interval: self.identity_lease_renew_interval.0,
+                gc_period: self.identity_lease_gc_period.0,
+                endpoint_ttl: self.peer_endpoint_ttl.0,
+                endpoint_refresh: self.peer_endpoint_ttl.0 * 2 / 3,
             },
-            request_timeout: self.request_timeout,
+            request_timeout: self.request_timeout.0,
             ..ServeOptions::default()
         })
     }
@@ -278,4 +309,29 @@ async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
     server.wait().await;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_defaults_are_the_servers() {
+        let cli = Cli::try_parse_from(["skewless", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let parsed = args.into_options().unwrap();
+        let d = ServeOptions::default();
+        assert_eq!(format!("{parsed:?}"), format!("{d:?}"));
+    }
+
+    #[test]
+    fn durations_show_in_their_largest_whole_unit() {
+        for s in ["0", "1h", "5m", "15s", "500ms"] {
+            assert_eq!(s.parse::<GoDuration>().unwrap().to_string(), s);
+        }
+        assert_eq!(GoDuration(Duration::from_secs(60)).to_string(), "1m");
+    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage};
+use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
@@ -615,14 +615,12 @@ async fn namespace_deletion_removes_its_contents() {
     assert_eq!(r.json()["status"]["phase"], "Terminating");
     // Creating content in a terminating namespace is forbidden.
     assert_status(&c.post_json(in_ns, &cm("b")).await, 403, "Forbidden");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while c.get("/api/v1/namespaces/doomed").await.status != 404 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "namespace never went away"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the namespace to go away",
+        || async { c.get("/api/v1/namespaces/doomed").await.status == 404 },
+    )
+    .await;
     let r = c.get(&format!("{in_ns}/a")).await;
     assert_status(&r, 404, "NotFound");
 }
@@ -709,16 +707,16 @@ async fn compacted_history_is_410_gone_and_bookmarks_arrive() {
     for i in 0..3 {
         c.post_json(CMS, &cm(&format!("new{i}"))).await;
     }
-    // Two compaction ticks later the first revision is history.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
     c.post_json(CMS, &cm("latest")).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-
-    let r = c
-        .get(&format!(
-            "{CMS}?resourceVersion={old_rv}&resourceVersionMatch=Exact"
-        ))
-        .await;
+    // A compaction tick (every 500 ms) makes the first revision history.
+    let exact = format!("{CMS}?resourceVersion={old_rv}&resourceVersionMatch=Exact");
+    eventually(
+        Duration::from_secs(20),
+        "the first revision to be compacted",
+        || async { c.get(&exact).await.status == 410 },
+    )
+    .await;
+    let r = c.get(&exact).await;
     assert_status(&r, 410, "Expired");
 
     let mut events = c

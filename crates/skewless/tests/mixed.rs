@@ -299,7 +299,24 @@ async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources()
     let pki = Pki::generate();
     // The 1.35 server starts first and holds the namespace controller lease.
     let old = peer(&pki, &storage, "server-135", &["--emulated-version=1.35"]).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let c = old.client(&pki, Identity::Admin);
+    let holder = || async {
+        let lease = c
+            .get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/skewless-namespace-controller")
+            .await;
+        if lease.status != 200 {
+            return None;
+        }
+        lease.json()["spec"]["holderIdentity"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    eventually(
+        Duration::from_secs(10),
+        "the 1.35 server to hold the namespace controller lease",
+        || async { holder().await.as_deref() == Some("server-135") },
+    )
+    .await;
     let _new = peer(
         &pki,
         &storage,
@@ -310,7 +327,8 @@ async fn deleting_a_namespace_through_the_older_server_reaches_newer_resources()
         ],
     )
     .await;
-    let c = old.client(&pki, Identity::Admin);
+    // The lease is held and renewed: the newer server does not take it.
+    assert_eq!(holder().await.as_deref(), Some("server-135"));
     let podgroups = "/apis/scheduling.k8s.io/v1alpha2/namespaces/mixed/podgroups";
     eventually(
         Duration::from_secs(10),

@@ -208,11 +208,25 @@ async fn requests_reach_a_third_server_when_the_first_dies() {
         cb,
         _dir,
     } = pair().await;
-    let c = peer(&pki, &storage, "server-c", &[]).await;
+    // C also serves an alpha group no other server does, so B shows when
+    // it has learnt C's discovery: it proxies that group to C.
+    let c = peer(
+        &pki,
+        &storage,
+        "server-c",
+        &["--runtime-config=scheduling.k8s.io/v1alpha2=true"],
+    )
+    .await;
     assert_eq!(ca.post_json(JOBS, &job("survivor")).await.status, 201);
     // Let B learn C too: C started after B, so B needs a discovery round
     // (every 500 ms here) after C's endpoint appeared.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(Duration::from_secs(10), "B to learn C", || async {
+        cb.get("/apis/scheduling.k8s.io/v1alpha2/podgroups")
+            .await
+            .status
+            == 200
+    })
+    .await;
     a.kill().await;
     // Every request after A's death succeeds: A is marked down at the first
     // refused connection and C takes over.

@@ -115,15 +115,18 @@ impl Kubectl {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
-        change();
         let stdout = watch.stdout.take().unwrap();
         let until = until.to_owned();
+        // The watch prints the current state first: once that line is
+        // out, kubectl watches from the list's resourceVersion, so the
+        // change cannot be missed.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
         let seen = std::thread::spawn(move || {
             use std::io::BufRead as _;
             let mut lines = Vec::new();
             for line in std::io::BufReader::new(stdout).lines() {
                 let line = line.unwrap_or_default();
+                let _ = started_tx.send(());
                 let done = line == until;
                 lines.push(line);
                 if done {
@@ -132,12 +135,18 @@ impl Kubectl {
             }
             lines
         });
+        let started = started_rx.recv_timeout(Duration::from_secs(20)).is_ok();
+        if started {
+            change();
+        }
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !seen.is_finished() && Instant::now() < deadline {
+        while started && !seen.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = watch.kill();
         let _ = watch.wait();
-        seen.join().unwrap()
+        let lines = seen.join().unwrap();
+        assert!(started, "the watch printed nothing within 20 s");
+        lines
     }
 }

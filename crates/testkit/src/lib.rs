@@ -2,40 +2,36 @@
 //! real `skewless serve` processes (on SQLite or etcd), an HTTPS client that
 //! can present any identity, kubeconfigs, and the pinned kubectl.
 //!
+//! The PKI, the process launcher, the HTTPS client and the kubeconfig
+//! writer are `skewless-local`'s (what `skewless cluster` uses); this kit
+//! adds what only tests need (more identities, storage choices) and turns
+//! errors into panics.
+//!
 //! Test code: it panics with a clear message when the environment is not
 //! what a test needs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use http_body_util::BodyExt;
 use serde_json::Value;
-use skewless_server::tls::{Ca, install_crypto_provider};
+use skewless_local::kubeconfig::{Kubeconfig, User};
+use skewless_local::process::{Launch, Signal};
+use skewless_local::{Credentials, Endpoint, Protocol};
+use skewless_server::tls::Ca;
 use skewless_store::testing::EtcdCluster;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Certificates and credentials for one test cluster, written to a
-/// temporary directory.
+/// temporary directory: `skewless-local`'s PKI (its files through `Deref`)
+/// plus a token file and two more client certificates.
 #[derive(Debug)]
 pub struct Pki {
-    pub dir: PathBuf,
-    pub ca: PathBuf,
-    pub serving_cert: PathBuf,
-    pub serving_key: PathBuf,
-    pub admin_cert: PathBuf,
-    pub admin_key: PathBuf,
-    pub front_proxy_ca: PathBuf,
-    pub proxy_cert: PathBuf,
-    pub proxy_key: PathBuf,
+    files: skewless_local::Pki,
     pub tokens: PathBuf,
     /// A client certificate from the cluster CA (not the front-proxy CA).
     pub other_cert: PathBuf,
@@ -48,40 +44,26 @@ pub struct Pki {
     _tmp: Arc<tempfile::TempDir>,
 }
 
+impl std::ops::Deref for Pki {
+    type Target = skewless_local::Pki;
+
+    fn deref(&self) -> &Self::Target {
+        &self.files
+    }
+}
+
 /// The bearer token `Pki` puts in the token file for user `token-user`.
 pub const TOKEN: &str = "skewless-test-token";
 
 impl Pki {
     pub fn generate() -> Self {
-        install_crypto_provider();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let ca = Ca::generate("skewless-test-ca").unwrap();
-        std::fs::write(dir.join("ca.crt"), ca.cert_pem()).unwrap();
-        let serving = ca
-            .issue_server(&[
-                "localhost".into(),
-                "127.0.0.1".into(),
-                "kubernetes.default.svc".into(),
-            ])
-            .unwrap();
-        let (serving_cert, serving_key) = serving.write(&dir, "serving").unwrap();
-        let (admin_cert, admin_key) = ca
-            .issue_client("admin", &["system:masters"])
-            .unwrap()
-            .write(&dir, "admin")
-            .unwrap();
+        let (files, ca) = skewless_local::Pki::generate(&dir).unwrap();
         let (other_cert, other_key) = ca
-            .issue_client("front-proxy-client", &[])
+            .issue_client(skewless_local::pki::PROXY_CN, &[])
             .unwrap()
             .write(&dir, "other")
-            .unwrap();
-        let fp = Ca::generate("skewless-test-front-proxy-ca").unwrap();
-        std::fs::write(dir.join("front-proxy-ca.crt"), fp.cert_pem()).unwrap();
-        let (proxy_cert, proxy_key) = fp
-            .issue_client("front-proxy-client", &[])
-            .unwrap()
-            .write(&dir, "proxy")
             .unwrap();
         let (untrusted_cert, untrusted_key) = Ca::generate("nobody-trusts-this-ca")
             .unwrap()
@@ -96,15 +78,7 @@ impl Pki {
         )
         .unwrap();
         Self {
-            ca: dir.join("ca.crt"),
-            front_proxy_ca: dir.join("front-proxy-ca.crt"),
-            dir,
-            serving_cert,
-            serving_key,
-            admin_cert,
-            admin_key,
-            proxy_cert,
-            proxy_key,
+            files,
             tokens,
             other_cert,
             other_key,
@@ -117,36 +91,16 @@ impl Pki {
 
     /// The flags that turn the Mixed Version Proxy on for a server named `id`.
     pub fn peer_args(&self, id: &str) -> Vec<String> {
-        let p = |p: &Path| p.display().to_string();
-        vec![
-            "--apiserver-id".into(),
-            id.into(),
-            "--peer-ca-file".into(),
-            p(&self.ca),
-            "--proxy-client-cert-file".into(),
-            p(&self.proxy_cert),
-            "--proxy-client-key-file".into(),
-            p(&self.proxy_key),
-        ]
+        let mut args = vec![format!("--apiserver-id={id}")];
+        args.extend(self.files.peer_args());
+        args
     }
 
-    /// The flags that make a server use this PKI.
+    /// The flags that make a server use this PKI (and its token file).
     pub fn serve_args(&self) -> Vec<String> {
-        let p = |p: &Path| p.display().to_string();
-        vec![
-            "--tls-cert-file".into(),
-            p(&self.serving_cert),
-            "--tls-private-key-file".into(),
-            p(&self.serving_key),
-            "--client-ca-file".into(),
-            p(&self.ca),
-            "--token-auth-file".into(),
-            p(&self.tokens),
-            "--requestheader-client-ca-file".into(),
-            p(&self.front_proxy_ca),
-            "--requestheader-allowed-names".into(),
-            "front-proxy-client".into(),
-        ]
+        let mut args = self.files.serve_args();
+        args.push(format!("--token-auth-file={}", self.tokens.display()));
+        args
     }
 }
 
@@ -181,6 +135,9 @@ pub async fn etcd_endpoints() -> (Vec<String>, Option<EtcdCluster>) {
     }
 }
 
+/// The `SKEWLESS_LOG` filter test servers run with.
+const DEBUG_LOG: &str = "info,skewless_server=debug";
+
 /// A running `skewless serve` process.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -196,7 +153,7 @@ impl ServerProcess {
     /// Starts `binary serve` with the PKI's flags, the storage and any extra
     /// flags; returns once `/readyz` answers 200. Logs at debug level.
     pub async fn start(binary: &Path, pki: &Pki, storage: &Storage, extra: &[&str]) -> Self {
-        Self::start_with_log(binary, pki, storage, extra, "info,skewless_server=debug").await
+        Self::start_with_log(binary, pki, storage, extra, DEBUG_LOG).await
     }
 
     /// As [`ServerProcess::start`], with this `SKEWLESS_LOG` filter.
@@ -228,65 +185,47 @@ impl ServerProcess {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let log = tmp.path().join("server.log");
-        let mut args: Vec<String> = vec!["serve".into(), "--secure-port".into(), "0".into()];
+        let mut args: Vec<String> = vec!["--secure-port=0".into()];
         args.extend(pki.serve_args());
+        let data_dir_flag = |dir: &Path| format!("--data-dir={}", dir.display());
         match storage {
-            Storage::Sqlite => args.extend(["--data-dir".into(), data_dir.display().to_string()]),
+            Storage::Sqlite => args.push(data_dir_flag(&data_dir)),
             Storage::SharedSqlite(dir) => {
-                args.extend(["--data-dir".into(), dir.display().to_string()]);
-                args.extend([
-                    "--cert-dir".into(),
-                    data_dir.join("certs").display().to_string(),
-                ]);
+                args.push(data_dir_flag(dir));
+                args.push(format!("--cert-dir={}", data_dir.join("certs").display()));
             }
             Storage::Etcd(endpoints) => {
                 let prefix = format!("/skewless-test-{}-{}", std::process::id(), unique());
-                args.extend([
-                    "--etcd-servers".into(),
-                    endpoints.join(","),
-                    "--etcd-prefix".into(),
-                    prefix,
-                ]);
-                args.extend(["--data-dir".into(), data_dir.display().to_string()]);
+                args.push(format!("--etcd-servers={}", endpoints.join(",")));
+                args.push(format!("--etcd-prefix={prefix}"));
+                args.push(data_dir_flag(&data_dir));
             }
             Storage::EtcdPrefix(endpoints, prefix) => {
-                args.extend([
-                    "--etcd-servers".into(),
-                    endpoints.join(","),
-                    "--etcd-prefix".into(),
-                    prefix.clone(),
-                ]);
-                args.extend(["--data-dir".into(), data_dir.display().to_string()]);
+                args.push(format!("--etcd-servers={}", endpoints.join(",")));
+                args.push(format!("--etcd-prefix={prefix}"));
+                args.push(data_dir_flag(&data_dir));
             }
         }
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let mut child = Command::new(binary)
-            .args(&args)
-            .env("SKEWLESS_LOG", log_filter)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
+        let mut launch = Launch::serve(binary, args, &log);
+        launch.env.push(("SKEWLESS_LOG".into(), log_filter.into()));
+        launch.kill_on_drop = true;
+        let started = launch
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("server did not start; log:\n{}", read(&log)))
-            .unwrap()
-            .unwrap_or_else(|| panic!("server exited; log:\n{}", read(&log)));
-        let url = line
-            .strip_prefix("serving on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .unwrap_or_else(|e| panic!("starting {}: {e:#}", binary.display()));
+        let addr = skewless_local::process::wait_listening(
+            &log,
+            started.log_offset,
+            started.pid,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("server did not start: {e:#}\nlog:\n{}", read(&log)));
         Self {
-            url,
-            port,
+            url: format!("https://{addr}"),
+            port: addr.port(),
             data_dir,
-            child: Some(child),
+            child: Some(started.child),
             log,
             _tmp: Arc::new(tmp),
         }
@@ -294,20 +233,16 @@ impl ServerProcess {
 
     /// Waits (up to 30 s) until `/readyz` answers 200.
     pub async fn wait_ready(&self, pki: &Pki) {
-        let client = Client::new(&self.url, pki, Identity::Anonymous);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = client.try_request("GET", "/readyz", None, None).await
-                && r.status == 200
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "server never became ready; log:\n{}",
+        let client = Credentials::admin(pki).unwrap().client(self.port);
+        let pid = self.pid().expect("server already stopped");
+        if let Err(e) =
+            skewless_local::process::wait_ready(&client, pid, &self.log, Duration::from_secs(30))
+                .await
+        {
+            panic!(
+                "server never became ready: {e:#}\nlog:\n{}",
                 read(&self.log)
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -328,9 +263,7 @@ impl ServerProcess {
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("server already stopped");
         if let Some(pid) = child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
+            let _ = skewless_local::process::signal(pid, Signal::TERM);
         }
         tokio::time::timeout(Duration::from_secs(30), child.wait())
             .await
@@ -376,12 +309,17 @@ pub enum Identity {
     Untrusted,
 }
 
-/// A response, with the body parsed as JSON when it is JSON.
+/// `skewless-local`'s response (status, headers, body through `Deref`),
+/// whose `json` panics when the body is not JSON.
 #[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
+pub struct Response(skewless_local::Response);
+
+impl std::ops::Deref for Response {
+    type Target = skewless_local::Response;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Response {
@@ -393,68 +331,40 @@ impl Response {
             )
         })
     }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
 }
 
-/// A minimal HTTPS client: one HTTP/1.1 connection per request, trusting
-/// the test CA, presenting the chosen identity.
-#[derive(Clone)]
+/// How long a request's response (and then its body) may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `skewless-local`'s HTTPS client as tests use it: one HTTP/1.1
+/// connection per request, trusting the test CA, presenting the chosen
+/// identity; it panics where tests want a panic.
+#[derive(Debug, Clone)]
 pub struct Client {
-    url: String,
-    connector: tokio_rustls::TlsConnector,
+    endpoint: Endpoint,
     token: Option<String>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
-fn load_certs(p: &Path) -> Vec<CertificateDer<'static>> {
-    CertificateDer::pem_file_iter(p)
-        .unwrap()
-        .map(|c| c.unwrap())
-        .collect()
 }
 
 impl Client {
     pub fn new(url: &str, pki: &Pki, identity: Identity) -> Self {
-        install_crypto_provider();
-        let mut roots = rustls::RootCertStore::empty();
-        for c in load_certs(&pki.ca) {
-            roots.add(c).unwrap();
-        }
-        let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-        let cert = |c: &Path, k: &Path| (load_certs(c), PrivateKeyDer::from_pem_file(k).unwrap());
-        let config = match &identity {
-            Identity::Admin => {
-                let (c, k) = cert(&pki.admin_cert, &pki.admin_key);
-                builder.with_client_auth_cert(c, k).unwrap()
-            }
-            Identity::FrontProxy => {
-                let (c, k) = cert(&pki.proxy_cert, &pki.proxy_key);
-                builder.with_client_auth_cert(c, k).unwrap()
-            }
-            Identity::ClusterCertNamedLikeProxy => {
-                let (c, k) = cert(&pki.other_cert, &pki.other_key);
-                builder.with_client_auth_cert(c, k).unwrap()
-            }
-            Identity::Untrusted => {
-                let (c, k) = cert(&pki.untrusted_cert, &pki.untrusted_key);
-                builder.with_client_auth_cert(c, k).unwrap()
-            }
-            Identity::Anonymous | Identity::Token => builder.with_no_client_auth(),
+        let pair = |c: &PathBuf, k: &PathBuf| Some((c.clone(), k.clone()));
+        let certificate = match &identity {
+            Identity::Admin => pair(&pki.admin_cert, &pki.admin_key),
+            Identity::FrontProxy => pair(&pki.proxy_cert, &pki.proxy_key),
+            Identity::ClusterCertNamedLikeProxy => pair(&pki.other_cert, &pki.other_key),
+            Identity::Untrusted => pair(&pki.untrusted_cert, &pki.untrusted_key),
+            Identity::Anonymous | Identity::Token => None,
         };
+        let credentials = Credentials::load(
+            &pki.ca,
+            certificate
+                .as_ref()
+                .map(|(c, k)| (c.as_path(), k.as_path())),
+        )
+        .unwrap();
         Self {
-            url: url.trim_end_matches('/').to_owned(),
-            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
-            token: matches!(identity, Identity::Token).then(|| TOKEN.to_owned()),
+            endpoint: credentials.endpoint(url, Protocol::Http1).unwrap(),
+            token: matches!(identity, Identity::Token).then(|| format!("Bearer {TOKEN}")),
         }
     }
 
@@ -466,17 +376,10 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Response {
-        let mut all: Vec<(String, String)> = headers
+        let all: Vec<(String, String)> = headers
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        if body.is_some()
-            && !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            all.push(("content-type".into(), "application/json".into()));
-        }
         self.try_request(method, path, Some(&all), body)
             .await
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
@@ -491,6 +394,16 @@ impl Client {
             .await
     }
 
+    /// The request's headers with the identity's (a bearer token).
+    fn headers<'a>(&'a self, given: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+        let mut all: Vec<(&str, &str)> = Vec::new();
+        if let Some(t) = &self.token {
+            all.push(("authorization", t));
+        }
+        all.extend(given.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        all
+    }
+
     pub async fn try_request(
         &self,
         method: &str,
@@ -498,67 +411,33 @@ impl Client {
         headers: Option<&[(String, String)]>,
         body: Option<Vec<u8>>,
     ) -> Result<Response, Box<dyn std::error::Error + Send + Sync>> {
-        let authority = self.url.trim_start_matches("https://").to_owned();
-        let tcp = tokio::net::TcpStream::connect(&authority).await?;
-        let tls = self
-            .connector
-            .connect(ServerName::try_from("localhost")?, tcp)
+        let mut conn = self.endpoint.connect().await?;
+        let headers = self.headers(headers.unwrap_or(&[]));
+        let response = conn
+            .send(
+                method,
+                path,
+                &headers,
+                body.map(Bytes::from),
+                REQUEST_TIMEOUT,
+            )
             .await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
-        tokio::spawn(conn);
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &authority);
-        if let Some(t) = &self.token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        for (k, v) in headers.unwrap_or(&[]) {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let resp =
-            tokio::time::timeout(Duration::from_secs(30), sender.send_request(req)).await??;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = tokio::time::timeout(Duration::from_secs(30), resp.into_body().collect())
-            .await??
-            .to_bytes();
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(Response(response))
     }
 
     /// Opens a streaming GET (a watch) and returns a receiver of its lines.
     pub async fn stream_lines(&self, path: &str) -> tokio::sync::mpsc::Receiver<Value> {
-        let authority = self.url.trim_start_matches("https://").to_owned();
-        let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
-        let tls = self
-            .connector
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
-            .await
-            .unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let mut req = http::Request::builder()
-            .method("GET")
-            .uri(path)
-            .header("host", &authority);
-        if let Some(t) = &self.token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let resp = sender
-            .send_request(req.body(Full::new(Bytes::new())).unwrap())
+        let mut conn = self.endpoint.connect().await.unwrap();
+        let resp = conn
+            .start("GET", path, &self.headers(&[]), None)
             .await
             .unwrap();
         assert_eq!(resp.status(), 200, "watch {path} refused");
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let mut body = resp.into_body();
         tokio::spawn(async move {
+            // The connection lives as long as the stream is read.
+            let _conn = conn;
             let mut buf = Vec::new();
             while let Some(Ok(frame)) = body.frame().await {
                 if let Ok(data) = frame.into_data() {
@@ -578,43 +457,34 @@ impl Client {
     }
 }
 
-/// Writes a kubeconfig for the admin certificate (and a `token` user).
+/// Writes a kubeconfig for the server at `url`: contexts `admin` (the
+/// admin certificate, current), `token` (the static token) and `nobody`
+/// (a token no server knows).
 pub fn kubeconfig(dir: &Path, url: &str, pki: &Pki) -> PathBuf {
     let path = dir.join("kubeconfig");
-    let p = |p: &Path| p.display().to_string();
-    let text = format!(
-        "apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: {url}
-    certificate-authority: {ca}
-users:
-- name: admin
-  user:
-    client-certificate: {cert}
-    client-key: {key}
-- name: token
-  user:
-    token: {TOKEN}
-- name: nobody
-  user:
-    token: not-a-valid-token
-contexts:
-- name: admin
-  context: {{cluster: test, user: admin}}
-- name: token
-  context: {{cluster: test, user: token}}
-- name: nobody
-  context: {{cluster: test, user: nobody}}
-current-context: admin
-",
-        ca = p(&pki.ca),
-        cert = p(&pki.admin_cert),
-        key = p(&pki.admin_key),
-    );
-    std::fs::write(&path, text).unwrap();
+    let context = |name: &str| (name.to_owned(), "test".to_owned(), name.to_owned());
+    Kubeconfig {
+        ca: pki.ca.clone(),
+        clusters: vec![("test".to_owned(), url.to_owned())],
+        users: vec![
+            (
+                "admin".to_owned(),
+                User::Certificate {
+                    cert: pki.admin_cert.clone(),
+                    key: pki.admin_key.clone(),
+                },
+            ),
+            ("token".to_owned(), User::Token(TOKEN.to_owned())),
+            (
+                "nobody".to_owned(),
+                User::Token("not-a-valid-token".to_owned()),
+            ),
+        ],
+        contexts: vec![context("admin"), context("token"), context("nobody")],
+        current_context: "admin".to_owned(),
+    }
+    .write(&path)
+    .unwrap();
     path
 }
 
@@ -672,9 +542,23 @@ pub async fn start_peer(
     id: &str,
     extra: &[&str],
 ) -> ServerProcess {
-    let mut args: Vec<String> = pki.peer_args(id);
-    args.extend(["--peer-discovery-resync".into(), "500ms".into()]);
+    let mut args = vec!["--peer-discovery-resync=500ms"];
+    args.extend(extra);
+    start_peer_with_log(binary, pki, storage, id, &args, DEBUG_LOG).await
+}
+
+/// Starts a server named `id` with the Mixed Version Proxy on and the
+/// server's own timing, plus `extra` flags, logging with `log_filter`.
+pub async fn start_peer_with_log(
+    binary: &Path,
+    pki: &Pki,
+    storage: &Storage,
+    id: &str,
+    extra: &[&str],
+    log_filter: &str,
+) -> ServerProcess {
+    let mut args = pki.peer_args(id);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ServerProcess::start(binary, pki, storage, &args).await
+    ServerProcess::start_with_log(binary, pki, storage, &args, log_filter).await
 }

@@ -5,12 +5,12 @@
 //! Pure parsing is kept apart from fetching so it can be table-tested.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::client::ApiClient;
+use skewless_local::Client;
 
 /// A resource as discovery names it: (group, version, resource).
 pub type Gvr = (String, String, String);
@@ -66,13 +66,13 @@ pub fn parse_aggregated(doc: &Value, verb: Option<&str>) -> Served {
 }
 
 /// What the server serves: local (`nopeer`) or merged across peers.
-pub async fn served(client: &ApiClient, accept: &str) -> anyhow::Result<Served> {
+pub async fn served(client: &Client, accept: &str) -> anyhow::Result<Served> {
     served_with(client, accept, None).await
 }
 
 /// As [`served`], keeping only resources with `verb` when given.
 pub async fn served_with(
-    client: &ApiClient,
+    client: &Client,
     accept: &str,
     verb: Option<&str>,
 ) -> anyhow::Result<Served> {
@@ -98,7 +98,7 @@ pub async fn served_with(
 }
 
 /// The emulated version a server reports (`v1.35.0` → `1.35`).
-pub async fn version(client: &ApiClient) -> anyhow::Result<String> {
+pub async fn version(client: &Client) -> anyhow::Result<String> {
     let r = client.get("/version", TIMEOUT).await?;
     let v = r.json()?;
     Ok(match (v["major"].as_str(), v["minor"].as_str()) {
@@ -136,7 +136,7 @@ pub struct ProxyCounters {
     pub proxied_in: u64,
 }
 
-pub async fn proxy_counters(client: &ApiClient) -> anyhow::Result<ProxyCounters> {
+pub async fn proxy_counters(client: &Client) -> anyhow::Result<ProxyCounters> {
     let r = client.get("/metrics", TIMEOUT).await?;
     if r.status != 200 {
         bail!("{} /metrics answered {}", client.url(), r.status);
@@ -169,6 +169,35 @@ pub fn describe(resources: &Served) -> Vec<String> {
         out.push(format!("{cur}: {}", list.join(", ")));
     }
     out
+}
+
+/// Waits until every client's merged discovery lists every resource in
+/// `expected`. Returns how long it took, or `None` on timeout.
+pub async fn wait_merged(
+    clients: &[Client],
+    expected: &Served,
+    timeout: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    loop {
+        let mut all = true;
+        for c in clients {
+            match served(c, MERGED).await {
+                Ok(merged) if expected.is_subset(&merged) => {}
+                _ => {
+                    all = false;
+                    break;
+                }
+            }
+        }
+        if all {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > timeout {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[cfg(test)]

@@ -14,11 +14,8 @@
 //! directory ([`state`]). This module never signals a process it has not
 //! verified to be one of the cluster's servers.
 
-mod client;
 mod discovery;
 mod down;
-mod kubeconfig;
-mod pki;
 mod probe;
 mod process;
 mod report;

@@ -21,6 +21,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+use skewless_local::kubeconfig::Kubeconfig;
+use skewless_local::{Credentials, Pki};
+use skewless_server::options::{FeatureGates, UVIP};
+
+/// The kubeconfig's default context (on the first server).
+pub const DEFAULT_CONTEXT: &str = "skewless";
+
+/// Whether the Mixed Version Proxy runs with these feature gates.
+pub fn proxy_enabled(feature_gates: &str) -> bool {
+    FeatureGates::parse(feature_gates).is_ok_and(|g| g.enabled(UVIP))
+}
 
 /// Paths inside a state directory.
 #[derive(Debug, Clone)]
@@ -51,6 +62,29 @@ impl Layout {
     pub fn pki(&self) -> PathBuf {
         self.dir.join("pki")
     }
+    /// The certificates' files in [`Layout::pki`].
+    pub fn pki_files(&self) -> Pki {
+        Pki::at(&self.pki())
+    }
+
+    /// What clients of every server trust and present: the cluster CA and
+    /// the admin certificate.
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
+        Credentials::admin(&self.pki_files())
+    }
+
+    /// Writes the kubeconfig: one cluster and context per server, named by
+    /// server ID, and [`DEFAULT_CONTEXT`] on the first server, all as the
+    /// admin user.
+    pub fn write_kubeconfig(&self, state: &ClusterState) -> anyhow::Result<()> {
+        let servers: Vec<(String, String)> = state
+            .servers
+            .iter()
+            .map(|s| (s.id.clone(), s.url()))
+            .collect();
+        Kubeconfig::admin(&self.pki_files(), &servers, DEFAULT_CONTEXT).write(&self.kubeconfig())
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.join("data")
     }

@@ -14,8 +14,7 @@ use serde::Serialize;
 
 use super::discovery::{self, Served};
 use super::process;
-use super::state::Layout;
-use super::up::{credentials, proxy_enabled};
+use super::state::{Layout, proxy_enabled};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Output {
@@ -61,7 +60,7 @@ struct ClusterStatus {
 
 pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let state = layout.load_existing()?;
-    let creds = credentials(layout)?;
+    let creds = layout.credentials()?;
     let mut servers = Vec::new();
     let mut served: Vec<Option<Served>> = Vec::new();
     for s in &state.servers {

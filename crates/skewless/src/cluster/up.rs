@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use skewless_apimachinery::catalog::{EmulatedVersion, RuntimeConfig};
-use skewless_server::options::{FeatureGates, UVIP};
+use skewless_local::Credentials;
+use skewless_local::pki::{Ensured, Pki};
+use skewless_server::options::FeatureGates;
 
-use super::client::{ApiClient, Credentials};
-use super::discovery::{self, Served};
-use super::process::{self, pki_files};
-use super::state::{ClusterState, FORMAT, Layout, ServerState, Storage};
-use super::{Display, down, kubeconfig, pki};
+use super::discovery::{self, Served, wait_merged};
+use super::process;
+use super::state::{ClusterState, FORMAT, Layout, ServerState, Storage, proxy_enabled};
+use super::{Display, down};
 
 /// The first server's port when none is given (kube-apiserver's).
 const DEFAULT_BASE_PORT: u16 = 6443;
@@ -251,11 +252,6 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
     })
 }
 
-/// Whether the Mixed Version Proxy runs with these feature gates.
-pub fn proxy_enabled(feature_gates: &str) -> bool {
-    FeatureGates::parse(feature_gates).is_ok_and(|g| g.enabled(UVIP))
-}
-
 /// Servers of the state that still run, as "id (pid N)".
 fn running(state: &ClusterState) -> Vec<String> {
     state
@@ -265,45 +261,6 @@ fn running(state: &ClusterState) -> Vec<String> {
             process::running_pid(s).map(|pid| format!("{} (pid {pid}, {})", s.id, s.url()))
         })
         .collect()
-}
-
-/// Clients for every server, with the admin certificate.
-pub fn credentials(layout: &Layout) -> anyhow::Result<Credentials> {
-    let pki = layout.pki();
-    Credentials::load(
-        &pki.join(pki_files::CA),
-        &pki.join(pki_files::ADMIN_CERT),
-        &pki.join(pki_files::ADMIN_KEY),
-    )
-}
-
-/// Waits until every client's merged discovery lists every resource in
-/// `expected`. Returns how long it took, or `None` on timeout.
-pub async fn wait_merged(
-    clients: &[ApiClient],
-    expected: &Served,
-    timeout: Duration,
-) -> Option<Duration> {
-    let started = Instant::now();
-    loop {
-        let mut all = true;
-        for c in clients {
-            match discovery::served(c, discovery::MERGED).await {
-                Ok(merged) if expected.is_subset(&merged) => {}
-                _ => {
-                    all = false;
-                    break;
-                }
-            }
-        }
-        if all {
-            return Some(started.elapsed());
-        }
-        if started.elapsed() > timeout {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -336,9 +293,9 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
             );
         }
     }
-    match pki::ensure(layout)? {
-        pki::Pki::Generated => eprintln!("generated certificates in {}", layout.pki().display()),
-        pki::Pki::Reused => eprintln!("reusing certificates in {}", layout.pki().display()),
+    match Pki::ensure(&layout.pki())?.1 {
+        Ensured::Generated => eprintln!("generated certificates in {}", layout.pki().display()),
+        Ensured::Reused => eprintln!("reusing certificates in {}", layout.pki().display()),
     }
     eprintln!(
         "starting {} servers on {}{}",
@@ -353,7 +310,7 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
     if !args.detach {
         state.supervisor_pid = Some(std::process::id());
     }
-    let creds = credentials(layout)?;
+    let creds = layout.credentials()?;
     let children = match start_all(layout, &mut state, &creds, args.timeout).await {
         Ok(children) => children,
         Err(e) => {
@@ -363,12 +320,13 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
             return Err(e);
         }
     };
-    kubeconfig::write(layout, &state)?;
+    layout.write_kubeconfig(&state)?;
 
     // Let every server learn every other before telling the user to try
     // the proxy (readiness waits for one discovery round, not for peers
     // that started later).
-    let clients: Vec<ApiClient> = state.servers.iter().map(|s| creds.client(s.port)).collect();
+    let clients: Vec<skewless_local::Client> =
+        state.servers.iter().map(|s| creds.client(s.port)).collect();
     let mut served = Vec::new();
     for c in &clients {
         served.push(

@@ -20,13 +20,12 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use skewless_apimachinery::catalog::EmulatedVersion;
 
-use super::client::ApiClient;
-use super::discovery::{self, ProxyCounters, Served};
+use super::discovery::{self, ProxyCounters, Served, wait_merged};
 use super::probe::{Probe, ProbeTarget};
 use super::process::{self, Stopped};
 use super::report::{PhaseExtra, Report, StopRecord};
-use super::state::Layout;
-use super::up::{credentials, proxy_enabled, wait_merged};
+use super::state::{Layout, proxy_enabled};
+use skewless_local::Client;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
@@ -68,7 +67,7 @@ struct Counters {
 
 impl Counters {
     /// Adds what server `i` counted since the last reading to `extra`.
-    async fn sample(&mut self, i: usize, client: &ApiClient, extra: &mut PhaseExtra) {
+    async fn sample(&mut self, i: usize, client: &Client, extra: &mut PhaseExtra) {
         let Ok(now) = discovery::proxy_counters(client).await else {
             return;
         };
@@ -80,7 +79,7 @@ impl Counters {
     }
 }
 
-async fn local_view(client: &ApiClient) -> anyhow::Result<(Served, Served)> {
+async fn local_view(client: &Client) -> anyhow::Result<(Served, Served)> {
     Ok((
         discovery::served(client, discovery::NOPEER).await?,
         discovery::served_with(client, discovery::NOPEER, Some("list")).await?,
@@ -96,8 +95,8 @@ pub async fn run(layout: &Layout, args: UpgradeArgs) -> anyhow::Result<ExitCode>
     }
     let _lock = layout.lock()?;
     let mut state = layout.load_existing()?;
-    let creds = credentials(layout)?;
-    let clients: Vec<ApiClient> = state.servers.iter().map(|s| creds.client(s.port)).collect();
+    let creds = layout.credentials()?;
+    let clients: Vec<Client> = state.servers.iter().map(|s| creds.client(s.port)).collect();
     for (s, c) in state.servers.iter().zip(&clients) {
         if process::running_pid(s).is_none() {
             bail!(
@@ -252,7 +251,7 @@ async fn replace(
     state: &mut super::state::ClusterState,
     i: usize,
     target: &str,
-    clients: &[ApiClient],
+    clients: &[Client],
     probe: &Probe,
     counters: &mut Counters,
     extra: &mut PhaseExtra,
@@ -322,7 +321,7 @@ async fn replace(
 
     let (served, listable) = local_view(&clients[i]).await?;
     if proxy {
-        let live: Vec<ApiClient> = (0..clients.len())
+        let live: Vec<Client> = (0..clients.len())
             .filter(|j| process::running_pid(&state.servers[*j]).is_some())
             .map(|j| clients[j].clone())
             .collect();
@@ -355,7 +354,7 @@ async fn start(
     state: &mut super::state::ClusterState,
     i: usize,
     version: &str,
-    client: &ApiClient,
+    client: &Client,
     timeout: Duration,
 ) -> anyhow::Result<Duration> {
     state.servers[i].version = version.to_owned();
