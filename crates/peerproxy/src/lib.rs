@@ -27,5 +27,5 @@ mod sync;
 pub mod transport;
 
 pub use forward::ForwardedUser;
-pub use peers::{PeerInfo, PeerProxy, ProxyTiming};
+pub use peers::{PeerInfo, PeerProxy, PeerReport, ProxyTiming};
 pub use routing::{Decision, PeerId, RouteRequest, Target};

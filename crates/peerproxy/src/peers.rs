@@ -60,6 +60,8 @@ pub(crate) struct Entry {
     pub(crate) discovery: Option<PeerDiscovery>,
     /// Why the last discovery fetch failed, while it does.
     pub(crate) discovery_error: Option<String>,
+    /// When discovery was last fetched (or confirmed unchanged).
+    pub(crate) discovery_at: Option<Instant>,
 }
 
 impl Entry {
@@ -69,7 +71,53 @@ impl Entry {
             link: Link::Up,
             discovery: None,
             discovery_error: None,
+            discovery_at: None,
         }
+    }
+}
+
+/// What is known about one live peer.
+#[derive(Debug, Clone)]
+pub struct PeerReport {
+    /// Server ID.
+    pub id: String,
+    /// `host:port`, when known.
+    pub endpoint: Option<String>,
+    /// How it answers.
+    pub link: Link,
+    /// Whether its discovery was fetched since it (re)started.
+    pub discovery_known: bool,
+    /// Why its discovery fetches fail, while they do.
+    pub discovery_error: Option<String>,
+    /// Time since its discovery was last fetched or confirmed.
+    pub discovery_age: Option<Duration>,
+}
+
+impl std::fmt::Display for PeerReport {
+    /// One line: `<id> <address> link=<up|suspect|down> discovery=<known|unknown> age=<s> [cause=<...>]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (link, link_cause) = match &self.link {
+            Link::Up => ("up", None),
+            Link::Suspect { cause } => ("suspect", Some(cause)),
+            Link::Down { cause } => ("down", Some(cause)),
+        };
+        write!(
+            f,
+            "{} {} link={link} discovery={} age={}",
+            self.id,
+            self.endpoint.as_deref().unwrap_or("-"),
+            if self.discovery_known {
+                "known"
+            } else {
+                "unknown"
+            },
+            self.discovery_age
+                .map_or("-".to_owned(), |a| format!("{:.1}s", a.as_secs_f64()))
+        )?;
+        if let Some(cause) = link_cause.or(self.discovery_error.as_ref()) {
+            write!(f, " cause={cause:?} check={:?}", hint(cause))?;
+        }
+        Ok(())
     }
 }
 
@@ -273,6 +321,58 @@ impl PeerProxy {
         }
     }
 
+    /// What is known about every live peer, for readiness output, metrics
+    /// and `skewless cluster status`.
+    pub fn report(&self) -> Vec<PeerReport> {
+        match self.entries.lock() {
+            Ok(t) => t
+                .values()
+                .map(|e| PeerReport {
+                    id: e.info.id.clone(),
+                    endpoint: e.info.endpoint.clone(),
+                    link: e.link.clone(),
+                    discovery_known: e.discovery.is_some(),
+                    discovery_error: e.discovery_error.clone(),
+                    discovery_age: e.discovery_at.map(|at| at.elapsed()),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Whether some live peer's discovery is unknown: documents merged from
+    /// peers' data then lack its part.
+    pub fn missing_peer_data(&self) -> Vec<String> {
+        self.snapshot()
+            .peers()
+            .iter()
+            .filter(|p| matches!(p.discovery, Discovery::Unknown { .. }))
+            .map(|p| p.id.to_string())
+            .collect()
+    }
+
+    /// Appends per-peer gauges in the Prometheus text format.
+    pub fn render_peers(&self, out: &mut String) {
+        let peers = self.report();
+        out.push_str("# HELP skewless_peer_link_up Whether the peer API server answers (1), or is suspect or down (0).\n# TYPE skewless_peer_link_up gauge\n");
+        for p in &peers {
+            out.push_str(&format!(
+                "skewless_peer_link_up{{peer=\"{}\",address=\"{}\"}} {}\n",
+                p.id,
+                p.endpoint.as_deref().unwrap_or(""),
+                u8::from(p.link == Link::Up)
+            ));
+        }
+        out.push_str("# HELP skewless_peer_discovery_age_seconds Seconds since the peer's discovery was last fetched or confirmed unchanged; -1 if never.\n# TYPE skewless_peer_discovery_age_seconds gauge\n");
+        for p in &peers {
+            out.push_str(&format!(
+                "skewless_peer_discovery_age_seconds{{peer=\"{}\"}} {}\n",
+                p.id,
+                p.discovery_age.map_or(-1.0, |a| a.as_secs_f64())
+            ));
+        }
+    }
+
     /// Every peer's `/apis` groups, by server ID (for merged discovery).
     pub fn peer_groups(&self) -> BTreeMap<String, Vec<APIGroupDiscovery>> {
         let excluded = self.excluded.lock().map(|e| e.clone()).unwrap_or_default();
@@ -370,7 +470,10 @@ pub(crate) fn hint(cause: &str) -> &'static str {
         "the peer rejected our client certificate: --proxy-client-cert-file/--proxy-client-key-file must be signed by a CA in the peer's --requestheader-client-ca-file"
     } else if c.contains("refused") {
         "nothing listens at the peer's advertised address: its --peer-advertise-ip/--peer-advertise-port, or it is not running"
-    } else if c.contains("timed out") || c.contains("no response headers") || c.contains("no answer") {
+    } else if c.contains("timed out")
+        || c.contains("no response headers")
+        || c.contains("no answer")
+    {
         "the peer accepts connections but does not answer: is it hung or overloaded? (--peer-proxy-hop-timeout)"
     } else {
         "the peer's address (--peer-advertise-ip/--peer-advertise-port) and certificates (--peer-ca-file, --proxy-client-cert-file)"

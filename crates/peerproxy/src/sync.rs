@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::{Request, Uri, header};
 use http_body_util::{BodyExt, Empty};
 use skewless_apimachinery::discovery::APIGroupDiscoveryList;
+use tokio::time::Instant;
 
 use crate::merge;
 use crate::peers::{PeerDiscovery, PeerInfo, PeerProxy, hint};
@@ -88,10 +89,14 @@ impl PeerProxy {
                     continue; // restarted meanwhile; the next round refetches
                 }
                 let error = match result {
-                    Fetched::Unchanged => None,
+                    Fetched::Unchanged => {
+                        entry.discovery_at = Some(Instant::now());
+                        None
+                    }
                     Fetched::Changed(new) => {
                         discovery_changed = true;
                         entry.discovery = Some(new);
+                        entry.discovery_at = Some(Instant::now());
                         None
                     }
                     Fetched::Failed(cause, _) => Some(cause),
@@ -190,7 +195,9 @@ impl PeerProxy {
         etag: Option<&str>,
     ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, (BoxError, Option<Link>)> {
         let plain = |e: BoxError| (e, None);
-        let uri: Uri = format!("https://{addr}{path}").parse().map_err(|e: http::uri::InvalidUri| plain(e.into()))?;
+        let uri: Uri = format!("https://{addr}{path}")
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| plain(e.into()))?;
         let mut req = Request::builder()
             .method("GET")
             .uri(uri)
@@ -213,10 +220,7 @@ impl PeerProxy {
         let resp = match tokio::time::timeout(timeout, self.transport.send(addr, req)).await {
             Err(_) => {
                 let cause = format!("no response headers within {timeout:?}");
-                return Err((
-                    cause.clone().into(),
-                    Some(Link::Suspect { cause }),
-                ));
+                return Err((cause.clone().into(), Some(Link::Suspect { cause })));
             }
             Ok(Err(SendError::NotSent { cause, .. })) => {
                 let link = Link::Down {

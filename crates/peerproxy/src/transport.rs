@@ -47,6 +47,11 @@ pub const PEER_SERVER_NAME: &str = "kubernetes.default.svc";
 /// we stay well below any peer's limit.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
 
+/// How often an HTTP/2 connection to a peer is pinged.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a ping may go unanswered before the connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How the transport authenticates both ends.
 #[derive(Debug)]
 pub struct TransportConfig {
@@ -343,7 +348,14 @@ impl Transport {
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = TokioIo::new(tls);
             Ok::<_, BoxError>(if h2 {
+                // Pings find a peer that stopped answering (hung, or cut off
+                // by the network) even while a long watch is all that runs
+                // on the connection: its streams then end with an error.
                 let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .keep_alive_interval(KEEPALIVE_INTERVAL)
+                    .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+                    .keep_alive_while_idle(true)
                     .handshake(io)
                     .await?;
                 tokio::spawn(async move {

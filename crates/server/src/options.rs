@@ -43,8 +43,6 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// `--max-request-body-bytes`-like limit (3 MiB as kube-apiserver).
     pub max_request_body_bytes: usize,
-    /// How often in-process controllers re-check their work.
-    pub controller_resync: Duration,
     /// `--etcd-compaction-interval` (applies to both engines); zero disables.
     pub compaction_interval: Duration,
     /// `--feature-gates`, parsed.
@@ -53,9 +51,11 @@ pub struct ServeOptions {
     pub peer: PeerOptions,
     /// Identity lease and peer endpoint timing.
     pub identity: IdentityTiming,
-    /// `--request-timeout`: the deadline of non-watch requests, also for
-    /// the response of a proxied request to start.
+    /// `--request-timeout`: the deadline of non-watch requests.
     pub request_timeout: Duration,
+    /// `--advertise-address`: the IP clients (and, without
+    /// `--peer-advertise-ip`, peers) reach this server at.
+    pub advertise_address: Option<IpAddr>,
 }
 
 /// `--peer-*` and `--proxy-client-*`.
@@ -72,6 +72,10 @@ pub struct PeerOptions {
     pub proxy_client_key_file: Option<PathBuf>,
     /// How often peers' discovery is re-checked.
     pub discovery_resync: Duration,
+    /// `--peer-proxy-hop-timeout`: how long a peer may take to send the
+    /// response headers of a proxied request or a discovery fetch before it
+    /// is suspect (and a read goes to another peer).
+    pub hop_timeout: Duration,
 }
 
 /// Feature gates this server knows, with kube-apiserver 1.36's defaults.
@@ -175,13 +179,14 @@ impl Default for ServeOptions {
             apiserver_id: None,
             shutdown_grace: Duration::from_secs(30),
             max_request_body_bytes: 3 * 1024 * 1024,
-            controller_resync: Duration::from_secs(5),
             compaction_interval: Duration::from_secs(300),
             feature_gates: FeatureGates::default(),
             peer: PeerOptions {
                 discovery_resync: Duration::from_secs(1),
+                hop_timeout: Duration::from_secs(5),
                 ..PeerOptions::default()
             },
+            advertise_address: None,
             identity: IdentityTiming::default(),
             request_timeout: Duration::from_secs(60),
         }

@@ -97,16 +97,20 @@ fn build_proxy(opts: &ServeOptions, server_id: &str) -> anyhow::Result<Option<Ar
             "error building peer proxy handler: proxy client certificate and key are required"
         );
     };
+    let peer_ca = crate::tls::load_certs(ca).context("--peer-ca-file")?;
+    let client_chain = crate::tls::load_certs(cert).context("--proxy-client-cert-file")?;
+    let client_key = crate::tls::load_key(key).context("--proxy-client-key-file")?;
+    crate::tls::check_peer_certificates(&peer_ca, &client_chain, &client_key)?;
     let transport = Transport::new(TransportConfig {
-        peer_ca: crate::tls::load_certs(ca).context("--peer-ca-file")?,
-        client_chain: crate::tls::load_certs(cert).context("--proxy-client-cert-file")?,
-        client_key: crate::tls::load_key(key).context("--proxy-client-key-file")?,
-        connect_timeout: std::time::Duration::from_secs(5),
+        peer_ca,
+        client_chain,
+        client_key,
+        connect_timeout: opts.peer.hop_timeout.min(std::time::Duration::from_secs(5)),
     })
     .map_err(|e| anyhow::anyhow!("building the peer transport: {e}"))?;
     let timing = ProxyTiming {
         resync: opts.peer.discovery_resync,
-        hop_timeout: opts.request_timeout,
+        hop_timeout: opts.peer.hop_timeout,
         ..ProxyTiming::default()
     };
     Ok(Some(PeerProxy::new(
@@ -114,6 +118,48 @@ fn build_proxy(opts: &ServeOptions, server_id: &str) -> anyhow::Result<Option<Ar
         transport,
         timing,
     )))
+}
+
+/// Where peers dial this server, as upstream decides it: the IP from
+/// `--peer-advertise-ip`, else `--advertise-address`, else the bind address,
+/// and when that is unspecified (`0.0.0.0`/`::`) the address of the
+/// interface of the default route (never loopback); the port from
+/// `--peer-advertise-port`, else the bound port. IP and port fall back
+/// independently.
+fn peer_advertise_address(opts: &ServeOptions, bound: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let ip = opts
+        .peer
+        .advertise_ip
+        .or(opts.advertise_address)
+        .unwrap_or(bound.ip());
+    let ip = if ip.is_unspecified() {
+        default_route_address(ip.is_ipv6()).context(
+            "no address to advertise to peers: bound to all interfaces and no default route; set --peer-advertise-ip or --advertise-address",
+        )?
+    } else {
+        ip
+    };
+    Ok(SocketAddr::new(
+        ip,
+        opts.peer.advertise_port.unwrap_or(bound.port()),
+    ))
+}
+
+/// The local address the kernel picks for the default route (a UDP
+/// "connect" sends nothing; it only selects a route).
+fn default_route_address(v6: bool) -> anyhow::Result<std::net::IpAddr> {
+    let (bind, target) = if v6 {
+        ("[::]:0", "[2001:db8::1]:53")
+    } else {
+        ("0.0.0.0:0", "192.0.2.1:53")
+    };
+    let socket = std::net::UdpSocket::bind(bind)?;
+    socket.connect(target)?;
+    let ip = socket.local_addr()?.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        anyhow::bail!("the default route leaves through {ip}");
+    }
+    Ok(ip)
 }
 
 /// Starts a server: binds, bootstraps, and serves in the background.
@@ -158,18 +204,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         .unwrap_or_else(|| identity::server_id_for_hostname(&identity::hostname()));
     let proxy = build_proxy(&opts, &server_id)?;
     let gate = opts.feature_gates.enabled(UVIP);
-    // Where peers dial us: --peer-advertise-ip/port when both are set, else
-    // the bind address (loopback when bound to all) and the bound port.
-    let peer_address = match (opts.peer.advertise_ip, opts.peer.advertise_port) {
-        (Some(ip), Some(port)) => SocketAddr::new(ip, port).to_string(),
-        _ => {
-            let ip = if addr.ip().is_unspecified() {
-                std::net::IpAddr::from([127, 0, 0, 1])
-            } else {
-                addr.ip()
-            };
-            SocketAddr::new(ip, addr.port()).to_string()
-        }
+    let peer_address = if gate {
+        peer_advertise_address(&opts, addr)?.to_string()
+    } else {
+        String::new()
     };
     let api = Arc::new(State {
         store,
@@ -184,7 +222,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         server_id: server_id.clone(),
         shutdown,
         version_info: discovery::version_info(version.major, version.minor),
-        advertise: addr.to_string(),
+        advertise: SocketAddr::new(opts.advertise_address.unwrap_or(addr.ip()), addr.port())
+            .to_string(),
         proxy: proxy.clone(),
         merged: crate::merged::MergedDiscovery::default(),
     });

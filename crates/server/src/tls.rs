@@ -319,3 +319,48 @@ impl Ca {
         })
     }
 }
+
+/// Checks the peer proxy's certificates at start-up, so a misconfiguration
+/// refuses to start instead of failing every proxied request later: every
+/// certificate of the peer CA bundle parses, and the proxy client
+/// certificate matches its key and is within its validity period.
+pub(crate) fn check_peer_certificates(
+    peer_ca: &[CertificateDer<'static>],
+    client_chain: &[CertificateDer<'static>],
+    client_key: &PrivateKeyDer<'static>,
+) -> anyhow::Result<()> {
+    for (i, der) in peer_ca.iter().enumerate() {
+        if let Err(e) = x509_parser::parse_x509_certificate(der.as_ref()) {
+            bail!(
+                "--peer-ca-file: certificate {} is not valid X.509: {e}",
+                i + 1
+            );
+        }
+    }
+    let Some(leaf) = client_chain.first() else {
+        bail!("--proxy-client-cert-file holds no certificate");
+    };
+    let provider = rustls::crypto::ring::default_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(client_key.clone_key())
+        .map_err(|e| anyhow::anyhow!("--proxy-client-key-file: {e}"))?;
+    rustls::sign::CertifiedKey::new(client_chain.to_vec(), signing)
+        .keys_match()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--proxy-client-cert-file and --proxy-client-key-file do not belong together: {e}"
+            )
+        })?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|e| anyhow::anyhow!("--proxy-client-cert-file: not valid X.509: {e}"))?;
+    let validity = cert.validity();
+    if !validity.is_valid() {
+        bail!(
+            "--proxy-client-cert-file is outside its validity period ({} to {})",
+            validity.not_before,
+            validity.not_after
+        );
+    }
+    Ok(())
+}

@@ -160,10 +160,10 @@ struct ServeArgs {
     /// CA bundle that signs peer API servers' serving certificates; turns the Mixed Version Proxy on.
     #[arg(long)]
     peer_ca_file: Option<PathBuf>,
-    /// The IP peers use to reach this server (with --peer-advertise-port).
+    /// The IP peers use to reach this server (default: --advertise-address, else the bind address, else the default route's interface).
     #[arg(long)]
     peer_advertise_ip: Option<IpAddr>,
-    /// The port peers use to reach this server (with --peer-advertise-ip).
+    /// The port peers use to reach this server (default: the bound port).
     #[arg(long)]
     peer_advertise_port: Option<u16>,
     /// Client certificate this server presents to peers when proxying.
@@ -172,9 +172,15 @@ struct ServeArgs {
     /// Key of --proxy-client-cert-file.
     #[arg(long)]
     proxy_client_key_file: Option<PathBuf>,
-    /// Deadline of non-watch requests, and of a peer's response to start.
+    /// Deadline of non-watch requests.
     #[arg(long, default_value_t = GoDuration(defaults().request_timeout))]
     request_timeout: GoDuration,
+    /// How long a peer may take to send the response headers of a proxied request before it is suspect and reads go to another peer.
+    #[arg(long, default_value_t = GoDuration(defaults().peer.hop_timeout))]
+    peer_proxy_hop_timeout: GoDuration,
+    /// The IP address clients (and peers, without --peer-advertise-ip) reach this server at.
+    #[arg(long)]
+    advertise_address: Option<IpAddr>,
     /// How long an identity lease is valid without renewal.
     #[arg(long, default_value_t = GoDuration(defaults().identity.lease_duration))]
     identity_lease_duration: GoDuration,
@@ -236,7 +242,9 @@ impl ServeArgs {
                 proxy_client_cert_file: self.proxy_client_cert_file,
                 proxy_client_key_file: self.proxy_client_key_file,
                 discovery_resync: self.peer_discovery_resync.0,
+                hop_timeout: self.peer_proxy_hop_timeout.0,
             },
+            advertise_address: self.advertise_address,
             identity: skewless_server::identity::IdentityTiming {
                 lease_duration: self.identity_lease_duration.0,
                 renew_interval: self.identity_lease_renew_interval.0,

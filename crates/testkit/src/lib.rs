@@ -271,6 +271,20 @@ impl ServerProcess {
             .unwrap()
     }
 
+    /// SIGSTOP: the process hangs (its sockets stay open) until [`resume`](Self::resume).
+    pub fn hang(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = skewless_local::process::signal(pid, Signal::STOP);
+        }
+    }
+
+    /// SIGCONT after [`hang`](Self::hang).
+    pub fn resume(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = skewless_local::process::signal(pid, Signal::CONT);
+        }
+    }
+
     /// SIGKILL.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -423,6 +437,53 @@ impl Client {
             )
             .await?;
         Ok(Response(response))
+    }
+
+    /// Reads a streaming GET (a watch) until it ends or `limit` passes:
+    /// its status, every JSON line, and how the body ended (`Ok` for a
+    /// clean end, `Err` for a broken body, `None` when still open at
+    /// `limit`). `during` runs once the response head arrived.
+    pub async fn watch_until_end<F, Fut>(
+        &self,
+        path: &str,
+        limit: Duration,
+        during: F,
+    ) -> (u16, Vec<Value>, Option<Result<(), String>>)
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut conn = self.endpoint.connect().await.unwrap();
+        let resp = conn
+            .start("GET", path, &self.headers(&[]), None)
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut lines = Vec::new();
+        let mut buf = Vec::new();
+        let read = async {
+            loop {
+                match body.frame().await {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(e.to_string()),
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            buf.extend_from_slice(&data);
+                            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                                let line: Vec<u8> = buf.drain(..=pos).collect();
+                                if let Ok(v) = serde_json::from_slice(&line) {
+                                    lines.push(v);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        let (end, ()) = tokio::join!(tokio::time::timeout(limit, read), during());
+        drop(conn);
+        (status, lines, end.ok())
     }
 
     /// Opens a streaming GET (a watch) and returns a receiver of its lines.

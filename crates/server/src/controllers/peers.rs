@@ -13,8 +13,8 @@ use serde_json::Value;
 use skewless_peerproxy::{PeerInfo, PeerProxy};
 use skewless_store::{Event, ListOptions, Revision, Store};
 
-use crate::controllers::lease::{self, Lease};
 use crate::controllers::identity::{ENDPOINT_PREFIX, IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
+use crate::controllers::lease::{self, Lease};
 use crate::state::State;
 
 /// How long a peer whose identity Lease was deleted while its endpoint

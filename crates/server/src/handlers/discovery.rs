@@ -60,6 +60,26 @@ fn cached_bytes(
     resp
 }
 
+/// Adds a `Warning` to a document merged from peers' data when some live
+/// peer's discovery is unknown: the document may lack what it serves.
+fn warn_missing_peers(api: &State, mut resp: Response<Body>) -> Response<Body> {
+    let missing = api
+        .proxy
+        .as_ref()
+        .map(|p| p.missing_peer_data())
+        .unwrap_or_default();
+    if !missing.is_empty() {
+        crate::openapi::add_warnings(
+            &mut resp,
+            &[format!(
+                "discovery of peer API server(s) {} is not known: this document may lack what they serve",
+                missing.join(", ")
+            )],
+        );
+    }
+    resp
+}
+
 /// Answers a non-resource GET, or `None` when the path is not one of ours.
 pub(crate) fn handle(
     api: &State,
@@ -80,6 +100,7 @@ pub(crate) fn handle(
             let mut text = api.metrics.render();
             if let Some(proxy) = &api.proxy {
                 proxy.metrics.render(&mut text);
+                proxy.render_peers(&mut text);
                 api.merged.render(&mut text);
             }
             let mut r = http_util::text(StatusCode::OK, text);
@@ -123,17 +144,21 @@ pub(crate) fn handle(
                     ))
                 } else {
                     let merged = crate::handlers::derived::merged(api);
-                    Ok(cached_bytes(
-                        headers,
-                        merged.bytes.clone(),
-                        &merged.etag,
-                        AGGREGATED_CONTENT_TYPE,
+                    Ok(warn_missing_peers(
+                        api,
+                        cached_bytes(
+                            headers,
+                            merged.bytes.clone(),
+                            &merged.etag,
+                            AGGREGATED_CONTENT_TYPE,
+                        ),
                     ))
                 }
             }
-            DiscoveryFormat::Legacy => {
-                Ok(cached(headers, &legacy_group_list(api), "application/json"))
-            }
+            DiscoveryFormat::Legacy => Ok(warn_missing_peers(
+                api,
+                cached(headers, &legacy_group_list(api), "application/json"),
+            )),
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
         ["api", version] => match api.catalog().legacy_resource_list("", version) {
@@ -242,6 +267,16 @@ fn health(api: &State, endpoint: &str, rest: &[&str], query: &Query) -> Response
             "{endpoint} check {}\n",
             if healthy { "passed" } else { "failed" }
         ));
+        if endpoint == "readyz"
+            && let Some(proxy) = &api.proxy
+        {
+            // Peers are listed, not checked: one broken peer must not make
+            // every server of the control plane unready.
+            out.push_str("peers (informational, not part of readiness):\n");
+            for peer in proxy.report() {
+                out.push_str(&format!("  peer {peer}\n"));
+            }
+        }
         out
     } else {
         "ok".to_owned()

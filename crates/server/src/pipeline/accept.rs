@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::state::State;
+
+/// The largest request head accepted (Go's `DefaultMaxHeaderBytes`).
+pub(crate) const MAX_HEADER_BYTES: usize = 1 << 20;
 use crate::tls::ClientCertVerifiers;
 
 pub(crate) async fn accept_loop(
@@ -66,7 +69,14 @@ pub(crate) async fn accept_loop(
                 let peer = Arc::clone(&peer);
                 async move { Ok::<_, Infallible>(super::handle(&api, &peer, req).await) }
             });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // Header limits as Go's net/http (kube-apiserver's) default,
+            // the same on both protocols, so whatever one server accepts
+            // its peers accept when it is proxied.
+            builder.http1().max_buf_size(MAX_HEADER_BYTES);
+            builder
+                .http2()
+                .max_header_list_size(MAX_HEADER_BYTES as u32);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");

@@ -11,6 +11,7 @@ use http::Response;
 use http_body_util::BodyExt;
 use skewless_apimachinery::request_info::{GroupVersionResource, RequestInfo};
 use skewless_apimachinery::status::ApiError;
+use skewless_peerproxy::routing::RETRY_AFTER_SECONDS;
 use skewless_peerproxy::{Decision, ForwardedUser, RouteRequest, Target};
 
 use crate::authn::UserInfo;
@@ -95,20 +96,25 @@ where
     Routed::Answered(Ok(resp.map(|b| {
         let b = b.map_err(|e| -> BoxError { Box::new(e) });
         if watch {
-            until_shutdown(b, shutdown)
+            relay_watch(b, shutdown, gvr.to_string())
         } else {
             b.boxed_unsync()
         }
     })))
 }
 
-/// Ends a relayed watch once this server begins shutting down, as its own
-/// watches end: the client re-establishes it through another server, and
-/// graceful shutdown does not wait for the peer's watch to time out.
-fn until_shutdown<B>(body: B, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Body
+/// Relays a proxied watch. It ends once this server begins shutting
+/// down, as its own watches end (the client re-establishes it through
+/// another server, and graceful shutdown does not wait for the peer's
+/// watch to time out). When the peer's stream breaks (the peer died, hung
+/// past the connection's pings, or was cut off), the client gets an
+/// `ERROR` event carrying a 503 Status and a clean end of the response,
+/// as for any watch the server cannot continue, instead of a cut body.
+fn relay_watch<B>(body: B, mut shutdown: tokio::sync::watch::Receiver<bool>, what: String) -> Body
 where
     B: http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static,
 {
+    use futures::StreamExt;
     let stopping = async move {
         while !*shutdown.borrow_and_update() {
             if shutdown.changed().await.is_err() {
@@ -116,6 +122,31 @@ where
             }
         }
     };
-    let frames = futures::StreamExt::take_until(http_body_util::BodyStream::new(body), stopping);
+    let frames = http_body_util::BodyStream::new(body)
+        .take_until(stopping)
+        .scan(false, move |failed, frame| {
+            if *failed {
+                return futures::future::ready(None);
+            }
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(e) => {
+                    *failed = true;
+                    tracing::warn!(%what, error = %e, "a proxied watch broke; ending it with an ERROR event");
+                    let status = ApiError::ServiceUnavailable {
+                        message: format!(
+                            "the watch of {what} through a peer API server broke: {e}"
+                        ),
+                        retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+                    }
+                    .status();
+                    let mut line = serde_json::to_vec(&serde_json::json!({"type": "ERROR", "object": status}))
+                        .unwrap_or_default();
+                    line.push(b'\n');
+                    http_body::Frame::data(Bytes::from(line))
+                }
+            };
+            futures::future::ready(Some(Ok::<_, BoxError>(frame)))
+        });
     http_body_util::StreamBody::new(frames).boxed_unsync()
 }
