@@ -213,6 +213,16 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
     let table = cluster.ok(&["status"]);
     assert!(table.contains("control plane: MIXED"), "{table}");
     assert!(table.contains("SERVED ONLY HERE"), "{table}");
+    // The peer-link matrix: every server reaches both others.
+    assert!(table.contains("peer links:"), "{table}");
+    for s in servers {
+        let links = s["peer_links"].as_array().unwrap();
+        assert_eq!(links.len(), 2, "{status:#}");
+        for l in links {
+            assert_eq!(l["link"], "up", "{status:#}");
+            assert_eq!(l["discovery"], "known", "{status:#}");
+        }
+    }
 
     let report = cluster.run(&[
         "upgrade",
@@ -287,6 +297,32 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
         cluster
             .ok(&["logs", "1"])
             .contains("--emulated-version=1.36")
+    );
+
+    // A server that dies: the others' links to it go down, `status` shows
+    // them and exits non-zero.
+    let third = status["servers"][2]["pid"].as_u64().unwrap() as u32;
+    let _ = Command::new("kill")
+        .args(["-9", &third.to_string()])
+        .status();
+    let mut table = String::new();
+    for _ in 0..50 {
+        let out = cluster.run(&["status"]);
+        table = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success()
+            && table
+                .lines()
+                .any(|l| l.contains("skewless-1") && l.contains("skewless-3") && l.contains("DOWN"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("skewless-1") && l.contains("skewless-3") && l.contains("DOWN")),
+        "{table}"
     );
 
     let pids = cluster.pids();

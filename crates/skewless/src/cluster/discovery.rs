@@ -148,6 +148,65 @@ pub async fn proxy_counters(client: &Client) -> anyhow::Result<ProxyCounters> {
     })
 }
 
+/// One server's view of one peer, from its `/readyz?verbose`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerLink {
+    /// The peer's server ID.
+    pub peer: String,
+    /// Where it is dialled.
+    pub address: String,
+    /// `up`, `suspect` or `down`.
+    pub link: String,
+    /// `known` or `unknown`.
+    pub discovery: String,
+    /// Seconds since its discovery was last fetched, as printed (`-` if never).
+    pub age: String,
+    /// Why the link or discovery fails, when it does.
+    pub cause: Option<String>,
+}
+
+impl PeerLink {
+    /// Whether requests can reach the peer and routing knows what it serves.
+    pub fn healthy(&self) -> bool {
+        self.link == "up" && self.discovery == "known"
+    }
+}
+
+/// Parses the peers section of `/readyz?verbose`: lines
+/// `  peer <id> <address> link=<state> discovery=<state> age=<age> [cause="…" check="…"]`.
+pub fn parse_peer_links(text: &str) -> Vec<PeerLink> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("peer ")?;
+            let mut words = rest.splitn(6, ' ');
+            let peer = words.next()?.to_owned();
+            let address = words.next()?.to_owned();
+            let link = words.next()?.strip_prefix("link=")?.to_owned();
+            let discovery = words.next()?.strip_prefix("discovery=")?.to_owned();
+            let age = words.next()?.strip_prefix("age=")?.to_owned();
+            let cause = words.next().and_then(|tail| {
+                let quoted = tail.strip_prefix("cause=")?;
+                let end = quoted.find("\" check=").unwrap_or(quoted.len());
+                Some(quoted[..end].trim_matches('"').replace("\\\"", "\""))
+            });
+            Some(PeerLink {
+                peer,
+                address,
+                link,
+                discovery,
+                age,
+                cause,
+            })
+        })
+        .collect()
+}
+
+/// A server's view of every peer.
+pub async fn peer_links(client: &Client) -> anyhow::Result<Vec<PeerLink>> {
+    let r = client.get("/readyz?verbose", TIMEOUT).await?;
+    Ok(parse_peer_links(&r.text()))
+}
+
 /// Resources of `all` grouped as `group/version: a, b`, one entry per
 /// group/version, for tables and messages.
 pub fn describe(resources: &Served) -> Vec<String> {
@@ -203,6 +262,22 @@ pub async fn wait_merged(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_lines_of_readyz_parse() {
+        let text = "[+]ping ok\nreadyz check passed\npeers (informational, not part of readiness):\n  peer skewless-2 127.0.0.1:6444 link=up discovery=known age=0.4s\n  peer skewless-3 127.0.0.1:6445 link=down discovery=unknown age=- cause=\"invalid peer certificate: UnknownIssuer\" check=\"--peer-ca-file must hold the CA\"\n";
+        let links = parse_peer_links(text);
+        assert_eq!(links.len(), 2);
+        assert!(links[0].healthy());
+        assert_eq!(links[0].address, "127.0.0.1:6444");
+        assert!(!links[1].healthy());
+        assert_eq!(links[1].link, "down");
+        assert_eq!(
+            links[1].cause.as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+    }
+
     use serde_json::json;
 
     #[test]

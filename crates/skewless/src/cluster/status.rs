@@ -46,6 +46,8 @@ struct ServerStatus {
     rerouted_in: Option<u64>,
     /// Requests this server proxied to a peer.
     rerouted_out: Option<u64>,
+    /// How this server reaches each peer.
+    peer_links: Vec<discovery::PeerLink>,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,8 +68,8 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
     for s in &state.servers {
         let pid = process::running_pid(s);
         let client = creds.client(s.port);
-        let (mut ready, mut version, mut counters, mut local) =
-            (false, s.version.clone(), None, None);
+        let (mut ready, mut version, mut counters, mut local, mut links) =
+            (false, s.version.clone(), None, None, Vec::new());
         if pid.is_some() {
             ready = client
                 .get("/readyz", Duration::from_secs(3))
@@ -78,6 +80,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             }
             counters = discovery::proxy_counters(&client).await.ok();
             local = discovery::served(&client, discovery::NOPEER).await.ok();
+            links = discovery::peer_links(&client).await.unwrap_or_default();
         }
         served.push(local);
         servers.push(ServerStatus {
@@ -90,6 +93,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             missing_here: Vec::new(),
             rerouted_in: counters.map(|c| c.proxied_in),
             rerouted_out: counters.map(|c| c.rerouted_out),
+            peer_links: links,
         });
     }
     // Compare only the servers whose discovery we could read.
@@ -163,7 +167,11 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
         Output::Table => print_table(&status),
     }
     let all_ready = !status.servers.is_empty() && status.servers.iter().all(|s| s.ready);
-    Ok(if all_ready {
+    let links_up = status
+        .servers
+        .iter()
+        .all(|s| s.peer_links.iter().all(discovery::PeerLink::healthy));
+    Ok(if all_ready && links_up {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -225,7 +233,52 @@ fn print_table(status: &ClusterStatus) {
     for r in &rows {
         line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]].map(String::as_str));
     }
+    print_links(status);
     println!();
     println!("storage: {}", status.storage);
     println!("{}", status.summary);
+}
+
+/// The peer-link matrix: who reaches whom, how fresh its view of the
+/// peer's discovery is, and why a link fails.
+fn print_links(status: &ClusterStatus) {
+    let rows: Vec<[String; 6]> = status
+        .servers
+        .iter()
+        .flat_map(|s| {
+            s.peer_links.iter().map(|l| {
+                [
+                    s.id.clone(),
+                    l.peer.clone(),
+                    l.link.to_uppercase(),
+                    l.discovery.clone(),
+                    l.age.clone(),
+                    l.cause.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let header = ["FROM", "TO", "LINK", "DISCOVERY", "AGE", "ERROR"];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    println!();
+    println!("peer links:");
+    let line = |cells: [&str; 6]| {
+        let mut out = String::from("  ");
+        for (i, c) in cells.iter().enumerate() {
+            out.push_str(&format!("{c:<w$}  ", w = widths[i]));
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]].map(String::as_str));
+    }
 }
