@@ -41,7 +41,7 @@ enum Op {
 /// `.status.conditions[?(@.type=="Ready")].status`; an optional `{...}`
 /// wrapper and `$` root are accepted. `None` when nothing matches or the
 /// path does not parse.
-pub fn json_path_eval(obj: &Value, path: &str) -> Option<Value> {
+pub(crate) fn json_path_eval(obj: &Value, path: &str) -> Option<Value> {
     let segments = parse_json_path(path)?;
     let mut current: Vec<&Value> = vec![obj];
     for seg in &segments {

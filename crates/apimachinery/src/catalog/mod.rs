@@ -33,7 +33,8 @@ pub use entries::{GroupInfo, GroupVersionInfo, ResourceInfo, SubresourceInfo};
 pub use error::CatalogError;
 pub use runtime_config::RuntimeConfig;
 pub use served::Catalog;
-pub use version::{EmulatedVersion, KubeVersion, Maturity, compare_kube_aware_versions};
+pub(crate) use version::compare_kube_aware_versions;
+pub use version::{EmulatedVersion, KubeVersion, Maturity};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test

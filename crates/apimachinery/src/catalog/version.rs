@@ -124,7 +124,7 @@ pub(crate) fn parse_kube_aware(version: &str) -> Option<(u8, u64, u64)> {
 /// discovery. GA beats beta beats alpha, then the higher major, then the
 /// higher beta/alpha number (`v2 > v1 > v1beta2 > v1beta1 > v1alpha1`);
 /// strings of another shape come last, in lexical order.
-pub fn compare_kube_aware_versions(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_kube_aware_versions(a: &str, b: &str) -> Ordering {
     match (parse_kube_aware(a), parse_kube_aware(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => Ordering::Greater,

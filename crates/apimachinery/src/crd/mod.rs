@@ -20,19 +20,16 @@ mod serve;
 mod types;
 mod validate;
 
-pub use names::{NamesDecision, calculate_names, names_conflict};
-pub use scale::{scale_from_object, set_spec_replicas, validate_scale};
+pub use names::{NamesDecision, calculate_names};
+pub use scale::{scale_from_object, set_spec_replicas};
 pub use serve::{printer_cell, resource_infos};
 pub use types::{
-    API_APPROVAL_ANNOTATION, CLEANUP_FINALIZER, CustomResourceColumnDefinition,
-    CustomResourceConversion, CustomResourceDefinition, CustomResourceDefinitionCondition,
-    CustomResourceDefinitionNames, CustomResourceDefinitionSpec, CustomResourceDefinitionStatus,
-    CustomResourceDefinitionVersion, CustomResourceSubresourceScale, CustomResourceSubresources,
-    CustomResourceValidation, ESTABLISHED, GROUP, KIND, NAMES_ACCEPTED, SelectableField,
-    TERMINATING, VERSION, established_condition, terminating_completed_condition,
-    terminating_failed_condition, terminating_in_progress_condition, terminating_pending_condition,
+    CLEANUP_FINALIZER, CustomResourceColumnDefinition, CustomResourceConversion,
+    CustomResourceDefinition, CustomResourceDefinitionCondition, CustomResourceDefinitionNames,
+    CustomResourceDefinitionSpec, CustomResourceDefinitionStatus, CustomResourceDefinitionVersion,
+    CustomResourceSubresourceScale, CustomResourceSubresources, CustomResourceValidation, GROUP,
+    KIND, SelectableField, established_condition,
 };
-pub use validate::{validate_crd, validate_type_meta};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -138,7 +138,8 @@ pub fn calculate_names(
 /// The `NamesAccepted=False` decision alone: `(reason, message)` of the
 /// last conflict found (as upstream reports it), or `None` when every name
 /// is free. See [`calculate_names`].
-pub fn names_conflict(
+#[cfg(test)]
+pub(crate) fn names_conflict(
     crd: &CustomResourceDefinition,
     existing: &[&CustomResourceDefinition],
     built_in: impl Fn(&str, &str) -> bool,

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::types::CustomResourceSubresourceScale;
 use crate::structural::go_float;
+#[cfg(test)]
 use crate::validation::FieldError;
 
 // ---------------------------------------------------------------------------
@@ -166,7 +167,11 @@ pub fn set_spec_replicas(
 /// subresource: replicas at the spec and status paths are integers in
 /// `0..=2147483647` and the selector a string. Field paths are the
 /// configured JSON paths (`.spec.replicas`), as upstream.
-pub fn validate_scale(scale: &CustomResourceSubresourceScale, obj: &Value) -> Vec<FieldError> {
+#[cfg(test)]
+pub(crate) fn validate_scale(
+    scale: &CustomResourceSubresourceScale,
+    obj: &Value,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for path in [&scale.spec_replicas_path, &scale.status_replicas_path] {
         match nested_int64(obj, path) {

@@ -1,5 +1,6 @@
 use serde_json::{Value, json};
 
+use super::names::names_conflict;
 use super::scale::{scale_from_object, set_spec_replicas, validate_scale};
 use super::types::{
     CustomResourceDefinition, CustomResourceDefinitionCondition, CustomResourceDefinitionStatus,

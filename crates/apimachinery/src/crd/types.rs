@@ -6,21 +6,20 @@ use serde_json::{Map, Value};
 
 /// The API group of CustomResourceDefinitions.
 pub const GROUP: &str = "apiextensions.k8s.io";
-/// The served version of CustomResourceDefinitions.
-pub const VERSION: &str = "v1";
 /// The kind.
 pub const KIND: &str = "CustomResourceDefinition";
 /// The finalizer that keeps a deleted CRD until its objects are gone.
 pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
 /// The annotation protected groups (`*.k8s.io`, `*.kubernetes.io`) need.
-pub const API_APPROVAL_ANNOTATION: &str = "api-approved.kubernetes.io";
+pub(crate) const API_APPROVAL_ANNOTATION: &str = "api-approved.kubernetes.io";
 
 /// Condition type: the resource is served.
-pub const ESTABLISHED: &str = "Established";
+pub(crate) const ESTABLISHED: &str = "Established";
 /// Condition type: the names are free of conflicts.
-pub const NAMES_ACCEPTED: &str = "NamesAccepted";
+pub(crate) const NAMES_ACCEPTED: &str = "NamesAccepted";
 /// Condition type: the CRD is being deleted with its objects.
-pub const TERMINATING: &str = "Terminating";
+#[cfg(test)]
+pub(crate) const TERMINATING: &str = "Terminating";
 
 /// The verbs of every custom resource, sorted.
 pub(crate) const RESOURCE_VERBS: [&str; 8] = [
@@ -328,43 +327,12 @@ pub fn established_condition() -> CustomResourceDefinitionCondition {
 }
 
 /// `Terminating=True` when a delete request arrives.
-pub fn terminating_pending_condition() -> CustomResourceDefinitionCondition {
+#[cfg(test)]
+pub(crate) fn terminating_pending_condition() -> CustomResourceDefinitionCondition {
     CustomResourceDefinitionCondition::new(
         TERMINATING,
         "True",
         "InstanceDeletionPending",
         "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
-    )
-}
-
-/// `Terminating=True` while the objects are being deleted.
-pub fn terminating_in_progress_condition() -> CustomResourceDefinitionCondition {
-    CustomResourceDefinitionCondition::new(
-        TERMINATING,
-        "True",
-        "InstanceDeletionInProgress",
-        "CustomResource deletion is in progress",
-    )
-}
-
-/// `Terminating=True` when deleting the objects failed (`detail` is the
-/// cause).
-pub fn terminating_failed_condition(detail: &str) -> CustomResourceDefinitionCondition {
-    CustomResourceDefinitionCondition::new(
-        TERMINATING,
-        "True",
-        "InstanceDeletionFailed",
-        &format!("could not issue all deletes: {detail}"),
-    )
-}
-
-/// `Terminating=False` once every object is gone (just before the finalizer
-/// is removed).
-pub fn terminating_completed_condition() -> CustomResourceDefinitionCondition {
-    CustomResourceDefinitionCondition::new(
-        TERMINATING,
-        "False",
-        "InstanceDeletionCompleted",
-        "removed all instances",
     )
 }

@@ -20,7 +20,8 @@ use crate::validation::{FieldError, go_quote, is_dns1035_label, is_dns1123_subdo
 /// Decodes and validates a CRD for create (see
 /// [`CustomResourceDefinition::validate`]). A body that does not decode
 /// yields one error at the root; servers should decode first and answer 400.
-pub fn validate_crd(crd: &Value) -> Vec<FieldError> {
+#[cfg(test)]
+pub(crate) fn validate_crd(crd: &Value) -> Vec<FieldError> {
     match CustomResourceDefinition::from_value(crd) {
         Ok(crd) => crd.validate(),
         Err(e) => vec![FieldError::invalid(
@@ -659,7 +660,8 @@ fn validate_conversion(conversion: Option<&CustomResourceConversion>, errs: &mut
 /// Checks `apiVersion` and `kind` of a custom object against the CRD and the
 /// version addressed, with upstream's messages (`kind: Invalid value: "X":
 /// must be Widget`).
-pub fn validate_type_meta(
+#[cfg(test)]
+pub(crate) fn validate_type_meta(
     crd: &CustomResourceDefinition,
     version: &str,
     obj: &Value,

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 /// - It validates the configuration against the type's schema (unknown or
 ///   duplicate fields are errors); here that is left to the server's
 ///   validation of the result.
-pub fn apply_configuration(
+pub(crate) fn apply_configuration(
     original: &Value,
     body: &[u8],
     merge_keys: Option<&TypeMergeKeys>,

@@ -300,7 +300,7 @@ static SERVICE_ACCOUNT: TypeMergeKeys = TypeMergeKeys {
 /// (through [`built_in_merge_keys`]) for built-in kinds the table does not
 /// list, such as ConfigMap, Secret or Endpoints (whose `subsets` have no
 /// merge key and are replaced whole).
-pub static BUILT_IN_OBJECT: TypeMergeKeys = TypeMergeKeys {
+pub(crate) static BUILT_IN_OBJECT: TypeMergeKeys = TypeMergeKeys {
     name: "Object",
     fields: &[nested("metadata", &OBJECT_META)],
 };
@@ -327,7 +327,7 @@ static BUILT_IN_KINDS: &[(&str, &str, &TypeMergeKeys)] = &[
 
 /// The patch metadata of a built-in kind this table describes, `None` for
 /// any other kind. (Core group is `""`.)
-pub fn merge_keys_for(group: &str, kind: &str) -> Option<&'static TypeMergeKeys> {
+pub(crate) fn merge_keys_for(group: &str, kind: &str) -> Option<&'static TypeMergeKeys> {
     BUILT_IN_KINDS
         .iter()
         .find(|(g, k, _)| *g == group && *k == kind)

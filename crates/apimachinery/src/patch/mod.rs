@@ -28,15 +28,8 @@ use apply::apply_configuration;
 use json::{apply_json_patch, apply_merge_patch};
 use strategic::strategic_merge_patch;
 
-pub use merge_keys::{
-    BUILT_IN_OBJECT, FieldMergeKeys, PatchStrategy, TypeMergeKeys, built_in_merge_keys,
-    merge_keys_for,
-};
-pub use types::{
-    APPLY_PATCH_CONTENT_TYPE, JSON_PATCH_CONTENT_TYPE, MAX_JSON_PATCH_OPERATIONS,
-    MERGE_PATCH_CONTENT_TYPE, PatchError, PatchType, STRATEGIC_MERGE_PATCH_CONTENT_TYPE,
-    accepted_patch_types,
-};
+pub use merge_keys::{FieldMergeKeys, PatchStrategy, TypeMergeKeys, built_in_merge_keys};
+pub use types::{PatchError, PatchType, accepted_patch_types};
 
 /// Applies `patch_body` of type `patch_type` to `original` and returns the
 /// patched object; `original` is left untouched.

@@ -2,16 +2,17 @@
 //! ([`PatchError`], which knows kube-apiserver's status code).
 
 /// `Content-Type` of an RFC 6902 JSON patch.
-pub const JSON_PATCH_CONTENT_TYPE: &str = "application/json-patch+json";
+pub(crate) const JSON_PATCH_CONTENT_TYPE: &str = "application/json-patch+json";
 /// `Content-Type` of an RFC 7386 JSON merge patch.
-pub const MERGE_PATCH_CONTENT_TYPE: &str = "application/merge-patch+json";
+pub(crate) const MERGE_PATCH_CONTENT_TYPE: &str = "application/merge-patch+json";
 /// `Content-Type` of a Kubernetes strategic merge patch.
-pub const STRATEGIC_MERGE_PATCH_CONTENT_TYPE: &str = "application/strategic-merge-patch+json";
+pub(crate) const STRATEGIC_MERGE_PATCH_CONTENT_TYPE: &str =
+    "application/strategic-merge-patch+json";
 /// `Content-Type` of a server-side apply request.
-pub const APPLY_PATCH_CONTENT_TYPE: &str = "application/apply-patch+yaml";
+pub(crate) const APPLY_PATCH_CONTENT_TYPE: &str = "application/apply-patch+yaml";
 
 /// kube-apiserver refuses JSON patches with more operations than this (413).
-pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+pub(crate) const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 
 /// The media types kube-apiserver accepts for PATCH of a built-in type, in
 /// the order its 415 message lists them.

@@ -197,7 +197,7 @@ fn split_term(term: &str) -> Option<(&str, FieldOperator, &str)> {
 }
 
 /// Escapes `\`, `,` and `=` in a field selector value.
-pub fn escape_field_value(value: &str) -> String {
+pub(crate) fn escape_field_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         if matches!(c, '\\' | ',' | '=') {

@@ -19,7 +19,7 @@ mod parse;
 mod requirement;
 
 pub use error::SelectorError;
-pub use field::{FieldOperator, FieldRequirement, FieldSelector, escape_field_value};
+pub use field::{FieldOperator, FieldRequirement, FieldSelector};
 pub use label::{LabelSelector, MetaLabelSelector, MetaLabelSelectorRequirement};
 pub use requirement::{Operator, Requirement};
 

@@ -16,10 +16,7 @@ mod api_error;
 mod types;
 
 pub use api_error::ApiError;
-pub use types::{
-    CONTINUE_EXPIRED_MSG, OPTIMISTIC_LOCK_ERROR_MSG, STATUS_FAILURE, STATUS_SUCCESS, Status,
-    StatusCause, StatusDetails,
-};
+pub use types::{CONTINUE_EXPIRED_MSG, Status, StatusCause, StatusDetails};
 
 #[cfg(test)]
 mod tests;

@@ -7,12 +7,12 @@ use crate::request_info::GroupResource;
 use crate::validation::FieldError;
 
 /// `status` of a failed request.
-pub const STATUS_FAILURE: &str = "Failure";
+pub(crate) const STATUS_FAILURE: &str = "Failure";
 /// `status` of a successful request.
-pub const STATUS_SUCCESS: &str = "Success";
+pub(crate) const STATUS_SUCCESS: &str = "Success";
 
 /// The conflict detail upstream uses when `resourceVersion` does not match.
-pub const OPTIMISTIC_LOCK_ERROR_MSG: &str =
+pub(crate) const OPTIMISTIC_LOCK_ERROR_MSG: &str =
     "the object has been modified; please apply your changes to the latest version and try again";
 
 /// Upstream's message when a `continue` token refers to a compacted revision.

@@ -29,7 +29,11 @@ use crate::validation::FieldError;
 /// (pruned, and valid against their own schema), then the OpenAPI rules
 /// (`$ref`, `uniqueItems: true`, `additionalProperties` with `properties`,
 /// list and map types, defaults in metadata, ...).
-pub fn validate_schema(schema: &Value, path: &str, status_subresource: bool) -> Vec<FieldError> {
+pub(crate) fn validate_schema(
+    schema: &Value,
+    path: &str,
+    status_subresource: bool,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     check_keyword_types(schema, path, &mut errs);
     if !errs.is_empty() {

@@ -26,7 +26,7 @@ enum Level {
 /// (`allOf`/`anyOf`/`oneOf`/`not`) neither set generic keywords nor specify
 /// fields the structural part does not. Errors are sorted by their text, as
 /// upstream sorts them.
-pub fn is_structural(schema: &Value, path: &str) -> Vec<FieldError> {
+pub(crate) fn is_structural(schema: &Value, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
     if let Some(root) = schema.as_object() {
         structural_invariants(root, Level::Root, path, &mut errs);

@@ -35,11 +35,10 @@ mod schema;
 mod validate;
 mod values;
 
-pub use check::validate_schema;
+pub(crate) use check::validate_schema;
 pub use defaults::apply_defaults;
-pub use invariants::is_structural;
 pub(crate) use path::{child, index, key};
-pub use prune::{prune, prune_non_nullable_nulls};
+pub use prune::prune;
 pub use schema::Schema;
 pub use validate::validate;
 pub(crate) use values::{go_float, json_eq};

@@ -195,7 +195,7 @@ fn retain_fields(
 /// a `default` (upstream's `PruneNonNullableNullsWithoutDefaults`), so that
 /// `replicas: null` means "unset". Nulls with a default are left for
 /// [`apply_defaults`]. Called by [`prune`].
-pub fn prune_non_nullable_nulls(schema: &Schema, obj: &mut Value) {
+pub(crate) fn prune_non_nullable_nulls(schema: &Schema, obj: &mut Value) {
     nulls_node(obj, Some(schema));
 }
 

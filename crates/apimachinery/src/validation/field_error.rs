@@ -233,7 +233,7 @@ impl std::error::Error for FieldError {}
 
 /// Joins error messages as upstream's aggregate error does: duplicates
 /// dropped, one message alone, several as `[a, b]`.
-pub fn aggregate_messages<I, S>(messages: I) -> String
+pub(crate) fn aggregate_messages<I, S>(messages: I) -> String
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,

@@ -81,7 +81,7 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &str) 
 }
 
 /// Total size in bytes of all annotation keys and values.
-pub fn annotations_size(annotations: &BTreeMap<String, String>) -> usize {
+pub(crate) fn annotations_size(annotations: &BTreeMap<String, String>) -> usize {
     annotations.iter().map(|(k, v)| k.len() + v.len()).sum()
 }
 

@@ -14,19 +14,16 @@ mod field_error;
 mod meta;
 mod names;
 
+pub(crate) use field_error::aggregate_messages;
 pub(crate) use field_error::go_quote;
-pub use field_error::{FieldError, FieldErrorType, aggregate_messages};
+pub use field_error::{FieldError, FieldErrorType};
 pub use meta::{
-    annotations_size, generate_name, random_suffix, validate_annotations, validate_labels,
-    validate_object_meta_name,
+    generate_name, random_suffix, validate_annotations, validate_labels, validate_object_meta_name,
 };
-pub use names::{
-    DNS1035_LABEL_MAX_LENGTH, DNS1123_LABEL_MAX_LENGTH, DNS1123_SUBDOMAIN_MAX_LENGTH,
-    GENERATED_SUFFIX_ALPHABET, GENERATED_SUFFIX_LENGTH, LABEL_VALUE_MAX_LENGTH,
-    MAX_GENERATE_NAME_PREFIX_LENGTH, NameRule, QUALIFIED_NAME_MAX_LENGTH,
-    TOTAL_ANNOTATION_SIZE_LIMIT_BYTES, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
-    is_qualified_name, is_valid_label_value, is_valid_path_segment_name,
-    is_valid_path_segment_prefix,
+pub use names::NameRule;
+pub(crate) use names::{
+    is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
+    is_valid_label_value, is_valid_path_segment_name,
 };
 
 #[cfg(test)]

@@ -3,25 +3,25 @@
 //! [`NameRule`] a resource imposes on `metadata.name`.
 
 /// Maximum length of a DNS-1123 label (namespace names, many object names).
-pub const DNS1123_LABEL_MAX_LENGTH: usize = 63;
+pub(crate) const DNS1123_LABEL_MAX_LENGTH: usize = 63;
 /// Maximum length of a DNS-1123 subdomain (most object names).
-pub const DNS1123_SUBDOMAIN_MAX_LENGTH: usize = 253;
+pub(crate) const DNS1123_SUBDOMAIN_MAX_LENGTH: usize = 253;
 /// Maximum length of a DNS-1035 label (service names).
-pub const DNS1035_LABEL_MAX_LENGTH: usize = 63;
+pub(crate) const DNS1035_LABEL_MAX_LENGTH: usize = 63;
 /// Maximum length of the name part of a qualified name (label keys).
-pub const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
+pub(crate) const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
 /// Maximum length of a label value.
-pub const LABEL_VALUE_MAX_LENGTH: usize = 63;
+pub(crate) const LABEL_VALUE_MAX_LENGTH: usize = 63;
 /// Maximum total size of all annotation keys and values of one object.
-pub const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES: usize = 256 * 1024;
+pub(crate) const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES: usize = 256 * 1024;
 /// Length of the random suffix appended to `metadata.generateName`.
-pub const GENERATED_SUFFIX_LENGTH: usize = 5;
+pub(crate) const GENERATED_SUFFIX_LENGTH: usize = 5;
 /// Longest `generateName` prefix kept before the suffix: upstream caps
 /// generated names at 63 bytes regardless of the resource's naming rule.
-pub const MAX_GENERATE_NAME_PREFIX_LENGTH: usize = 63 - GENERATED_SUFFIX_LENGTH;
+pub(crate) const MAX_GENERATE_NAME_PREFIX_LENGTH: usize = 63 - GENERATED_SUFFIX_LENGTH;
 /// Alphabet of generated suffixes: no vowels (no accidental words) and no
 /// easily confused characters, as upstream's `utilrand.String`.
-pub const GENERATED_SUFFIX_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
+pub(crate) const GENERATED_SUFFIX_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_ERR_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
@@ -106,7 +106,7 @@ fn matches_qualified_name(value: &str) -> bool {
 /// Checks a DNS-1123 label (at most 63 characters, lowercase alphanumerics
 /// and `-`, starting and ending alphanumeric). Returns upstream's messages;
 /// empty means valid.
-pub fn is_dns1123_label(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1123_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > DNS1123_LABEL_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));
@@ -129,7 +129,7 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
 
 /// Checks a DNS-1123 subdomain (at most 253 characters, dot-separated
 /// DNS-1123 labels). Returns upstream's messages; empty means valid.
-pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1123_subdomain(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
@@ -146,7 +146,7 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
 
 /// Checks a DNS-1035 label (like a DNS-1123 label but starting with a
 /// letter; used for service names). Returns upstream's messages.
-pub fn is_dns1035_label(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1035_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > DNS1035_LABEL_MAX_LENGTH {
         errs.push(max_len_error(DNS1035_LABEL_MAX_LENGTH));
@@ -164,7 +164,7 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
 /// Checks a qualified name (label and annotation keys): an optional DNS-1123
 /// subdomain prefix and `/`, then a name of at most 63 alphanumerics, `-`,
 /// `_` and `.`, starting and ending alphanumeric. Returns upstream's messages.
-pub fn is_qualified_name(value: &str) -> Vec<String> {
+pub(crate) fn is_qualified_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.as_slice() {
@@ -216,7 +216,7 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
 
 /// Checks a label value: empty, or at most 63 alphanumerics, `-`, `_` and
 /// `.`, starting and ending alphanumeric. Returns upstream's messages.
-pub fn is_valid_label_value(value: &str) -> Vec<String> {
+pub(crate) fn is_valid_label_value(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > LABEL_VALUE_MAX_LENGTH {
         errs.push(max_len_error(LABEL_VALUE_MAX_LENGTH));
@@ -234,7 +234,7 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
 /// Checks that a name can be used as one URL path segment: not `.` or `..`,
 /// no `/` and no `%`. Every stored object name must pass this, whatever the
 /// resource's own naming rule.
-pub fn is_valid_path_segment_name(name: &str) -> Vec<String> {
+pub(crate) fn is_valid_path_segment_name(name: &str) -> Vec<String> {
     if name == "." || name == ".." {
         return vec![format!("may not be '{name}'")];
     }
@@ -243,7 +243,7 @@ pub fn is_valid_path_segment_name(name: &str) -> Vec<String> {
 
 /// Like [`is_valid_path_segment_name`] for a `generateName` prefix, which may
 /// be `.` or `..` because a suffix follows.
-pub fn is_valid_path_segment_prefix(name: &str) -> Vec<String> {
+pub(crate) fn is_valid_path_segment_prefix(name: &str) -> Vec<String> {
     ["/", "%"]
         .into_iter()
         .filter(|bad| name.contains(bad))
