@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::display::write_requirements;
 use super::error::SelectorError;
 
 // ---------------------------------------------------------------------------
@@ -138,13 +139,7 @@ impl FieldSelector {
 
 impl fmt::Display for FieldSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, r) in self.requirements.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{r}")?;
-        }
-        Ok(())
+        write_requirements(f, &self.requirements)
     }
 }
 

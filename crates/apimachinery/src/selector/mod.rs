@@ -12,6 +12,7 @@
 //! Label selectors are in `label` (with their `requirement`s and the string
 //! `parse`r), field selectors in `field`, and the shared error in `error`.
 
+mod display;
 mod error;
 mod field;
 mod label;

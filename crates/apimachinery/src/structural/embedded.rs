@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::path::{child, index, key};
+use super::path::{child, index};
 use super::schema::Schema;
 use crate::validation::{
     FieldError, NameRule, is_dns1035_label, is_dns1123_label, validate_annotations,
@@ -30,12 +30,8 @@ pub(crate) fn validate_embedded(s: &Schema, v: &Value, path: &str, errs: &mut Ve
                 validate_embedded_resource(path, m, errs);
             }
             for (k, val) in m {
-                if let Some(p) = s.properties.get(k) {
-                    validate_embedded(p, val, &child(path, k), errs);
-                } else if let Some(extra) =
-                    s.additional_properties.as_ref().and_then(|a| a.schema())
-                {
-                    validate_embedded(extra, val, &key(path, k), errs);
+                if let Some((p, field)) = s.field_schema(path, k) {
+                    validate_embedded(p, val, &field, errs);
                 }
             }
         }

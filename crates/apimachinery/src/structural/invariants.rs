@@ -334,6 +334,23 @@ fn nested_value_validation(
     }
 }
 
+/// The structural node `s` at `s_path`, or `None` after reporting it as
+/// required because the value validation at `v_path` mentions it.
+fn specified<'s>(
+    s: Option<&'s Map<String, Value>>,
+    s_path: &str,
+    v_path: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<&'s Map<String, Value>> {
+    if s.is_none() {
+        errs.push(FieldError::required(
+            s_path,
+            format!("because it is defined in {v_path}"),
+        ));
+    }
+    s
+}
+
 /// Every field or array a value validation mentions must also be specified
 /// in the structural part (checked for the root's value validations, as
 /// upstream).
@@ -344,11 +361,7 @@ fn value_validation_completeness(
     v_path: &str,
     errs: &mut Vec<FieldError>,
 ) {
-    let Some(s) = s else {
-        errs.push(FieldError::required(
-            s_path,
-            format!("because it is defined in {v_path}"),
-        ));
+    let Some(s) = specified(s, s_path, v_path, errs) else {
         return;
     };
     if let Some(not) = obj_of(v, "not") {
@@ -370,11 +383,7 @@ fn nested_completeness(
     v_path: &str,
     errs: &mut Vec<FieldError>,
 ) {
-    let Some(s) = s else {
-        errs.push(FieldError::required(
-            s_path,
-            format!("because it is defined in {v_path}"),
-        ));
+    let Some(s) = specified(s, s_path, v_path, errs) else {
         return;
     };
     value_validation_completeness(v, Some(s), s_path, v_path, errs);
@@ -395,13 +404,8 @@ fn nested_completeness(
             };
             let sp = key(&child(s_path, "properties"), k);
             let vp = key(&child(v_path, "properties"), k);
-            match s_props.and_then(|sp| obj_of(sp, k)) {
-                Some(s_prop) => nested_completeness(p, Some(s_prop), &sp, &vp, errs),
-                None => errs.push(FieldError::required(
-                    sp,
-                    format!("because it is defined in {vp}"),
-                )),
-            }
+            let s_prop = s_props.and_then(|sp| obj_of(sp, k));
+            nested_completeness(p, s_prop, &sp, &vp, errs);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::path::{child, index, key};
+use super::path::index;
 use super::schema::Schema;
 use super::values::first_repeats;
 use crate::validation::FieldError;
@@ -16,12 +16,8 @@ pub(crate) fn validate_lists(s: &Schema, v: &Value, path: &str, errs: &mut Vec<F
     match v {
         Value::Object(m) => {
             for (k, val) in m {
-                if let Some(p) = s.properties.get(k) {
-                    validate_lists(p, val, &child(path, k), errs);
-                } else if let Some(extra) =
-                    s.additional_properties.as_ref().and_then(|a| a.schema())
-                {
-                    validate_lists(extra, val, &key(path, k), errs);
+                if let Some((p, field)) = s.field_schema(path, k) {
+                    validate_lists(p, val, &field, errs);
                 }
             }
         }

@@ -89,20 +89,7 @@ pub(crate) fn prune_node(
                 return;
             };
             let embedded = resource_root || s.embedded_resource;
-            let mut unknown = Vec::new();
-            for (k, v) in map.iter_mut() {
-                if embedded && is_meta_field(k) {
-                    continue;
-                }
-                if let Some(p) = s.properties.get(k) {
-                    prune_node(v, Some(p), &child(path, k), false, out);
-                } else if let Some(extra) = &s.additional_properties {
-                    prune_node(v, extra.schema(), &child(path, k), false, out);
-                } else {
-                    unknown.push(k.clone());
-                }
-            }
-            for k in unknown {
+            for k in prune_fields(map, s, path, embedded, out) {
                 out.push(child(path, &k));
                 map.remove(&k);
             }
@@ -120,22 +107,41 @@ pub(crate) fn prune_node(
     }
 }
 
+/// Prunes inside the fields of `map` that `s` specifies (a property, else
+/// `additionalProperties`) and returns the keys it specifies nothing for,
+/// leaving them in place; with `embedded`, `apiVersion`, `kind` and
+/// `metadata` are skipped (see [`coerce_metadata`]).
+fn prune_fields(
+    map: &mut Map<String, Value>,
+    s: &Schema,
+    path: &str,
+    embedded: bool,
+    out: &mut Vec<String>,
+) -> Vec<String> {
+    let mut unknown = Vec::new();
+    for (k, v) in map.iter_mut() {
+        if embedded && is_meta_field(k) {
+            continue;
+        }
+        if let Some(p) = s.properties.get(k) {
+            prune_node(v, Some(p), &child(path, k), false, out);
+        } else if let Some(extra) = &s.additional_properties {
+            prune_node(v, extra.schema(), &child(path, k), false, out);
+        } else {
+            unknown.push(k.clone());
+        }
+    }
+    unknown
+}
+
 /// Under `x-kubernetes-preserve-unknown-fields`: keep unknown fields, still
 /// prune inside the specified ones.
 fn skip_prune(x: &mut Value, s: &Schema, path: &str, resource_root: bool, out: &mut Vec<String>) {
     match x {
         Value::Object(map) => {
             let embedded = resource_root || s.embedded_resource;
-            for (k, v) in map.iter_mut() {
-                if embedded && is_meta_field(k) {
-                    continue;
-                }
-                if let Some(p) = s.properties.get(k) {
-                    prune_node(v, Some(p), &child(path, k), false, out);
-                } else if let Some(extra) = &s.additional_properties {
-                    prune_node(v, extra.schema(), &child(path, k), false, out);
-                }
-            }
+            // Unknown fields are preserved here.
+            let _preserved = prune_fields(map, s, path, embedded, out);
             if embedded {
                 coerce_metadata(map, path, out);
             }

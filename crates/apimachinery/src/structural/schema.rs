@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::path::{child, key};
+
 // ---------------------------------------------------------------------------
 // The parsed schema
 // ---------------------------------------------------------------------------
@@ -191,6 +193,20 @@ impl Schema {
     /// The declared `type`, if any.
     pub fn type_name(&self) -> Option<&str> {
         self.type_.as_deref()
+    }
+
+    /// The schema of field `k` of an object at `path`, with the field's path:
+    /// a property (`path.k`), else the `additionalProperties` schema
+    /// (`path[k]`).
+    pub(crate) fn field_schema(&self, path: &str, k: &str) -> Option<(&Schema, String)> {
+        if let Some(p) = self.properties.get(k) {
+            Some((p, child(path, k)))
+        } else {
+            self.additional_properties
+                .as_ref()
+                .and_then(|a| a.schema())
+                .map(|extra| (extra, key(path, k)))
+        }
     }
 
     /// The format that takes part in validation: upstream strips formats it
