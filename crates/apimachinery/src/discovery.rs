@@ -171,7 +171,7 @@ pub enum ResourceScope {
 
 impl ResourceScope {
     /// `Namespaced` if `namespaced`, else `Cluster`.
-    pub fn from_namespaced(namespaced: bool) -> Self {
+    pub(crate) fn from_namespaced(namespaced: bool) -> Self {
         if namespaced {
             Self::Namespaced
         } else {

@@ -33,7 +33,7 @@ pub(crate) struct MediaType {
 
 impl MediaType {
     /// The value of a parameter (name compared case-insensitively).
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -48,7 +48,7 @@ impl MediaType {
 
     /// Whether this range covers `application/json`: `application/json`,
     /// `application/*` or `*/*`.
-    pub fn covers_json(&self) -> bool {
+    pub(crate) fn covers_json(&self) -> bool {
         match (self.type_.as_str(), self.subtype.as_str()) {
             ("*", "*") => true,
             ("application", sub) => sub == "json" || sub == "*",
@@ -58,7 +58,7 @@ impl MediaType {
 
     /// The conversion this clause asks for through `g`, `v` and `as`, if any
     /// of them is present.
-    pub fn conversion(&self) -> Option<Conversion> {
+    pub(crate) fn conversion(&self) -> Option<Conversion> {
         let group = self.param("g");
         let version = self.param("v");
         let kind = self.param("as");
@@ -97,7 +97,7 @@ impl Conversion {
     /// Whether this is one of the `meta.k8s.io` conversions resource
     /// endpoints serve: `Table`, `PartialObjectMetadata` or
     /// `PartialObjectMetadataList` in `v1` or `v1beta1`.
-    pub fn is_meta_conversion(&self) -> bool {
+    pub(crate) fn is_meta_conversion(&self) -> bool {
         self.group == META_GROUP
             && META_VERSIONS.contains(&self.version.as_str())
             && matches!(

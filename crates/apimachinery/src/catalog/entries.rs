@@ -58,7 +58,7 @@ pub struct ResourceInfo {
 impl ResourceInfo {
     /// Whether release `version` serves this resource (if its group/version
     /// is enabled).
-    pub fn served_in(&self, version: KubeVersion) -> bool {
+    pub(crate) fn served_in(&self, version: KubeVersion) -> bool {
         self.since.is_none_or(|s| s <= version) && self.until.is_none_or(|u| version <= u)
     }
 
@@ -68,12 +68,13 @@ impl ResourceInfo {
     }
 
     /// Whether the resource itself supports `verb`.
-    pub fn supports(&self, verb: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn supports(&self, verb: &str) -> bool {
         self.verbs.iter().any(|v| v == verb)
     }
 
     /// Cluster or namespaced.
-    pub fn scope(&self) -> ResourceScope {
+    pub(crate) fn scope(&self) -> ResourceScope {
         ResourceScope::from_namespaced(self.namespaced)
     }
 }
@@ -93,7 +94,7 @@ pub struct GroupVersionInfo {
 
 impl GroupVersionInfo {
     /// `group/version`, or just `version` for core (as in `apiVersion`).
-    pub fn group_version(&self) -> String {
+    pub(crate) fn group_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {

@@ -80,7 +80,7 @@ impl RuntimeConfig {
     }
 
     /// Whether `group/version` of the given maturity is enabled.
-    pub fn is_enabled(&self, group: &str, version: &str, maturity: Maturity) -> bool {
+    pub(crate) fn is_enabled(&self, group: &str, version: &str, maturity: Maturity) -> bool {
         let mut enabled = maturity.enabled_by_default();
         if let Some(all) = self.all {
             enabled = all;

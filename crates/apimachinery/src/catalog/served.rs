@@ -5,7 +5,9 @@
 use super::data::DATA;
 use super::entries::{GroupInfo, GroupVersionInfo, ResourceInfo, SubresourceInfo};
 use super::runtime_config::RuntimeConfig;
-use super::version::{EmulatedVersion, Maturity, compare_kube_aware_versions};
+#[cfg(test)]
+use super::version::Maturity;
+use super::version::{EmulatedVersion, compare_kube_aware_versions};
 use crate::discovery::{
     APIGroup, APIGroupDiscovery, APIGroupDiscoveryList, APIGroupList, APIResource,
     APIResourceDiscovery, APIResourceList, APISubresourceDiscovery, APIVersionDiscovery,
@@ -96,7 +98,9 @@ impl Catalog {
 
     /// Every group/version some supported release knows, with its maturity,
     /// whether or not it is served here (e.g. for `--help` or validation).
-    pub fn known_group_versions() -> impl Iterator<Item = (&'static str, &'static str, Maturity)> {
+    #[cfg(test)]
+    pub(crate) fn known_group_versions()
+    -> impl Iterator<Item = (&'static str, &'static str, Maturity)> {
         DATA.group_versions
             .iter()
             .map(|gv| (gv.group.as_str(), gv.version.as_str(), gv.maturity))
@@ -124,7 +128,7 @@ impl Catalog {
     }
 
     /// The served `group/version`.
-    pub fn group_version(&self, group: &str, version: &str) -> Option<&GroupVersionInfo> {
+    pub(crate) fn group_version(&self, group: &str, version: &str) -> Option<&GroupVersionInfo> {
         self.group(group)?
             .versions
             .iter()
@@ -137,7 +141,8 @@ impl Catalog {
     }
 
     /// The preferred (highest-priority served) version of `group`.
-    pub fn preferred_version(&self, group: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn preferred_version(&self, group: &str) -> Option<&str> {
         Some(self.group(group)?.preferred_version()?.version.as_str())
     }
 
@@ -147,7 +152,8 @@ impl Catalog {
     }
 
     /// The served top-level resource of `group/version` whose kind is `kind`.
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ResourceInfo> {
+    #[cfg(test)]
+    pub(crate) fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&ResourceInfo> {
         self.group_version(group, version)?
             .resources
             .iter()

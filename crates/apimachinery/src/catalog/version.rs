@@ -21,7 +21,7 @@ pub struct KubeVersion {
 
 impl KubeVersion {
     /// The release `major.minor`.
-    pub const fn new(major: u32, minor: u32) -> Self {
+    pub(crate) const fn new(major: u32, minor: u32) -> Self {
         Self { major, minor }
     }
 
@@ -82,7 +82,7 @@ impl Maturity {
     }
 
     /// Whether upstream serves a group/version of this maturity by default.
-    pub fn enabled_by_default(self) -> bool {
+    pub(crate) fn enabled_by_default(self) -> bool {
         self == Self::Ga
     }
 }

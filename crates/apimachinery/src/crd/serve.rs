@@ -3,7 +3,9 @@
 //! version ([`resource_infos`]), and printer-column cells ([`printer_cell`]).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+#[cfg(test)]
+use serde_json::json;
 
 use super::types::{
     CustomResourceColumnDefinition, CustomResourceConversion, CustomResourceDefinition,
@@ -47,30 +49,31 @@ impl CustomResourceDefinition {
     }
 
     /// Whether objects live in namespaces.
-    pub fn namespaced(&self) -> bool {
+    pub(crate) fn namespaced(&self) -> bool {
         self.spec.scope == "Namespaced"
     }
 
     /// The version called `name`.
-    pub fn version(&self, name: &str) -> Option<&CustomResourceDefinitionVersion> {
+    pub(crate) fn version(&self, name: &str) -> Option<&CustomResourceDefinitionVersion> {
         self.spec.versions.iter().find(|v| v.name == name)
     }
 
     /// Served versions, highest priority first (`v2 > v1 > v1beta1`), the
     /// order discovery lists them in.
-    pub fn served_versions(&self) -> Vec<&CustomResourceDefinitionVersion> {
+    pub(crate) fn served_versions(&self) -> Vec<&CustomResourceDefinitionVersion> {
         let mut served: Vec<_> = self.spec.versions.iter().filter(|v| v.served).collect();
         served.sort_by(|a, b| compare_kube_aware_versions(&b.name, &a.name));
         served
     }
 
     /// The preferred version: the highest-priority served one.
-    pub fn preferred_version(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn preferred_version(&self) -> Option<&str> {
         self.served_versions().first().map(|v| v.name.as_str())
     }
 
     /// The storage version.
-    pub fn storage_version(&self) -> Option<&str> {
+    pub(crate) fn storage_version(&self) -> Option<&str> {
         self.spec
             .versions
             .iter()
@@ -94,7 +97,8 @@ impl CustomResourceDefinition {
     }
 
     /// Whether a version has the `status` subresource.
-    pub fn has_status_subresource(&self, version: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_status_subresource(&self, version: &str) -> bool {
         self.version(version)
             .and_then(|v| v.subresources.as_ref())
             .is_some_and(|s| s.status.is_some())
@@ -126,7 +130,8 @@ impl CustomResourceDefinition {
     /// upstream's table convertor builds them: `Name` (format `name`) first,
     /// then [`Self::printer_columns`] (a missing description becomes
     /// `Custom resource definition column (in JSONPath format): <path>`).
-    pub fn table_column_definitions(&self, version: &str) -> Vec<Value> {
+    #[cfg(test)]
+    pub(crate) fn table_column_definitions(&self, version: &str) -> Vec<Value> {
         let mut cols = vec![json!({
             "name": "Name",
             "type": "string",
@@ -158,7 +163,8 @@ impl CustomResourceDefinition {
     /// [`Self::table_column_definitions`]: the object's name, then
     /// [`printer_cell`] for each column (`date` cells are raw timestamps for
     /// the server to render as ages).
-    pub fn table_row_cells(&self, version: &str, obj: &Value) -> Vec<Value> {
+    #[cfg(test)]
+    pub(crate) fn table_row_cells(&self, version: &str, obj: &Value) -> Vec<Value> {
         let name = obj
             .get("metadata")
             .and_then(|m| m.get("name"))
@@ -202,19 +208,20 @@ impl CustomResourceDefinition {
     }
 
     /// Whether the condition of `type_` is `True`.
-    pub fn condition_true(&self, type_: &str) -> bool {
+    pub(crate) fn condition_true(&self, type_: &str) -> bool {
         self.status
             .condition(type_)
             .is_some_and(|c| c.status == "True")
     }
 
     /// Whether the resource is served (`Established=True`).
-    pub fn is_established(&self) -> bool {
+    pub(crate) fn is_established(&self) -> bool {
         self.condition_true(ESTABLISHED)
     }
 
     /// Catalog entries for the served versions (see [`resource_infos`]).
-    pub fn resource_infos(&self) -> Vec<ResourceInfo> {
+    #[cfg(test)]
+    pub(crate) fn resource_infos(&self) -> Vec<ResourceInfo> {
         resource_infos(self)
     }
 
@@ -268,6 +275,7 @@ impl CustomResourceDefinition {
 }
 
 /// ObjectMeta's `name` description, which upstream gives the `Name` column.
+#[cfg(test)]
 const OBJECT_META_NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
 
 /// ObjectMeta's `creationTimestamp` description, which upstream gives the

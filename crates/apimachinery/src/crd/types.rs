@@ -272,7 +272,7 @@ pub struct CustomResourceDefinitionCondition {
 impl CustomResourceDefinitionCondition {
     /// A condition without a transition time (set by
     /// [`CustomResourceDefinitionStatus::set_condition`]).
-    pub fn new(type_: &str, status: &str, reason: &str, message: &str) -> Self {
+    pub(crate) fn new(type_: &str, status: &str, reason: &str, message: &str) -> Self {
         Self {
             type_: type_.to_owned(),
             status: status.to_owned(),
@@ -285,7 +285,7 @@ impl CustomResourceDefinitionCondition {
 
 impl CustomResourceDefinitionStatus {
     /// The condition of `type_`, if present.
-    pub fn condition(&self, type_: &str) -> Option<&CustomResourceDefinitionCondition> {
+    pub(crate) fn condition(&self, type_: &str) -> Option<&CustomResourceDefinitionCondition> {
         self.conditions.iter().find(|c| c.type_ == type_)
     }
 
@@ -311,7 +311,8 @@ impl CustomResourceDefinitionStatus {
     }
 
     /// Removes the condition of `type_`.
-    pub fn remove_condition(&mut self, type_: &str) {
+    #[cfg(test)]
+    pub(crate) fn remove_condition(&mut self, type_: &str) {
         self.conditions.retain(|c| c.type_ != type_);
     }
 }

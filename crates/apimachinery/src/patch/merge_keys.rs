@@ -51,13 +51,14 @@ pub struct TypeMergeKeys {
 
 impl TypeMergeKeys {
     /// The patch metadata of one field.
-    pub fn field(&self, name: &str) -> Option<&FieldMergeKeys> {
+    pub(crate) fn field(&self, name: &str) -> Option<&FieldMergeKeys> {
         self.fields.iter().find(|field| field.name == name)
     }
 
     /// The patch metadata at a dotted field path, list elements being
     /// transparent: `spec.template.spec.containers.env`.
-    pub fn field_at(&self, path: &str) -> Option<&FieldMergeKeys> {
+    #[cfg(test)]
+    pub(crate) fn field_at(&self, path: &str) -> Option<&FieldMergeKeys> {
         let mut segments = path.split('.');
         let mut field = self.field(segments.next()?)?;
         for segment in segments {

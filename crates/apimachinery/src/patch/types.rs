@@ -70,7 +70,7 @@ impl PatchType {
     }
 
     /// The canonical `Content-Type` of this patch type.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             PatchType::Json => JSON_PATCH_CONTENT_TYPE,
             PatchType::Merge => MERGE_PATCH_CONTENT_TYPE,
@@ -133,7 +133,8 @@ pub enum PatchError {
 
 impl PatchError {
     /// The HTTP status code kube-apiserver answers with.
-    pub fn http_code(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn http_code(&self) -> u16 {
         match self {
             PatchError::BadRequest(_) => 400,
             PatchError::Unprocessable { .. } => 422,
@@ -143,7 +144,8 @@ impl PatchError {
     }
 
     /// The `metav1.StatusReason` of the answer.
-    pub fn reason(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             PatchError::BadRequest(_) => "BadRequest",
             PatchError::Unprocessable { .. } => "Invalid",

@@ -16,7 +16,7 @@ impl SelectorError {
     }
 
     /// The human-readable reason.
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 }

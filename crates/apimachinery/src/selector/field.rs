@@ -36,7 +36,7 @@ impl FieldRequirement {
     /// Whether an object satisfies this clause. A missing field (or `null`)
     /// reads as the empty string, other scalars by their string form;
     /// objects and arrays equal no value.
-    pub fn matches(&self, object: &Value) -> bool {
+    pub(crate) fn matches(&self, object: &Value) -> bool {
         let equal = lookup_field(object, &self.field).is_some_and(|actual| actual == self.value);
         match self.operator {
             FieldOperator::Equals => equal,
@@ -82,11 +82,6 @@ pub struct FieldSelector {
 }
 
 impl FieldSelector {
-    /// The selector that matches every object.
-    pub fn everything() -> Self {
-        Self::default()
-    }
-
     /// Parses upstream's field selector syntax: comma-separated
     /// `field=value`, `field==value` or `field!=value` terms; in values, `\`,
     /// `,` and `=` must be escaped with a backslash. Field names are taken
@@ -113,7 +108,8 @@ impl FieldSelector {
 
     /// The requirements; the server checks their fields against the
     /// resource's supported field labels.
-    pub fn requirements(&self) -> &[FieldRequirement] {
+    #[cfg(test)]
+    pub(crate) fn requirements(&self) -> &[FieldRequirement] {
         &self.requirements
     }
 
@@ -129,7 +125,7 @@ impl FieldSelector {
 
     /// The value the selector pins `field` to with `=`/`==`, as upstream's
     /// `RequiresExactMatch` (the first such term in sorted order).
-    pub fn requires_exact_match(&self, field: &str) -> Option<&str> {
+    pub(crate) fn requires_exact_match(&self, field: &str) -> Option<&str> {
         self.requirements
             .iter()
             .find(|r| r.field == field && r.operator == FieldOperator::Equals)

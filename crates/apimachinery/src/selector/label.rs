@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::Value;
 
 use super::display::write_requirements;
@@ -24,13 +25,15 @@ pub struct LabelSelector {
 
 impl LabelSelector {
     /// The selector that matches every object.
-    pub fn everything() -> Self {
+    #[cfg(test)]
+    pub(crate) fn everything() -> Self {
         Self::default()
     }
 
     /// The selector that matches no object (upstream's `labels.Nothing()`,
     /// the meaning of an absent structured selector).
-    pub fn nothing() -> Self {
+    #[cfg(test)]
+    pub(crate) fn nothing() -> Self {
         Self {
             requirements: Vec::new(),
             match_nothing: true,
@@ -51,7 +54,7 @@ impl LabelSelector {
     }
 
     /// Builds a selector from requirements (sorted by key here).
-    pub fn from_requirements(mut requirements: Vec<Requirement>) -> Self {
+    pub(crate) fn from_requirements(mut requirements: Vec<Requirement>) -> Self {
         requirements.sort_by(|a, b| a.key.cmp(&b.key));
         Self {
             requirements,
@@ -62,16 +65,12 @@ impl LabelSelector {
     /// Converts a structured `metav1.LabelSelector`, as upstream's
     /// `LabelSelectorAsSelector`: `None` matches nothing, an empty selector
     /// matches everything.
-    pub fn from_meta(selector: Option<&MetaLabelSelector>) -> Result<Self, SelectorError> {
+    #[cfg(test)]
+    pub(crate) fn from_meta(selector: Option<&MetaLabelSelector>) -> Result<Self, SelectorError> {
         match selector {
             None => Ok(Self::nothing()),
             Some(selector) => Self::try_from(selector),
         }
-    }
-
-    /// The requirements, sorted by key.
-    pub fn requirements(&self) -> &[Requirement] {
-        &self.requirements
     }
 
     /// True if this selector does not restrict anything (matches all).
@@ -86,7 +85,8 @@ impl LabelSelector {
 
     /// Whether an object (its JSON, with labels at `metadata.labels`)
     /// satisfies every requirement. Non-string label values count as absent.
-    pub fn matches_object(&self, object: &Value) -> bool {
+    #[cfg(test)]
+    pub(crate) fn matches_object(&self, object: &Value) -> bool {
         if self.match_nothing {
             return false;
         }
@@ -100,7 +100,8 @@ impl LabelSelector {
 
     /// The single value the selector pins `key` to (via `=`, `==` or a
     /// one-value `in`), as upstream's `RequiresExactMatch`.
-    pub fn requires_exact_match(&self, key: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn requires_exact_match(&self, key: &str) -> Option<&str> {
         let r = self.requirements.iter().find(|r| r.key == key)?;
         match (r.operator, r.values.as_slice()) {
             (Operator::Equals | Operator::DoubleEquals | Operator::In, [value]) => Some(value),

@@ -36,23 +36,6 @@ pub enum Operator {
     LessThan,
 }
 
-impl Operator {
-    /// Upstream's `selection.Operator` string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::Exists => "exists",
-            Operator::DoesNotExist => "!",
-            Operator::Equals => "=",
-            Operator::DoubleEquals => "==",
-            Operator::NotEquals => "!=",
-            Operator::In => "in",
-            Operator::NotIn => "notin",
-            Operator::GreaterThan => "gt",
-            Operator::LessThan => "lt",
-        }
-    }
-}
-
 /// Read access to a set of labels, so matching works on typed maps and on
 /// the `metadata.labels` object of stored JSON alike.
 pub(crate) trait Labels {
@@ -85,7 +68,11 @@ impl Requirement {
     /// the key must be a qualified name, every value a valid label value,
     /// `in`/`notin` need at least one value, `=`/`==`/`!=` exactly one,
     /// `exists`/`!` none, and `gt`/`lt` exactly one integer.
-    pub fn new(key: &str, operator: Operator, values: Vec<String>) -> Result<Self, SelectorError> {
+    pub(crate) fn new(
+        key: &str,
+        operator: Operator,
+        values: Vec<String>,
+    ) -> Result<Self, SelectorError> {
         let mut errs: Vec<FieldError> = Vec::new();
         let key_errs = is_qualified_name(key);
         if !key_errs.is_empty() {
@@ -165,26 +152,6 @@ impl Requirement {
             operator,
             values,
         })
-    }
-
-    /// The label key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The operator.
-    pub fn operator(&self) -> Operator {
-        self.operator
-    }
-
-    /// The values, sorted and without duplicates.
-    pub fn values(&self) -> &[String] {
-        &self.values
-    }
-
-    /// Whether a set of labels satisfies this requirement.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.matches_labels(labels)
     }
 
     fn has_value(&self, value: &str) -> bool {

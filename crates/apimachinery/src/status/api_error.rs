@@ -2,7 +2,9 @@
 //! code, reason, details and message.
 
 use super::types::{OPTIMISTIC_LOCK_ERROR_MSG, STATUS_FAILURE, Status, StatusCause, StatusDetails};
-use crate::request_info::{GroupKind, GroupResource, RequestInfo, RequestInfoError};
+#[cfg(test)]
+use crate::request_info::RequestInfo;
+use crate::request_info::{GroupKind, GroupResource, RequestInfoError};
 use crate::selector::SelectorError;
 use crate::validation::{FieldError, aggregate_messages, go_quote};
 
@@ -186,7 +188,8 @@ impl ApiError {
     /// 403 for an authorization denial, worded as kube-apiserver does:
     /// `pods is forbidden: User "alice" cannot list resource "pods" in API
     /// group "" in the namespace "default"` (plus `: <reason>` if given).
-    pub fn forbidden_request(user: &str, info: &RequestInfo, reason: &str) -> Self {
+    #[cfg(test)]
+    pub(crate) fn forbidden_request(user: &str, info: &RequestInfo, reason: &str) -> Self {
         let user = go_quote(user);
         let mut message = if !info.is_resource_request {
             format!(
@@ -243,7 +246,7 @@ impl ApiError {
     }
 
     /// The `metav1.StatusReason`.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             ApiError::NotFound { .. } => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",

@@ -127,7 +127,7 @@ impl Default for Status {
 
 impl Status {
     /// A bare success: `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success"}`.
-    pub fn success() -> Self {
+    pub(crate) fn success() -> Self {
         Self {
             status: STATUS_SUCCESS.to_owned(),
             ..Self::default()
@@ -150,7 +150,8 @@ impl Status {
     }
 
     /// Whether this Status reports success.
-    pub fn is_success(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_success(&self) -> bool {
         self.status == STATUS_SUCCESS
     }
 }

@@ -88,7 +88,7 @@ pub(crate) fn compile_pattern(source: &str) -> Result<Regex, String> {
 
 impl Schema {
     /// Parses a schema node. Anything but a JSON object is the empty schema.
-    pub fn from_json(value: &Value) -> Schema {
+    pub(crate) fn from_json(value: &Value) -> Schema {
         match value.as_object() {
             Some(m) => Schema::from_map(m),
             None => Schema::default(),
@@ -181,17 +181,12 @@ impl Schema {
     }
 
     /// The schema of property `name`, if declared.
-    pub fn property(&self, name: &str) -> Option<&Schema> {
+    pub(crate) fn property(&self, name: &str) -> Option<&Schema> {
         self.properties.get(name)
     }
 
-    /// The schema of array items, if declared.
-    pub fn items(&self) -> Option<&Schema> {
-        self.items.as_deref()
-    }
-
     /// The declared `type`, if any.
-    pub fn type_name(&self) -> Option<&str> {
+    pub(crate) fn type_name(&self) -> Option<&str> {
         self.type_.as_deref()
     }
 

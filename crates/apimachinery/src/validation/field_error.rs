@@ -37,7 +37,7 @@ pub enum FieldErrorType {
 
 impl FieldErrorType {
     /// The `metav1.CauseType` string, e.g. `FieldValueInvalid`.
-    pub fn cause_type(self) -> &'static str {
+    pub(crate) fn cause_type(self) -> &'static str {
         match self {
             FieldErrorType::NotFound => "FieldValueNotFound",
             FieldErrorType::Required => "FieldValueRequired",
@@ -55,7 +55,7 @@ impl FieldErrorType {
     }
 
     /// The phrase that starts the message, e.g. `Invalid value`.
-    pub fn phrase(self) -> &'static str {
+    pub(crate) fn phrase(self) -> &'static str {
         match self {
             FieldErrorType::NotFound => "Not found",
             FieldErrorType::Required => "Required value",
@@ -125,7 +125,7 @@ impl FieldError {
     }
 
     /// A value of the wrong type.
-    pub fn type_invalid(
+    pub(crate) fn type_invalid(
         field: impl Into<String>,
         value: impl Into<Value>,
         detail: impl Into<String>,
@@ -144,22 +144,23 @@ impl FieldError {
     }
 
     /// A value not permitted under current conditions.
-    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(FieldErrorType::Forbidden, field, None, detail)
     }
 
     /// A referenced value that does not exist.
-    pub fn not_found(field: impl Into<String>, value: impl Into<Value>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn not_found(field: impl Into<String>, value: impl Into<Value>) -> Self {
         Self::new(FieldErrorType::NotFound, field, Some(value.into()), "")
     }
 
     /// A repeated value that must be unique.
-    pub fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub(crate) fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
         Self::new(FieldErrorType::Duplicate, field, Some(value.into()), "")
     }
 
     /// A value outside an enumeration; lists the supported values.
-    pub fn not_supported(
+    pub(crate) fn not_supported(
         field: impl Into<String>,
         value: impl Into<Value>,
         supported: &[&str],
@@ -179,7 +180,7 @@ impl FieldError {
     }
 
     /// A value longer than `max_bytes`.
-    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+    pub(crate) fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
         let unit = if max_bytes == 1 { "byte" } else { "bytes" };
         Self::new(
             FieldErrorType::TooLong,
@@ -190,7 +191,11 @@ impl FieldError {
     }
 
     /// A list with more than `max_items` items (`actual` is echoed if known).
-    pub fn too_many(field: impl Into<String>, actual: Option<usize>, max_items: usize) -> Self {
+    pub(crate) fn too_many(
+        field: impl Into<String>,
+        actual: Option<usize>,
+        max_items: usize,
+    ) -> Self {
         let unit = if max_items == 1 { "item" } else { "items" };
         Self::new(
             FieldErrorType::TooMany,
@@ -201,13 +206,14 @@ impl FieldError {
     }
 
     /// A server-side failure while validating.
-    pub fn internal(field: impl Into<String>, detail: impl Into<String>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn internal(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(FieldErrorType::Internal, field, None, detail)
     }
 
     /// The message without the field path (upstream's `ErrorBody`): the
     /// phrase, the quoted value where shown, then the detail.
-    pub fn body(&self) -> String {
+    pub(crate) fn body(&self) -> String {
         let mut out = self.error_type.phrase().to_owned();
         if !self.error_type.omits_value()
             && let Some(value) = &self.bad_value

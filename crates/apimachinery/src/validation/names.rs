@@ -270,7 +270,7 @@ impl NameRule {
     ///
     /// As upstream, a prefix may end in `-` (the random suffix follows), so a
     /// trailing dash is masked before the DNS checks.
-    pub fn validate(self, name: &str, prefix: bool) -> Vec<String> {
+    pub(crate) fn validate(self, name: &str, prefix: bool) -> Vec<String> {
         let masked;
         let name = if prefix && self != NameRule::PathSegment {
             masked = mask_trailing_dash(name);
