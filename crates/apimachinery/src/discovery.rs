@@ -17,12 +17,10 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// API group of the aggregated discovery types.
-pub const APIDISCOVERY_GROUP: &str = "apidiscovery.k8s.io";
 /// `apiVersion` of aggregated discovery documents.
-pub const APIDISCOVERY_V2: &str = "apidiscovery.k8s.io/v2";
+pub(crate) const APIDISCOVERY_V2: &str = "apidiscovery.k8s.io/v2";
 /// `kind` of the aggregated discovery list served at `/api` and `/apis`.
-pub const API_GROUP_DISCOVERY_LIST_KIND: &str = "APIGroupDiscoveryList";
+pub(crate) const API_GROUP_DISCOVERY_LIST_KIND: &str = "APIGroupDiscoveryList";
 
 /// Reads `null` (which Go writes for a nil slice) as the type's default.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -173,7 +171,7 @@ pub enum ResourceScope {
 
 impl ResourceScope {
     /// `Namespaced` if `namespaced`, else `Cluster`.
-    pub fn from_namespaced(namespaced: bool) -> Self {
+    pub(crate) fn from_namespaced(namespaced: bool) -> Self {
         if namespaced {
             Self::Namespaced
         } else {

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod crd;
 pub mod discovery;
+mod jsonpath;
 pub mod metrics;
 pub mod negotiate;
 pub mod patch;

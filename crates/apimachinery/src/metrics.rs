@@ -35,7 +35,7 @@ impl CounterVec {
         self.add(label_values, 1);
     }
 
-    pub fn add(&self, label_values: &[&str], n: u64) {
+    pub(crate) fn add(&self, label_values: &[&str], n: u64) {
         if let Ok(mut v) = self.values.lock() {
             *v.entry(label_values.iter().map(|s| (*s).to_owned()).collect())
                 .or_default() += n;

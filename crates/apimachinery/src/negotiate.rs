@@ -11,29 +11,6 @@
 //! header values it is given, and never fails: a malformed clause is skipped,
 //! as upstream's parser does.
 
-/// `application/json`, the only response encoding skewless produces.
-pub const APPLICATION_JSON: &str = "application/json";
-/// The `Content-Type` of an aggregated discovery v2 response (upstream does
-/// not echo `profile`).
-pub const AGGREGATED_DISCOVERY_V2_JSON: &str =
-    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
-/// Media types listed in a 406 body: what skewless can answer in.
-pub const SERVED_MEDIA_TYPES: [&str; 1] = [APPLICATION_JSON];
-/// Body encodings accepted for create and update, in upstream's order (for
-/// the 415 message).
-pub const ACCEPTED_BODY_MEDIA_TYPES: [&str; 3] = [
-    "application/json",
-    "application/yaml",
-    "application/vnd.kubernetes.protobuf",
-];
-/// Patch encodings, in upstream's order (for the 415 message).
-pub const PATCH_MEDIA_TYPES: [&str; 4] = [
-    "application/json-patch+json",
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/apply-patch+yaml",
-];
-
 const DISCOVERY_GROUP: &str = "apidiscovery.k8s.io";
 const DISCOVERY_V2: &str = "v2";
 const DISCOVERY_LIST_KIND: &str = "APIGroupDiscoveryList";
@@ -42,7 +19,7 @@ const META_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
 
 /// One clause of an `Accept` header.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaType {
+pub(crate) struct MediaType {
     /// Lowercase type, e.g. `application` or `*`.
     pub type_: String,
     /// Lowercase subtype, e.g. `json` or `*`.
@@ -56,7 +33,7 @@ pub struct MediaType {
 
 impl MediaType {
     /// The value of a parameter (name compared case-insensitively).
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -64,13 +41,14 @@ impl MediaType {
     }
 
     /// `type/subtype`.
-    pub fn essence(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn essence(&self) -> String {
         format!("{}/{}", self.type_, self.subtype)
     }
 
     /// Whether this range covers `application/json`: `application/json`,
     /// `application/*` or `*/*`.
-    pub fn covers_json(&self) -> bool {
+    pub(crate) fn covers_json(&self) -> bool {
         match (self.type_.as_str(), self.subtype.as_str()) {
             ("*", "*") => true,
             ("application", sub) => sub == "json" || sub == "*",
@@ -80,7 +58,7 @@ impl MediaType {
 
     /// The conversion this clause asks for through `g`, `v` and `as`, if any
     /// of them is present.
-    pub fn conversion(&self) -> Option<Conversion> {
+    pub(crate) fn conversion(&self) -> Option<Conversion> {
         let group = self.param("g");
         let version = self.param("v");
         let kind = self.param("as");
@@ -102,7 +80,7 @@ impl MediaType {
 /// A target group/version/kind a client asks the server to convert the
 /// response into (`application/json;as=Table;g=meta.k8s.io;v=v1`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversion {
+pub(crate) struct Conversion {
     /// The `g` parameter.
     pub group: String,
     /// The `v` parameter.
@@ -119,7 +97,7 @@ impl Conversion {
     /// Whether this is one of the `meta.k8s.io` conversions resource
     /// endpoints serve: `Table`, `PartialObjectMetadata` or
     /// `PartialObjectMetadataList` in `v1` or `v1beta1`.
-    pub fn is_meta_conversion(&self) -> bool {
+    pub(crate) fn is_meta_conversion(&self) -> bool {
         self.group == META_GROUP
             && META_VERSIONS.contains(&self.version.as_str())
             && matches!(
@@ -137,7 +115,7 @@ impl Conversion {
 /// range is not `type/subtype` (or a lone `*`) is dropped. Clauses with
 /// `q=0` are kept (at the end); the decision functions treat them as "not
 /// acceptable".
-pub fn parse_accept(header: &str) -> Vec<MediaType> {
+pub(crate) fn parse_accept(header: &str) -> Vec<MediaType> {
     let mut clauses: Vec<MediaType> = split_unquoted(header, ',')
         .into_iter()
         .filter_map(parse_clause)
@@ -285,7 +263,7 @@ pub fn discovery_kind(accept: &str) -> DiscoveryFormat {
 /// acceptable JSON clause that is either plain or asks for a `meta.k8s.io`
 /// conversion we serve (see [`Conversion::is_meta_conversion`]). `None` means
 /// "send the object or list itself" (also for an empty header).
-pub fn output_conversion(accept: &str) -> Option<Conversion> {
+pub(crate) fn output_conversion(accept: &str) -> Option<Conversion> {
     json_clauses(accept)
         .find_map(|clause| match clause.conversion() {
             None => Some(None),
@@ -299,7 +277,7 @@ pub fn output_conversion(accept: &str) -> Option<Conversion> {
 /// prefers (as `kubectl get` asks for with
 /// `application/json;as=Table;v=v1;g=meta.k8s.io`), or `None` if it prefers
 /// something else.
-pub fn table_version(accept: &str) -> Option<String> {
+pub(crate) fn table_version(accept: &str) -> Option<String> {
     output_conversion(accept)
         .filter(|conv| conv.kind == "Table")
         .map(|conv| conv.version)

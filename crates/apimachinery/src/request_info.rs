@@ -56,7 +56,7 @@ impl GroupResource {
 
     /// True when both group and resource are empty (a request that addresses
     /// no resource at all).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.group.is_empty() && self.resource.is_empty()
     }
 }
@@ -131,7 +131,8 @@ impl GroupVersionResource {
     }
 
     /// The group and resource without the version.
-    pub fn group_resource(&self) -> GroupResource {
+    #[cfg(test)]
+    pub(crate) fn group_resource(&self) -> GroupResource {
         GroupResource::new(self.group.clone(), self.resource.clone())
     }
 }
@@ -334,7 +335,8 @@ impl RequestInfo {
     }
 
     /// The group and resource (empty for a non-resource request).
-    pub fn group_resource(&self) -> GroupResource {
+    #[cfg(test)]
+    pub(crate) fn group_resource(&self) -> GroupResource {
         GroupResource::new(self.api_group.clone(), self.resource.clone())
     }
 }

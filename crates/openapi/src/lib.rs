@@ -28,7 +28,6 @@ mod unknown;
 pub use definitions::{GroupVersionKind, Release};
 pub use error::Error;
 pub use resource::{CustomResourceSchema, ResourceRef, SubresourceRef};
-pub use schema::custom_schema_name;
 pub use spec::{OpenApi, V3Document, V3Spec, content_hash, v3_path};
 
 use serde_json::Value;

@@ -58,7 +58,7 @@ impl ResourceRef {
     }
 
     /// The kind's group/version/kind.
-    pub fn gvk(&self) -> GroupVersionKind {
+    pub(crate) fn gvk(&self) -> GroupVersionKind {
         GroupVersionKind::new(&self.group, &self.version, &self.kind)
     }
 

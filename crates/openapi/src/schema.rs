@@ -37,7 +37,7 @@ const LIST_METADATA_DESCRIPTION: &str = "Standard list metadata. More info: http
 /// The definition name upstream gives a custom resource's schema: the group
 /// reversed, then version and kind (`stable.example.com`, `v1`, `CronTab`
 /// -> `com.example.stable.v1.CronTab`).
-pub fn custom_schema_name(group: &str, version: &str, kind: &str) -> String {
+pub(crate) fn custom_schema_name(group: &str, version: &str, kind: &str) -> String {
     let mut parts: Vec<&str> = group.split('.').filter(|p| !p.is_empty()).collect();
     parts.reverse();
     parts.push(version);

@@ -68,7 +68,7 @@ impl OpenApi {
     /// Adds (or replaces) a named component schema in OpenAPI v3 form. If it
     /// claims kinds in `x-kubernetes-group-version-kind`, it describes those
     /// kinds in place of any built-in schema.
-    pub fn with_schema(mut self, name: impl Into<String>, schema: Value) -> Self {
+    pub(crate) fn with_schema(mut self, name: impl Into<String>, schema: Value) -> Self {
         let name = name.into();
         self.extra_by_gvk.retain(|_, claimant| *claimant != name);
         self.extra_lists.retain(|_, list| *list != name);
@@ -94,11 +94,6 @@ impl OpenApi {
             }
         }
         Ok(self)
-    }
-
-    /// The release whose built-in schemas are used.
-    pub fn release(&self) -> Release {
-        self.release
     }
 
     /// The served group/versions, sorted.
@@ -395,16 +390,6 @@ impl V3Document {
     /// `api/v1` or `apis/<group>/<version>`.
     pub fn path(&self) -> &str {
         &self.path
-    }
-
-    /// API group (`""` for core).
-    pub fn group(&self) -> &str {
-        &self.group
-    }
-
-    /// API version.
-    pub fn version(&self) -> &str {
-        &self.version
     }
 
     /// The JSON bytes to serve.

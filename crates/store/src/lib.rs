@@ -164,7 +164,7 @@ pub struct Watch {
 
 impl Watch {
     /// A watch fed through `rx`; engines create these.
-    pub fn new(rx: mpsc::Receiver<Result<Event>>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Event>>) -> Self {
         Self { rx }
     }
 
