@@ -16,7 +16,8 @@ use skewless_apimachinery::status::ApiError;
 
 use crate::peers::PeerProxy;
 use crate::routing::{
-    self, HopFailure, Link, NO_ENDPOINT_MESSAGE, PEER_PROXIED_HEADER, PeerView, RETRY_AFTER_SECONDS,
+    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, NO_ENDPOINT_MESSAGE, PEER_PROXIED_HEADER,
+    PeerView, RETRY_AFTER_SECONDS, header_list_size,
 };
 use crate::transport::{PeerBody, ProxyBody, SendError};
 
@@ -87,6 +88,12 @@ impl PeerProxy {
                     Err(_) => continue,
                 },
                 None => match build_request(addr, parts, body.take(), user) {
+                    Ok(r) if header_list_size(r.headers()) > MAX_FORWARDED_HEADER_BYTES => {
+                        return Err(ApiError::RequestHeaderFieldsTooLarge(format!(
+                            "{} bytes of header fields, at most {MAX_FORWARDED_HEADER_BYTES} reach a peer API server",
+                            header_list_size(r.headers())
+                        )));
+                    }
                     Ok(r) => r,
                     Err(e) => {
                         last = e.to_string();

@@ -45,6 +45,22 @@ pub const NO_ENDPOINT_MESSAGE: &str =
 /// seconds, so clients retry soon.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
+/// The most header bytes a request may carry to a peer, counted as HTTP/2
+/// counts a header list (name, value and 32 bytes per field). Every server
+/// accepts 1 MiB of request head (Go's default, as kube-apiserver); the
+/// rest is room for the identity headers the first hop adds. A larger
+/// request is answered 431 at the first hop and never reaches the
+/// connection other users' requests share.
+pub const MAX_FORWARDED_HEADER_BYTES: usize = (1 << 20) - 64 * 1024;
+
+/// The size of a header list as HTTP/2 counts it.
+pub fn header_list_size(headers: &http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
+}
+
 /// Whether the value of [`PEER_PROXIED_HEADER`] (its first value, as Go's
 /// `Header.Get` reads it) marks the request as already proxied. Only the
 /// exact value `true` does, as upstream.

@@ -25,7 +25,7 @@ use crate::authz::AlwaysAllow;
 use crate::controllers::{self, identity, namespaces};
 use crate::handlers::discovery;
 use crate::options::{ServeOptions, UVIP};
-use crate::pipeline::accept_loop;
+use crate::pipeline::accept::accept_loop;
 use crate::state::State;
 use crate::tls::ClientCertVerifiers;
 

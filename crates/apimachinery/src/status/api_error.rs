@@ -92,6 +92,10 @@ pub enum ApiError {
     /// 413 RequestEntityTooLarge: `Request entity too large: <message>`.
     #[error("Request entity too large: {0}")]
     RequestEntityTooLarge(String),
+    /// 431 with reason `""` (metav1 has no reason for it, as for any code
+    /// without one): the request's header fields are too large.
+    #[error("Request header fields too large: {0}")]
+    RequestHeaderFieldsTooLarge(String),
     /// 410 Expired: a resource version or continue token is too old (see
     /// [`ApiError::too_old_resource_version`]).
     #[error("{0}")]
@@ -237,6 +241,7 @@ impl ApiError {
             ApiError::NotAcceptable { .. } => 406,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::RequestEntityTooLarge(_) => 413,
+            ApiError::RequestHeaderFieldsTooLarge(_) => 431,
             ApiError::Expired(_) => 410,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::InternalError(_) => 500,
@@ -259,6 +264,7 @@ impl ApiError {
             ApiError::NotAcceptable { .. } => "NotAcceptable",
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
+            ApiError::RequestHeaderFieldsTooLarge(_) => "",
             ApiError::Expired(_) => "Expired",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::InternalError(_) => "InternalError",
@@ -336,6 +342,7 @@ impl ApiError {
             | ApiError::NotAcceptable { .. }
             | ApiError::UnsupportedMediaType { .. }
             | ApiError::RequestEntityTooLarge(_)
+            | ApiError::RequestHeaderFieldsTooLarge(_)
             | ApiError::Expired(_) => None,
         }
     }

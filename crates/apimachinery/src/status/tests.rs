@@ -159,6 +159,14 @@ fn simple_reasons_json() {
             "Request entity too large: limit is 3145728",
         ),
         (
+            ApiError::RequestHeaderFieldsTooLarge(
+                "1100000 bytes, at most 983040 reach a peer".into(),
+            ),
+            431,
+            "",
+            "Request header fields too large: 1100000 bytes, at most 983040 reach a peer",
+        ),
+        (
             ApiError::too_old_resource_version(5, 10),
             410,
             "Expired",

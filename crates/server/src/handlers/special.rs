@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::status::ApiError;
 
-use crate::handlers::rest::{Request, api_version};
+use crate::handlers::rest::request::{Request, api_version};
 use crate::http_util::{self, Body};
 use crate::object;
 

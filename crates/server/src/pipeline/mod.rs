@@ -15,7 +15,7 @@
 //! 7. **encode and observe**: an error becomes a `metav1.Status`; metrics
 //!    and the request log.
 
-mod accept;
+pub(crate) mod accept;
 mod dispatch;
 pub(crate) mod route;
 
@@ -32,8 +32,6 @@ use crate::handlers::discovery;
 use crate::http_util::{self, Body};
 use crate::state::State;
 use crate::tls::PeerCertificate;
-
-pub(crate) use accept::accept_loop;
 
 /// Answers one request: the stages in order.
 pub(crate) async fn handle(

@@ -11,7 +11,7 @@ mod codec;
 mod delete;
 mod get;
 mod list;
-mod request;
+pub(crate) mod request;
 mod scale;
 mod write;
 
