@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the way CI does.
 #
-# Installs what is missing (Debian's etcd-server, and protobuf-compiler which
-# the etcd-client crate needs to build; kubectl and the Python client into
+# Installs what is missing (Debian's etcd-server, protobuf-compiler which
+# the etcd-client crate needs to build, and iproute2 for the partition
+# tests' network namespaces; kubectl and the Python client into
 # .venv), starts one etcd on a free loopback
 # port for the tests that can share it (exported as SKEWLESS_TEST_ETCD;
 # tests that compact or need a cluster start private etcd processes), checks
@@ -15,6 +16,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+# Partition tests put servers in network namespaces (root, as CI runs).
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     sudo=""
