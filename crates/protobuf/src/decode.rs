@@ -5,13 +5,58 @@
 //! and the field's rule decides whether the JSON shows it (see
 //! [`Rule`]). Fields the table does not know are skipped, as protobuf
 //! requires. It must never panic or recurse without bound on any input.
+//!
+//! [`decode`] is the entry point: it reads the envelope ([`crate::envelope`]),
+//! looks the kind up in the table and decodes the object's message; a
+//! RawExtension holding another protobuf object comes back here through
+//! [`decode_at`] one level deeper.
 
 use serde_json::{Map, Value};
 
-use crate::ProtobufError;
-use crate::schema::{Body, Field, MessageId, Rule, Scalar, Schema, Type};
+use crate::envelope::{CONTENT_TYPE, MAGIC, Unknown};
+use crate::error::ProtobufError;
+use crate::schema::{self, Body, Field, MessageId, Rule, Scalar, Schema, Type};
 use crate::special::{self, wrong_wire};
 use crate::wire::{Reader, Wire};
+
+/// Decodes a Kubernetes protobuf body (`k8s\0` + `runtime.Unknown`) into the
+/// object's Kubernetes JSON, with `apiVersion` and `kind` set.
+pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
+    decode_at(body, 0)
+}
+
+/// [`decode`] for a body nested `depth` levels deep (a RawExtension may
+/// embed another protobuf object).
+pub(crate) fn decode_at(body: &[u8], depth: usize) -> Result<Value, ProtobufError> {
+    let envelope = body.strip_prefix(MAGIC).ok_or(ProtobufError::NotProtobuf)?;
+    let unknown = Unknown::read(envelope)?;
+    if !unknown.content_encoding.is_empty() {
+        return Err(ProtobufError::malformed(format!(
+            "unsupported contentEncoding {:?}",
+            unknown.content_encoding
+        )));
+    }
+    if !unknown.content_type.is_empty() && unknown.content_type != CONTENT_TYPE {
+        return Err(ProtobufError::malformed(format!(
+            "the envelope's contentType is {:?}, not {CONTENT_TYPE}",
+            unknown.content_type
+        )));
+    }
+    if unknown.kind.is_empty() {
+        return Err(ProtobufError::malformed("the envelope has no kind"));
+    }
+    let schema = schema::schema()?;
+    let Some(id) = schema.kind(&unknown.api_version, &unknown.kind) else {
+        return Err(ProtobufError::UnknownKind {
+            api_version: unknown.api_version,
+            kind: unknown.kind,
+        });
+    };
+    let mut object = Decoder::new(schema).object(id, unknown.raw, depth)?;
+    object.insert("apiVersion".to_owned(), Value::String(unknown.api_version));
+    object.insert("kind".to_owned(), Value::String(unknown.kind));
+    Ok(Value::Object(object))
+}
 
 /// Far deeper than any built-in type nests; bounds the recursion.
 pub(crate) const MAX_DEPTH: usize = 100;
@@ -59,7 +104,7 @@ impl<'s> Decoder<'s> {
             .get(id)
             .ok_or_else(|| ProtobufError::InvalidSchema(format!("no message {id}")))?;
         match &message.body {
-            Body::Special(s) => special::decode(*s, chunks, depth),
+            Body::Special(s) => special::decode(*s, chunks, depth, decode_at),
             Body::Fields(fields) => self.fields(fields, chunks, depth).map(|o| Some(o.into())),
         }
     }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::ProtobufError;
+use crate::error::ProtobufError;
 
 const SCHEMA_TEXT: &str = include_str!("../data/schema.txt");
 
@@ -19,6 +19,27 @@ pub(crate) fn schema() -> Result<&'static Schema, ProtobufError> {
     SCHEMA
         .as_ref()
         .map_err(|e| ProtobufError::InvalidSchema(e.clone()))
+}
+
+/// Whether [`decode`](crate::decode()) has a schema for this
+/// `apiVersion`/`kind`.
+pub fn is_supported_kind(api_version: &str, kind: &str) -> bool {
+    schema().is_ok_and(|s| s.kind(api_version, kind).is_some())
+}
+
+/// Every `(apiVersion, kind)` [`decode`](crate::decode()) understands,
+/// sorted; `*` as the apiVersion stands for any (metav1 kinds such as
+/// DeleteOptions, which every group/version registers).
+pub fn supported_kinds() -> Vec<(String, String)> {
+    let mut kinds: Vec<(String, String)> = schema()
+        .map(|s| {
+            s.kinds()
+                .map(|(v, k)| (v.to_owned(), k.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    kinds.sort();
+    kinds
 }
 
 /// Index of a message in [`Schema::messages`].

@@ -7,17 +7,21 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::ProtobufError;
+use crate::envelope::MAGIC;
+use crate::error::ProtobufError;
 use crate::schema::Special;
 use crate::wire::{Reader, Wire};
 
 /// JSON for a special message made of `chunks` (singular message fields sent
 /// more than once merge, so all their payloads count). `None` stands for
 /// Go's `null` (a zero Time, an unset RawExtension), which is left out.
+/// `embedded` decodes a protobuf object that a RawExtension embeds, one
+/// level deeper (the decoder's own entry point).
 pub(crate) fn decode(
     special: Special,
     chunks: &[&[u8]],
     depth: usize,
+    embedded: fn(&[u8], usize) -> Result<Value, ProtobufError>,
 ) -> Result<Option<Value>, ProtobufError> {
     let fields = Fields::read(chunks)?;
     Ok(match special {
@@ -58,7 +62,7 @@ pub(crate) fn decode(
         },
         Special::RawJson => match fields.bytes(1)? {
             None | Some([]) => None,
-            Some(raw) if raw.starts_with(crate::MAGIC) => Some(crate::decode_at(raw, depth + 1)?),
+            Some(raw) if raw.starts_with(MAGIC) => Some(embedded(raw, depth + 1)?),
             Some(raw) => Some(serde_json::from_slice(raw).map_err(|e| {
                 ProtobufError::malformed(format!("embedded object is not JSON: {e}"))
             })?),

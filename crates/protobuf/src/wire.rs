@@ -4,7 +4,7 @@
 //! slice and never allocate in proportion to a length the input claims;
 //! every defect becomes [`ProtobufError::Malformed`].
 
-use crate::ProtobufError;
+use crate::error::ProtobufError;
 
 /// One field occurrence as it appears on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

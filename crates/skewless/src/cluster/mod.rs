@@ -15,6 +15,7 @@
 //! verified to be one of the cluster's servers.
 
 mod discovery;
+mod display;
 mod down;
 mod probe;
 mod process;
@@ -30,6 +31,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use display::Display;
 use state::Layout;
 
 /// `skewless cluster ...`
@@ -81,39 +83,6 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
         ClusterCommand::Status(a) => status::run(&layout, a).await,
         ClusterCommand::Upgrade(a) => upgrade::run(&layout, a).await,
         ClusterCommand::Logs(a) => logs(&layout, a).await,
-    }
-}
-
-/// How to show commands to the user: the binary as they invoked it, and
-/// `--state-dir` only when it is not the default.
-#[derive(Debug, Clone)]
-struct Display {
-    state_dir: PathBuf,
-}
-
-impl Display {
-    /// `skewless cluster <sub>` as the user can paste it.
-    fn command(&self, sub: &str) -> String {
-        let exe = std::env::args()
-            .next()
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "skewless".into());
-        // `cargo run` passes an absolute path: show it relative to here.
-        let exe = std::env::current_dir()
-            .ok()
-            .and_then(|cwd| {
-                std::path::Path::new(&exe)
-                    .strip_prefix(&cwd)
-                    .ok()
-                    .map(|p| p.display().to_string())
-            })
-            .filter(|p| p.contains('/'))
-            .unwrap_or(exe);
-        let mut cmd = format!("{exe} cluster {sub}");
-        if self.state_dir != std::path::Path::new(".skewless") {
-            cmd.push_str(&format!(" --state-dir {}", self.state_dir.display()));
-        }
-        cmd
     }
 }
 

@@ -20,9 +20,10 @@ use skewless_local::pki::{Ensured, Pki};
 use skewless_server::options::FeatureGates;
 
 use super::discovery::{self, Served, wait_merged};
+use super::display::Display;
+use super::down;
 use super::process;
 use super::state::{ClusterState, FORMAT, Layout, ServerState, Storage, proxy_enabled};
-use super::{Display, down};
 
 /// The first server's port when none is given (kube-apiserver's).
 const DEFAULT_BASE_PORT: u16 = 6443;
@@ -62,7 +63,7 @@ pub struct UpArgs {
     #[arg(long)]
     detach: bool,
     /// How long each server may take to become ready.
-    #[arg(long, default_value = "60s", value_parser = crate::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
 }
 

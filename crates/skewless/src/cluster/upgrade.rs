@@ -42,17 +42,17 @@ pub struct UpgradeArgs {
     #[arg(long, default_value_t = 40.0)]
     rate: f64,
     /// How long the probe runs before the first replacement and after the last.
-    #[arg(long, default_value = "5s", value_parser = crate::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse_duration)]
     phase_duration: Duration,
     /// How long the probe keeps going after a replaced server is back,
     /// before the next replacement.
-    #[arg(long, default_value = "2s", value_parser = crate::parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = crate::duration::parse_duration)]
     settle: Duration,
     /// Report format (progress always goes to stderr).
     #[arg(long, value_enum, default_value = "text")]
     report: ReportFormat,
     /// How long a server may take to stop, and to become ready again.
-    #[arg(long, default_value = "60s", value_parser = crate::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
 }
 

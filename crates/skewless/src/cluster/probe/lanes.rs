@@ -10,9 +10,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::config::{LABEL, NAMESPACE, REQUEST_TIMEOUT};
 use super::shared::{InFlight, Shared, lock};
 use super::verdict::{Verdict, judge};
-use super::{LABEL, NAMESPACE, REQUEST_TIMEOUT};
 use crate::cluster::discovery::{Gvr, Served};
 
 /// A kind of object the probe creates, reads, updates and deletes.

@@ -25,6 +25,7 @@
 //!
 //! The probe never retries: it reports what a client would have seen.
 
+mod config;
 mod lanes;
 mod shared;
 mod stats;
@@ -39,16 +40,11 @@ use skewless_local::Client;
 use tokio::sync::watch;
 
 use super::discovery::Served;
+use config::{LABEL, REQUEST_TIMEOUT};
 use lanes::{ensure_namespace, gvr_of, kinds, object_lane, read_lane, watch_lane};
 use shared::{Shared, Target, lock};
 pub use stats::{PhaseStats, Slow};
 pub use verdict::{Incident, Verdict};
-
-/// The namespace the probe's ConfigMaps live in.
-pub const NAMESPACE: &str = "skewless-probe";
-const LABEL: &str = "skewless.io/probe";
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-const MAX_INCIDENTS: usize = 200;
 
 /// A server as the orchestrator hands it to the probe.
 #[derive(Debug, Clone)]

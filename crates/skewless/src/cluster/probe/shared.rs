@@ -11,9 +11,9 @@ use serde_json::Value;
 use skewless_local::Client;
 use tokio::sync::watch;
 
+use super::config::{MAX_INCIDENTS, REQUEST_TIMEOUT};
 use super::stats::{PhaseStats, SLOWEST, Slow};
 use super::verdict::{Incident, Verdict, judge};
-use super::{MAX_INCIDENTS, REQUEST_TIMEOUT};
 use crate::cluster::discovery::{Gvr, Served};
 
 /// A server the probe sends traffic through.
