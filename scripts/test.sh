@@ -69,6 +69,11 @@ for _ in $(seq 1 200); do
 done
 export SKEWLESS_TEST_ETCD="http://127.0.0.1:$client_port"
 
+log "generated data is current; no module import cycles"
+python3 scripts/gen-catalog.py --check
+for src in crates/*/src; do
+    python3 scripts/module-cycles.py "$src" >/dev/null
+done
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"

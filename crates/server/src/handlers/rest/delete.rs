@@ -75,13 +75,7 @@ pub(super) async fn delete_one(
     dry_run: bool,
 ) -> Result<(StatusCode, Value), ApiError> {
     loop {
-        let kv = req
-            .api
-            .store
-            .get(&req.key(name))
-            .await
-            .map_err(|e| store_error(e, &req.group_resource(), name))?
-            .ok_or_else(|| req.not_found(name))?;
+        let kv = req.stored(name).await?;
         let current = decode_for(req, &kv)?;
         if let Some(pre) = pre {
             if let Some(uid) = &pre.uid

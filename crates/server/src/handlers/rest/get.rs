@@ -6,7 +6,7 @@ use serde_json::Value;
 use skewless_apimachinery::status::ApiError;
 
 use super::codec::decode_for;
-use super::request::{Request, respond, store_error, subresource_not_found};
+use super::request::{Request, respond, subresource_not_found};
 use super::scale::scale_of;
 
 pub(crate) async fn get(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
@@ -24,14 +24,7 @@ pub(crate) async fn get_value(req: &Request<'_>) -> Result<Value, ApiError> {
 }
 
 pub(super) async fn get_object(req: &Request<'_>, name: &str) -> Result<Value, ApiError> {
-    let kv = req
-        .api
-        .store
-        .get(&req.key(name))
-        .await
-        .map_err(|e| store_error(e, &req.group_resource(), name))?
-        .ok_or_else(|| req.not_found(name))?;
-    decode_for(req, &kv)
+    decode_for(req, &req.stored(name).await?)
 }
 
 // ---------------------------------------------------------------------------

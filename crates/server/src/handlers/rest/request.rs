@@ -11,7 +11,7 @@ use serde_json::Value;
 use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::request_info::{GroupKind, GroupResource, RequestInfo};
 use skewless_apimachinery::status::ApiError;
-use skewless_store::StoreError;
+use skewless_store::{KeyValue, StoreError};
 
 /// Everything a handler needs to know about the request.
 #[derive(Debug)]
@@ -126,5 +126,17 @@ pub(super) fn subresource_not_found(req: &Request<'_>, sub: &str) -> ApiError {
             format!("{}/{sub}", req.resource.resource),
         ),
         name: req.info.name.clone(),
+    }
+}
+
+impl Request<'_> {
+    /// The stored value of the object `name`: 404 when absent.
+    pub(super) async fn stored(&self, name: &str) -> Result<KeyValue, ApiError> {
+        self.api
+            .store
+            .get(&self.key(name))
+            .await
+            .map_err(|e| store_error(e, &self.group_resource(), name))?
+            .ok_or_else(|| self.not_found(name))
     }
 }
