@@ -142,19 +142,24 @@ pub async fn stop(pid: u32, timeout: Duration) -> anyhow::Result<Stopped> {
     signal(pid, Signal::TERM)?;
     while alive(pid) {
         if started.elapsed() > timeout {
-            signal(pid, Signal::KILL)?;
-            let killed = Instant::now();
-            while alive(pid) {
-                if killed.elapsed() > Duration::from_secs(10) {
-                    bail!("process {pid} survived SIGKILL for 10 s");
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            return Ok(Stopped::Killed);
+            return stop_now(pid).await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(Stopped::Cleanly(started.elapsed()))
+}
+
+/// SIGKILL, then waits (at most 10 s) until the process is gone.
+pub async fn stop_now(pid: u32) -> anyhow::Result<Stopped> {
+    signal(pid, Signal::KILL)?;
+    let killed = Instant::now();
+    while alive(pid) {
+        if killed.elapsed() > Duration::from_secs(10) {
+            bail!("process {pid} survived SIGKILL for 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Stopped::Killed)
 }
 
 /// The last `n` lines of a file, for error messages.

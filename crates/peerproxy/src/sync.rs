@@ -103,7 +103,11 @@ impl PeerProxy {
                 };
                 if entry.discovery_error != error {
                     match (&entry.discovery_error, &error) {
-                        (_, Some(cause)) if entry.link == Link::Up => {
+                        // A peer whose endpoint is not written yet (it is
+                        // starting) is not a broken link.
+                        (_, Some(cause))
+                            if entry.link == Link::Up && entry.info.endpoint.is_some() =>
+                        {
                             tracing::warn!(peer = %info.id, %cause, check = hint(cause), "peer API server discovery failed; its last known discovery stays in use");
                         }
                         (Some(_), None) => {

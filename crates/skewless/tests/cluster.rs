@@ -135,6 +135,16 @@ async fn identity_leases(store: &dyn Store) -> Vec<String> {
         .collect()
 }
 
+/// Whether `status`'s peer-link matrix shows skewless-1's link to
+/// skewless-3 suspect or down.
+fn link_not_up(table: &str) -> bool {
+    table.lines().any(|l| {
+        l.contains("skewless-1")
+            && l.contains("skewless-3")
+            && (l.contains("SUSPECT") || l.contains("DOWN"))
+    })
+}
+
 /// `up --detach` → kubectl through each context → `status` →
 /// `upgrade --to 1.36` → `down`. Returns the cluster, stopped.
 async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
@@ -299,31 +309,25 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
             .contains("--emulated-version=1.36")
     );
 
-    // A server that dies: the others' links to it go down, `status` shows
-    // them and exits non-zero.
+    // A server that hangs: the others' links to it stop being up, `status`
+    // shows them and exits non-zero.
     let third = status["servers"][2]["pid"].as_u64().unwrap() as u32;
     let _ = Command::new("kill")
-        .args(["-9", &third.to_string()])
+        .args(["-STOP", &third.to_string()])
         .status();
     let mut table = String::new();
     for _ in 0..50 {
         let out = cluster.run(&["status"]);
         table = String::from_utf8_lossy(&out.stdout).into_owned();
-        if !out.status.success()
-            && table
-                .lines()
-                .any(|l| l.contains("skewless-1") && l.contains("skewless-3") && l.contains("DOWN"))
-        {
+        if !out.status.success() && link_not_up(&table) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert!(
-        table
-            .lines()
-            .any(|l| l.contains("skewless-1") && l.contains("skewless-3") && l.contains("DOWN")),
-        "{table}"
-    );
+    let _ = Command::new("kill")
+        .args(["-CONT", &third.to_string()])
+        .status();
+    assert!(link_not_up(&table), "{table}");
 
     let pids = cluster.pids();
     cluster.ok(&["down"]);
@@ -343,7 +347,13 @@ async fn up_kubectl_status_upgrade_down_on_sqlite() {
     )
     .await
     .unwrap();
-    assert_eq!(identity_leases(&store).await, Vec::<String>::new());
+    assert_eq!(
+        identity_leases(&store).await,
+        Vec::<String>::new(),
+        "{}",
+        std::fs::read_to_string(cluster.state_dir().join("logs/skewless-3.log"))
+            .unwrap_or_default()
+    );
 
     // Up again on the same directory: certificates and data are reused.
     let ca = std::fs::read(cluster.state_dir().join("pki/ca.crt")).unwrap();
@@ -447,4 +457,47 @@ async fn without_the_proxy_the_probe_reports_false_404s() {
     let pids = cluster.pids();
     cluster.ok(&["down"]);
     assert!(pids.iter().all(|p| !alive(*p)));
+}
+
+/// Harsher rehearsals: servers hung (SIGSTOP) then killed, and killed
+/// outright, instead of stopped cleanly. Clients never see a false 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_that_hang_or_kill_servers_show_no_false_404() {
+    let cluster = Cluster::new();
+    cluster.ok(&["up", "--detach", "--base-port", "0"]);
+    for (to, how) in [("1.36", ["--hang", "3s"]), ("1.35", ["--kill", ""])] {
+        let mut args = vec![
+            "upgrade",
+            "--to",
+            to,
+            "--rate",
+            "30",
+            "--phase-duration",
+            "2s",
+            "--settle",
+            "1s",
+            "--report",
+            "json",
+        ];
+        args.extend(how.iter().filter(|a| !a.is_empty()));
+        let out = cluster.run(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "report is not JSON ({e}):\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+        assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+        assert!(
+            out.status.success(),
+            "{how:?}: {r:#}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stops = r["total"]["stops"].as_array().unwrap();
+        assert!(!stops.is_empty(), "{r:#}");
+        assert!(stops.iter().all(|s| s["killed"] == true), "{r:#}");
+    }
+    cluster.ok(&["down"]);
 }

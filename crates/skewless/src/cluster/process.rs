@@ -11,7 +11,9 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use skewless_local::process::{Launch, wait_listening};
-pub use skewless_local::process::{Started, Stopped, alive, signal, stop, tail, wait_ready};
+pub use skewless_local::process::{
+    Signal, Started, Stopped, alive, signal, stop, stop_now, tail, wait_ready,
+};
 
 use super::state::{ClusterState, Layout, ServerState, Storage, proxy_enabled};
 

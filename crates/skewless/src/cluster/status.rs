@@ -70,11 +70,19 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
         let client = creds.client(s.port);
         let (mut ready, mut version, mut counters, mut local, mut links) =
             (false, s.version.clone(), None, None, Vec::new());
-        if pid.is_some() {
-            ready = client
-                .get("/readyz", Duration::from_secs(3))
-                .await
-                .is_ok_and(|r| r.status == 200);
+        // A server that does not answer at all (hung) is asked nothing more:
+        // every further question would wait for its timeout too.
+        let answers = match pid {
+            Some(_) => match client.get("/readyz", Duration::from_secs(3)).await {
+                Ok(r) => {
+                    ready = r.status == 200;
+                    true
+                }
+                Err(_) => false,
+            },
+            None => false,
+        };
+        if answers {
             if let Ok(v) = discovery::version(&client).await {
                 version = v;
             }

@@ -54,6 +54,15 @@ pub struct UpgradeArgs {
     /// How long a server may take to stop, and to become ready again.
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
+    /// Stop each replaced server with SIGKILL instead of SIGTERM: no clean
+    /// shutdown, its identity Lease stays until it expires.
+    #[arg(long, conflicts_with = "hang")]
+    kill: bool,
+    /// Hang each replaced server (SIGSTOP) for this long before killing it
+    /// (SIGKILL): peers see a server that accepts connections and answers
+    /// nothing.
+    #[arg(long, value_parser = crate::duration::parse_duration)]
+    hang: Option<Duration>,
 }
 
 /// How long every server's merged discovery may take to list a restarted
@@ -267,14 +276,29 @@ async fn replace(
     state.servers[i].restarting = true;
     layout.save(state)?;
     let stopping = Instant::now();
-    let stopped = process::stop(pid, args.timeout).await?;
+    let stopped = if let Some(hang) = args.hang {
+        eprintln!("  hanging {id} (SIGSTOP) for {:.1}s", hang.as_secs_f64());
+        process::signal(pid, process::Signal::STOP)?;
+        tokio::time::sleep(hang).await;
+        process::stop_now(pid).await?
+    } else if args.kill {
+        process::stop_now(pid).await?
+    } else {
+        process::stop(pid, args.timeout).await?
+    };
     let seconds = stopping.elapsed().as_secs_f64();
     extra.stops.push(StopRecord {
         server: id.clone(),
         seconds,
         killed: stopped == Stopped::Killed,
     });
-    if stopped == Stopped::Killed {
+    if stopped == Stopped::Killed && (args.kill || args.hang.is_some()) {
+        eprintln!("  killed (SIGKILL) after {seconds:.1}s");
+        extra.notes.push(format!(
+            "{id} was killed after {seconds:.1}s{} (its identity lease remains until it expires or it restarts)",
+            if args.hang.is_some() { ", hung until then" } else { "" }
+        ));
+    } else if stopped == Stopped::Killed {
         eprintln!("  did not stop within {:?}; killed", args.timeout);
         extra.notes.push(format!(
             "{id} did not stop within {:?} and was killed (its identity lease remains until it expires)",

@@ -356,6 +356,11 @@ pub(super) fn watch_event(shared: &Shared, i: usize, path: &str, event: &Value, 
             let verdict = match code {
                 // 410 Gone asks the client to list again: not an error.
                 Some(410) => return,
+                // A relayed watch whose serving peer went away ends with a
+                // 503 event (as a watch the server cannot continue): the
+                // client watches again, through a server that can. Only a
+                // stop the rehearsal caused explains it.
+                Some(503) if shared.replacing() => return,
                 Some(c) => judge(c, shared.is_served(&kind.gvr)),
                 None => Verdict::Error,
             };

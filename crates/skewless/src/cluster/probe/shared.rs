@@ -63,6 +63,11 @@ impl Shared {
             .any(|s| s.contains(gvr))
     }
 
+    /// Whether a server is being replaced right now (out of traffic).
+    pub(super) fn replacing(&self) -> bool {
+        self.targets.iter().any(|t| !*t.live.borrow())
+    }
+
     /// The next live server, marked in flight.
     pub(super) fn pick(&self) -> Option<(usize, InFlight<'_>)> {
         let n = self.targets.len();

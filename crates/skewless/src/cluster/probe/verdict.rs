@@ -13,7 +13,7 @@ pub enum Verdict {
     /// 404 for something that exists somewhere in the cluster.
     #[serde(rename = "false_404")]
     False404,
-    /// 503 while the only servers of the resource were down.
+    /// 503 or 504 while the only servers of the resource were down or hung.
     #[serde(rename = "expected_5xx")]
     Expected5xx,
     #[serde(rename = "unexpected_5xx")]
@@ -59,7 +59,9 @@ pub(super) fn judge(status: u16, served: bool) -> Verdict {
         200..=299 => Verdict::Ok,
         404 if served => Verdict::False404,
         404 => Verdict::Expected404,
-        503 if !served => Verdict::Expected5xx,
+        // The resource's only servers are down or hung: 503 (nobody
+        // reachable) or 504 (a hung server took the hop) is honest.
+        503 | 504 if !served => Verdict::Expected5xx,
         500..=599 => Verdict::Unexpected5xx,
         _ => Verdict::Error,
     }
