@@ -259,6 +259,17 @@ async fn partitions_give_503_never_404_and_heal_within_2s() {
         s.ns.inner
     );
 
+    // The 1.35 server, bound to all interfaces, advertised --advertise-address.
+    let lease = local_client(&s.old, &s.pki)
+        .get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/server-135")
+        .await;
+    let advertised =
+        lease.json()["metadata"]["annotations"]["kubernetes.io/peer-advertise-address"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    assert_eq!(advertised, format!("{}:{}", s.ns.host, s.old.port));
+
     // Symmetric cut.
     s.ns.cut();
     expect_unavailable(&s, Duration::from_secs(4)).await;
