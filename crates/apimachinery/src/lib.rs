@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod crd;
 pub mod discovery;
 mod jsonpath;
+pub mod limits;
 pub mod metrics;
 pub mod negotiate;
 pub mod patch;

@@ -53,6 +53,9 @@ pub struct ServeOptions {
     pub identity: IdentityTiming,
     /// `--request-timeout`: the deadline of non-watch requests.
     pub request_timeout: Duration,
+    /// `--max-connections`: client connections served at once (0: the
+    /// open file limit, raised to its maximum at start, less a reserve).
+    pub max_connections: usize,
     /// `--advertise-address`: the IP clients (and, without
     /// `--peer-advertise-ip`, peers) reach this server at.
     pub advertise_address: Option<IpAddr>,
@@ -187,6 +190,7 @@ impl Default for ServeOptions {
                 ..PeerOptions::default()
             },
             advertise_address: None,
+            max_connections: 0,
             identity: IdentityTiming::default(),
             request_timeout: Duration::from_secs(60),
         }

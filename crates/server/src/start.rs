@@ -162,6 +162,26 @@ fn default_route_address(v6: bool) -> anyhow::Result<std::net::IpAddr> {
     Ok(ip)
 }
 
+/// Raises the soft limit of open files to the hard limit (as Go programs,
+/// kube-apiserver among them, do at start) and returns how many client
+/// connections to allow at once: `--max-connections`, or when 0 the open
+/// file limit less a reserve for storage, peers and files.
+fn connection_limit(flag: usize) -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
+            tracing::debug!(error = %e, "could not raise the open file limit");
+        }
+    }
+    let files = getrlimit(Resource::Nofile).current.unwrap_or(1 << 20);
+    let derived = usize::try_from(files.saturating_sub(256)).unwrap_or(usize::MAX).max(64);
+    let limit = if flag == 0 { derived } else { flag };
+    tracing::info!(max_connections = limit, "client connection limit");
+    limit
+}
+
 /// Starts a server: binds, bootstraps, and serves in the background.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     crate::tls::install_crypto_provider();
@@ -244,6 +264,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(accept_loop(
         listener,
+        connection_limit(opts.max_connections),
         tls,
         verifiers,
         Arc::clone(&api),

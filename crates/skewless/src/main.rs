@@ -130,6 +130,9 @@ struct ServeArgs {
     /// How long a peer may take to send the response headers of a proxied request before it is suspect and reads go to another peer.
     #[arg(long, default_value_t = GoDuration(defaults().peer.hop_timeout))]
     peer_proxy_hop_timeout: GoDuration,
+    /// Client connections served at once; 0 takes the open file limit (raised to its maximum) less a reserve.
+    #[arg(long, default_value_t = defaults().max_connections)]
+    max_connections: usize,
     /// The IP address clients (and peers, without --peer-advertise-ip) reach this server at.
     #[arg(long)]
     advertise_address: Option<IpAddr>,
@@ -197,6 +200,7 @@ impl ServeArgs {
                 hop_timeout: self.peer_proxy_hop_timeout.0,
             },
             advertise_address: self.advertise_address,
+            max_connections: self.max_connections,
             identity: skewless_server::identity::IdentityTiming {
                 lease_duration: self.identity_lease_duration.0,
                 renew_interval: self.identity_lease_renew_interval.0,

@@ -1,6 +1,11 @@
-//! Stage 1, accept: TCP connections, TLS handshakes (bounded in time), the
-//! client certificate classified once per connection, and one hyper
-//! connection (HTTP/1.1 or HTTP/2) per client; then graceful shutdown.
+//! Stage 1, accept: TCP connections (at most `--max-connections` at once),
+//! TLS handshakes (bounded in time), the client certificate classified once
+//! per connection, and one hyper connection (HTTP/1.1 or HTTP/2) per client
+//! with bounded request heads, header-read and idle timeouts and HTTP/2
+//! stream limits; then graceful shutdown.
+//!
+//! Accept errors (out of file descriptors) back off instead of spinning and
+//! are logged at most once per [`ACCEPT_ERROR_LOG_INTERVAL`], with a count.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,14 +18,68 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use std::time::Duration;
+
 use crate::state::State;
+use crate::tls::ClientCertVerifiers;
 
 /// The largest request head accepted (Go's `DefaultMaxHeaderBytes`).
 pub(crate) const MAX_HEADER_BYTES: usize = 1 << 20;
-use crate::tls::ClientCertVerifiers;
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's head, and how long an
+/// HTTP/1.1 connection may sit idle between requests (kube-apiserver's
+/// `ReadHeaderTimeout`).
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
+/// HTTP/2: ping an idle connection this often, and close it when a ping
+/// goes unanswered this long.
+const H2_KEEPALIVE: Duration = Duration::from_secs(30);
+/// HTTP/2 streams one connection may have open at once (Go's default).
+const H2_MAX_STREAMS: u32 = 250;
+/// At most one log line per this interval about failing accepts.
+pub(crate) const ACCEPT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Accept failures since the last log line, logged at most once per
+/// interval; the loop sleeps between retries (10 ms doubling to 1 s).
+struct AcceptErrors {
+    count: u64,
+    logged: Option<tokio::time::Instant>,
+    backoff: Duration,
+}
+
+impl AcceptErrors {
+    fn new() -> Self {
+        Self {
+            count: 0,
+            logged: None,
+            backoff: Duration::from_millis(10),
+        }
+    }
+
+    async fn failed(&mut self, e: &std::io::Error) {
+        self.count += 1;
+        let now = tokio::time::Instant::now();
+        if self
+            .logged
+            .is_none_or(|at| now.duration_since(at) >= ACCEPT_ERROR_LOG_INTERVAL)
+        {
+            tracing::warn!(error = %e, failures = self.count, "accepting connections fails (out of file descriptors?); backing off");
+            self.logged = Some(now);
+            self.count = 0;
+        }
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(1));
+    }
+
+    fn succeeded(&mut self) {
+        self.backoff = Duration::from_millis(10);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn accept_loop(
     listener: TcpListener,
+    max_connections: usize,
     tls: TlsAcceptor,
     verifiers: ClientCertVerifiers,
     api: Arc<State>,
@@ -30,12 +89,26 @@ pub(crate) async fn accept_loop(
 ) {
     let graceful = GracefulShutdown::new();
     let verifiers = Arc::new(verifiers);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut errors = AcceptErrors::new();
     loop {
+        // A connection slot first: at the cap, new clients wait in the
+        // kernel's queue instead of taking descriptors we need.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        };
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(c) => c,
+                Ok(c) => {
+                    errors.succeeded();
+                    c
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    errors.failed(&e).await;
                     continue;
                 }
             },
@@ -47,8 +120,8 @@ pub(crate) async fn accept_loop(
         let verifiers = Arc::clone(&verifiers);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(tcp)).await;
+            let _slot = slot;
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await;
             let stream = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -73,10 +146,18 @@ pub(crate) async fn accept_loop(
             // Header limits as Go's net/http (kube-apiserver's) default,
             // the same on both protocols, so whatever one server accepts
             // its peers accept when it is proxied.
-            builder.http1().max_buf_size(MAX_HEADER_BYTES);
+            builder
+                .http1()
+                .max_buf_size(MAX_HEADER_BYTES)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
             builder
                 .http2()
-                .max_header_list_size(MAX_HEADER_BYTES as u32);
+                .max_header_list_size(MAX_HEADER_BYTES as u32)
+                .max_concurrent_streams(H2_MAX_STREAMS)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(H2_KEEPALIVE)
+                .keep_alive_timeout(H2_KEEPALIVE);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");

@@ -8,6 +8,7 @@ use crate::storage;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
 use skewless_apimachinery::negotiate::{BodyFormat, request_body_format};
 use skewless_apimachinery::request_info::GroupResource;
 use skewless_apimachinery::status::ApiError;
@@ -94,7 +95,11 @@ pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Api
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let value: Value = match request_body_format(content_type) {
+    let format = request_body_format(content_type);
+    if matches!(format, BodyFormat::Json | BodyFormat::Yaml) {
+        check_nesting(body, MAX_NESTING_DEPTH).map_err(ApiError::BadRequest)?;
+    }
+    let value: Value = match format {
         BodyFormat::Json => serde_json::from_slice(body).map_err(|e| {
             ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
         })?,

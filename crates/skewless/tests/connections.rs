@@ -1,0 +1,101 @@
+//! Hostile clients that hold connections or send bodies built to make a
+//! parser's work explode: the server keeps answering everyone else, quickly,
+//! and keeps its log short.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use skewless_testkit::{Identity, Pki, ServerProcess, Storage};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skewless");
+
+/// Lets this test process hold many sockets.
+fn raise_open_files() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+}
+
+/// 1,000 idle TCP connections (no TLS handshake, and with a handshake but
+/// no request) do not stop an admin's request, which is answered in under
+/// a second, and the server's log stays under 100 lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_connections_do_not_lock_anyone_out() {
+    raise_open_files();
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let lines_before = server.log_text().lines().count();
+    let addr = format!("127.0.0.1:{}", server.port);
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let client = server.client(&pki, Identity::Admin);
+    let started = Instant::now();
+    let r = client.get("/api/v1/namespaces/default").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // The handshake timeout (10 s) closes them; answers stay quick meanwhile.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let started = Instant::now();
+    assert_eq!(client.get("/readyz").await.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(idle);
+    let log = server.log_text();
+    let added = log.lines().count() - lines_before;
+    assert!(added < 100, "{added} log lines:\n{log}");
+}
+
+/// A 200 KB YAML body nesting 100,000 flow sequences is refused at once
+/// with a 400 Status, and `/readyz` stays quick while such bodies arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_yaml_bomb_is_refused_at_once() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let client = server.client(&pki, Identity::Admin);
+    let bomb = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  x: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    for (method, path, content_type) in [
+        (
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/yaml",
+        ),
+        (
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/bomb?fieldManager=t",
+            "application/apply-patch+yaml",
+        ),
+    ] {
+        let started = Instant::now();
+        let r = client
+            .request(
+                method,
+                path,
+                &[("content-type", content_type)],
+                Some(bomb.clone().into_bytes()),
+            )
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json()["kind"], "Status");
+        assert!(r.text().len() < 4096);
+        let started = Instant::now();
+        assert_eq!(client.get("/readyz").await.status, 200);
+        assert!(started.elapsed() < Duration::from_millis(100));
+    }
+}
