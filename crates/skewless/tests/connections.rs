@@ -86,8 +86,10 @@ async fn a_nested_yaml_bomb_is_refused_at_once() {
                 Some(bomb.clone().into_bytes()),
             )
             .await;
+        // The guard is one linear pass (microseconds); the bound leaves
+        // room for two busy cores.
         assert!(
-            started.elapsed() < Duration::from_millis(500),
+            started.elapsed() < Duration::from_secs(1),
             "{:?}",
             started.elapsed()
         );
@@ -96,6 +98,6 @@ async fn a_nested_yaml_bomb_is_refused_at_once() {
         assert!(r.text().len() < 4096);
         let started = Instant::now();
         assert_eq!(client.get("/readyz").await.status, 200);
-        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
