@@ -10,10 +10,12 @@
 //! Names and label keys are in `names`, object metadata in `meta`, and the
 //! field-level error in `field_error`.
 
+mod builtin;
 mod field_error;
 mod meta;
 mod names;
 
+pub use builtin::{MAX_DATA_BYTES, validate_core_limits};
 pub(crate) use field_error::aggregate_messages;
 pub(crate) use field_error::go_quote;
 pub use field_error::{FieldError, FieldErrorType};

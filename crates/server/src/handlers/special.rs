@@ -99,6 +99,40 @@ pub(crate) fn prepare_delete(r: &ResourceInfo, obj: &mut Value) {
     }
 }
 
+/// What a write does to a core object before it is validated and stored:
+/// a Secret's `stringData` is merged into `data` (base64) and dropped, as
+/// upstream does.
+pub(crate) fn prepare_write(r: &ResourceInfo, obj: &mut Value) {
+    use base64::Engine as _;
+    if r.kind != "Secret" {
+        return;
+    }
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(data) = data {
+        for (k, v) in string_data {
+            let text = match &v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            data.insert(
+                k,
+                Value::String(base64::engine::general_purpose::STANDARD.encode(text)),
+            );
+        }
+    }
+}
+
 /// Whether finalizers still hold the object (for namespaces also
 /// `spec.finalizers`).
 pub(crate) fn has_finalizers(r: &ResourceInfo, obj: &Value) -> bool {

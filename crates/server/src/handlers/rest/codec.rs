@@ -12,7 +12,9 @@ use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
 use skewless_apimachinery::negotiate::{BodyFormat, request_body_format};
 use skewless_apimachinery::request_info::GroupResource;
 use skewless_apimachinery::status::ApiError;
-use skewless_apimachinery::validation::{FieldError, validate_object_meta_name};
+use skewless_apimachinery::validation::{
+    FieldError, validate_core_limits, validate_object_meta_name,
+};
 use skewless_store::KeyValue;
 
 use super::request::{Request, api_version, store_error};
@@ -42,12 +44,24 @@ pub(super) fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiE
 /// listing every failing field). Returns the warnings.
 pub(super) fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
     let Some(crd) = req.crd else {
-        return crate::openapi::validate_fields(
+        let warnings = crate::openapi::validate_fields(
             &crate::handlers::derived::openapi(req.api),
             req.resource,
             req.query,
             obj,
-        );
+        )?;
+        if req.resource.group.is_empty() {
+            crate::handlers::special::prepare_write(req.resource, obj);
+            let errors = validate_core_limits(&req.resource.kind, obj);
+            if !errors.is_empty() {
+                return Err(ApiError::Invalid {
+                    kind: req.group_kind(),
+                    name: object::name(obj).to_owned(),
+                    causes: errors,
+                });
+            }
+        }
+        return Ok(warnings);
     };
     let Some(schema) = crd.schema.as_ref() else {
         return Ok(Vec::new());
@@ -87,8 +101,19 @@ pub(super) fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, A
 pub(super) fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
     let mut obj = obj.clone();
     object::meta_mut(&mut obj).remove("resourceVersion");
-    serde_json::to_vec(&obj).map_err(|e| ApiError::InternalError(e.to_string()))
+    let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::InternalError(e.to_string()))?;
+    // The same limit on every engine (etcd's default request limit), so
+    // SQLite and etcd answer an oversize object alike.
+    if bytes.len() > MAX_STORED_OBJECT_BYTES {
+        return Err(ApiError::RequestEntityTooLarge(format!(
+            "limit is {MAX_STORED_OBJECT_BYTES}"
+        )));
+    }
+    Ok(bytes)
 }
+
+/// The largest object stored (etcd's default `--max-request-bytes`).
+pub(crate) const MAX_STORED_OBJECT_BYTES: usize = 1536 * 1024;
 
 /// Parses a request body into a JSON object according to its Content-Type.
 pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {

@@ -109,6 +109,10 @@ pub(crate) fn store_error(e: StoreError, gr: &GroupResource, name: &str) -> ApiE
             message: format!("storage is unavailable: {m}"),
             retry_after_seconds: Some(1),
         },
+        // etcd refuses writes over its --max-request-bytes.
+        StoreError::Internal(m) if m.contains("request is too large") => {
+            ApiError::RequestEntityTooLarge(m)
+        }
         StoreError::Internal(m) => ApiError::InternalError(m),
     }
 }

@@ -203,6 +203,7 @@ pub(super) async fn write_existing_warned(
                     &base,
                     *kind,
                     body,
+                    req.api.max_body,
                 )?;
                 let rv = object::meta_str(&patched, "resourceVersion").to_owned();
                 // A patch that leaves resourceVersion as it was does not ask
@@ -386,6 +387,7 @@ pub(super) async fn apply_create(
         &empty,
         crate::patching::PatchKind::Apply,
         body,
+        req.api.max_body,
     )?;
     let inner = Request {
         api: req.api,
