@@ -39,9 +39,7 @@ pub fn check_nesting(body: &[u8], max: usize) -> Result<(), String> {
                 b'[' | b'{' => {
                     depth += 1;
                     if depth > max {
-                        return Err(format!(
-                            "the request body nests deeper than {max} levels"
-                        ));
+                        return Err(format!("the request body nests deeper than {max} levels"));
                     }
                 }
                 b']' | b'}' => depth = depth.saturating_sub(1),
@@ -68,7 +66,12 @@ mod tests {
 
     #[test]
     fn brackets_in_strings_and_comments_do_not_count() {
-        let s = format!(r#"{{"a": "{}", "b": '{}'}} # {}"#, "[".repeat(500), "{".repeat(500), "[".repeat(500));
+        let s = format!(
+            r#"{{"a": "{}", "b": '{}'}} # {}"#,
+            "[".repeat(500),
+            "{".repeat(500),
+            "[".repeat(500)
+        );
         assert!(check_nesting(s.as_bytes(), 2).is_ok());
         assert!(check_nesting(br#"{"a": "\"[[["}"#, 1).is_ok());
         // `#` inside a plain scalar is no comment: the nesting after it counts.

@@ -5,7 +5,10 @@
 
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
-use skewless_apimachinery::patch::{PatchError, apply_patch, built_in_merge_keys};
+use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
+use skewless_apimachinery::patch::{
+    PatchError, PatchLimits, apply_patch_with_limits, built_in_merge_keys,
+};
 use skewless_apimachinery::request_info::GroupKind;
 use skewless_apimachinery::status::ApiError;
 use skewless_apimachinery::validation::FieldError;
@@ -21,7 +24,14 @@ pub(crate) fn accepted(built_in: bool) -> Vec<String> {
 }
 
 /// Applies `body` to `base` (the current object, or for the scale
-/// subresource the current Scale).
+/// subresource the current Scale), within the patch limits with `max_body`
+/// (the request body limit) as the size limit of the patched object and of
+/// what a JSON patch inserts.
+///
+/// Patch errors map as kube-apiserver's: unreadable patch or one nested too
+/// deep 400, a patch that does not apply 422 (the cause in a field error),
+/// too many JSON patch operations or a patched object (or JSON patch
+/// insertions) over `max_body` 413, strategic merge on a custom resource 415.
 pub(crate) fn apply(
     r: &ResourceInfo,
     built_in: bool,
@@ -29,6 +39,7 @@ pub(crate) fn apply(
     base: &Value,
     kind: PatchKind,
     body: &[u8],
+    max_body: usize,
 ) -> Result<Value, ApiError> {
     let type_kind = base
         .get("kind")
@@ -43,14 +54,21 @@ pub(crate) fn apply(
     // Custom resources have no merge keys: strategic merge is refused (415)
     // and apply works as a merge patch.
     let keys = built_in.then(|| built_in_merge_keys(&type_group, &type_kind));
-    apply_patch(base, body, kind, keys).map_err(|e| match e {
-        PatchError::BadRequest(m) => ApiError::BadRequest(m),
+    check_nesting(body, MAX_NESTING_DEPTH).map_err(ApiError::BadRequest)?;
+    let limits = PatchLimits::with_max_bytes(max_body);
+    apply_patch_with_limits(base, body, kind, keys, &limits).map_err(|e| match e {
+        PatchError::BadRequest(_) | PatchError::TooDeep { .. } => {
+            ApiError::BadRequest(e.to_string())
+        }
         PatchError::Unprocessable { detail } => ApiError::Invalid {
             kind: GroupKind::new(r.group.clone(), r.kind.clone()),
             name: name.to_owned(),
             causes: vec![FieldError::invalid("", json!(null), detail)],
         },
-        e @ PatchError::TooManyOperations(_) => ApiError::RequestEntityTooLarge(e.to_string()),
+        e @ PatchError::TooManyOperations { .. } => ApiError::RequestEntityTooLarge(e.to_string()),
+        PatchError::TooLarge { limit } => {
+            ApiError::RequestEntityTooLarge(format!("limit is {limit}"))
+        }
         PatchError::StrategicMergeUnsupported => ApiError::UnsupportedMediaType {
             accepted: accepted(false),
         },

@@ -171,12 +171,14 @@ fn connection_limit(flag: usize) -> usize {
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
         limit.current = limit.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
             tracing::debug!(error = %e, "could not raise the open file limit");
         }
     }
     let files = getrlimit(Resource::Nofile).current.unwrap_or(1 << 20);
-    let derived = usize::try_from(files.saturating_sub(256)).unwrap_or(usize::MAX).max(64);
+    let derived = usize::try_from(files.saturating_sub(256))
+        .unwrap_or(usize::MAX)
+        .max(64);
     let limit = if flag == 0 { derived } else { flag };
     tracing::info!(max_connections = limit, "client connection limit");
     limit

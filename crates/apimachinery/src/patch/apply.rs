@@ -2,6 +2,8 @@
 //! the live object as a strategic merge patch (or a merge patch for custom
 //! resources).
 
+use super::excerpt::excerpt;
+use super::limits::check_patch_depth;
 use super::merge_keys::TypeMergeKeys;
 use super::strategic::{json_type_name, merge_map, object_or_empty};
 use super::types::{PatchError, bad_request};
@@ -36,7 +38,9 @@ pub(crate) fn apply_configuration(
     body: &[u8],
     merge_keys: Option<&TypeMergeKeys>,
 ) -> Result<Value, PatchError> {
-    let applied = match decode_yaml_or_json(body)? {
+    let applied = decode_yaml_or_json(body)?;
+    check_patch_depth(&applied)?;
+    let applied = match applied {
         Value::Object(applied) => applied,
         Value::Null => Map::new(),
         other => {
@@ -55,7 +59,9 @@ pub(crate) fn apply_configuration(
             .unwrap_or("");
         if specified != expected {
             return Err(bad_request(format!(
-                "Incorrect version specified in apply patch. Specified patch version: {specified}, expected: {expected}"
+                "Incorrect version specified in apply patch. Specified patch version: {}, expected: {}",
+                excerpt(specified),
+                excerpt(expected)
             )));
         }
     }
@@ -63,7 +69,9 @@ pub(crate) fn apply_configuration(
         let specified = applied.get("kind").and_then(Value::as_str).unwrap_or("");
         if specified != expected {
             return Err(bad_request(format!(
-                "Incorrect kind specified in apply patch. Specified patch kind: {specified}, expected: {expected}"
+                "Incorrect kind specified in apply patch. Specified patch kind: {}, expected: {}",
+                excerpt(specified),
+                excerpt(expected)
             )));
         }
     }
@@ -94,5 +102,5 @@ fn decode_yaml_or_json(body: &[u8]) -> Result<Value, PatchError> {
         return Ok(value);
     }
     serde_norway::from_slice::<Value>(body)
-        .map_err(|e| bad_request(format!("error decoding YAML: {e}")))
+        .map_err(|e| bad_request(format!("error decoding YAML: {}", excerpt(&e.to_string()))))
 }

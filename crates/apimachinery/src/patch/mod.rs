@@ -15,9 +15,17 @@
 //! The content types and errors are in `types`, the engines in `json` (JSON
 //! patch and JSON merge patch), `strategic` and `apply`, and the merge keys
 //! of the built-in types in `merge_keys`; [`apply_patch`] picks the engine.
+//!
+//! Every engine is bounded by [`PatchLimits`] (see `limits`): no patch,
+//! however small, can make the patched object, or the work of a JSON patch,
+//! grow past `max_bytes`, nest past [`MAX_PATCH_DEPTH`]/[`MAX_OBJECT_DEPTH`],
+//! or have an error message quote more than [`MAX_EXCERPT_CHARS`] characters
+//! of a value.
 
 mod apply;
+mod excerpt;
 mod json;
+mod limits;
 mod merge_keys;
 mod strategic;
 mod types;
@@ -28,6 +36,10 @@ use apply::apply_configuration;
 use json::{apply_json_patch, apply_merge_patch};
 use strategic::strategic_merge_patch;
 
+pub use limits::{
+    DEFAULT_MAX_BYTES, MAX_EXCERPT_CHARS, MAX_JSON_PATCH_OPERATIONS, MAX_MESSAGE_CHARS,
+    MAX_OBJECT_DEPTH, MAX_PATCH_DEPTH, PatchLimits, json_size_up_to,
+};
 pub use merge_keys::{FieldMergeKeys, PatchStrategy, TypeMergeKeys, built_in_merge_keys};
 pub use types::{PatchError, PatchType, accepted_patch_types};
 
@@ -42,23 +54,54 @@ pub use types::{PatchError, PatchType, accepted_patch_types};
 /// For an apply patch that creates the object, pass as `original` an object
 /// holding only the request's `apiVersion` and `kind`: the applied object
 /// must name the same ones, as upstream requires.
+///
+/// The default [`PatchLimits`] apply (10,000 JSON patch operations, 3 MiB);
+/// the server passes its own with [`apply_patch_with_limits`].
 pub fn apply_patch(
     original: &Value,
     patch_body: &[u8],
     patch_type: PatchType,
     merge_keys: Option<&TypeMergeKeys>,
 ) -> Result<Value, PatchError> {
-    match patch_type {
-        PatchType::Json => apply_json_patch(original, patch_body),
-        PatchType::Merge => apply_merge_patch(original, patch_body),
+    apply_patch_with_limits(
+        original,
+        patch_body,
+        patch_type,
+        merge_keys,
+        &PatchLimits::default(),
+    )
+}
+
+/// [`apply_patch`] within `limits`: a JSON patch with more than
+/// `max_operations` operations, or whose operations insert more than
+/// `max_bytes` into the document, fails before doing that work (413); a
+/// patch document nested deeper than [`MAX_PATCH_DEPTH`] fails (400); a
+/// patched object larger than `max_bytes` fails (413), one nested deeper than
+/// [`MAX_OBJECT_DEPTH`] too (422).
+pub fn apply_patch_with_limits(
+    original: &Value,
+    patch_body: &[u8],
+    patch_type: PatchType,
+    merge_keys: Option<&TypeMergeKeys>,
+    limits: &PatchLimits,
+) -> Result<Value, PatchError> {
+    let patched = match patch_type {
+        PatchType::Json => apply_json_patch(original, patch_body, limits)?,
+        PatchType::Merge => apply_merge_patch(original, patch_body)?,
         PatchType::StrategicMerge => {
             let schema = merge_keys.ok_or(PatchError::StrategicMergeUnsupported)?;
-            strategic_merge_patch(original, patch_body, schema)
+            strategic_merge_patch(original, patch_body, schema)?
         }
-        PatchType::Apply => apply_configuration(original, patch_body, merge_keys),
-    }
+        PatchType::Apply => apply_configuration(original, patch_body, merge_keys)?,
+    };
+    limits.check_result(&patched)?;
+    Ok(patched)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limits_tests;

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::excerpt::{excerpt, excerpt_json};
+use super::limits::{check_patch_depth, unprocessable};
 use super::merge_keys::{PatchStrategy, TypeMergeKeys};
 use super::types::{PatchError, bad_request};
 use serde_json::map::Entry;
@@ -57,7 +59,11 @@ pub(crate) fn strategic_merge_patch(
     body: &[u8],
     schema: &TypeMergeKeys,
 ) -> Result<Value, PatchError> {
-    let patch = match serde_json::from_slice::<Value>(body) {
+    let patch = serde_json::from_slice::<Value>(body);
+    if let Ok(patch) = &patch {
+        check_patch_depth(patch)?;
+    }
+    let patch = match patch {
         Ok(Value::Object(patch)) => patch,
         Ok(Value::Null) => Map::new(),
         Ok(other) => {
@@ -66,7 +72,7 @@ pub(crate) fn strategic_merge_patch(
                 json_type_name(&other)
             )));
         }
-        Err(e) => return Err(bad_request(e.to_string())),
+        Err(e) => return Err(bad_request(excerpt(&e.to_string()))),
     };
     Ok(Value::Object(merge_map(
         object_or_empty(original),
@@ -117,8 +123,9 @@ pub(crate) fn merge_map(
             Some("replace") => merge_map(Map::new(), patch, schema),
             Some("delete") => Ok(Map::new()),
             _ => Err(bad_request(format!(
-                "unknown patch type: {directive} in map: {}",
-                Value::Object(patch)
+                "unknown patch type: {} in map: {}",
+                excerpt_json(&directive),
+                excerpt_json(&patch)
             ))),
         };
     }
@@ -252,7 +259,8 @@ fn take_list(map: &mut Map<String, Value>, key: &str) -> Result<Option<Vec<Value
         None => Ok(None),
         Some(Value::Array(list)) => Ok(Some(list)),
         Some(other) => Err(bad_request(format!(
-            "expected a list for {key}, but received {}",
+            "expected a list for {}, but received {}",
+            excerpt(key),
             json_type_name(&other)
         ))),
     }
@@ -286,8 +294,8 @@ fn validate_set_element_order(
     if p < items.len() {
         return Err(bad_request(format!(
             "The order in patch list:\n{}\n doesn't match {SET_ELEMENT_ORDER_PREFIX} list:\n{}\n",
-            Value::Array(patch_list.to_vec()),
-            Value::Array(order.to_vec())
+            excerpt_json(patch_list),
+            excerpt_json(order)
         )));
     }
     Ok(())
@@ -372,16 +380,14 @@ fn list_element_kind(live: &[Value], patch: &[Value]) -> Result<Option<ElementKi
         let item_kind = element_kind(item);
         match kind {
             None if item_kind == ElementKind::List => {
-                return Err(PatchError::Unprocessable {
-                    detail: "lists of lists are not supported".to_owned(),
-                });
+                return Err(unprocessable("lists of lists are not supported"));
             }
             None => kind = Some(item_kind),
             Some(kind) if kind != item_kind => {
                 return Err(bad_request(format!(
                     "list element types are not identical: {} and {}",
-                    Value::Array(live.to_vec()),
-                    Value::Array(patch.to_vec())
+                    excerpt_json(live),
+                    excerpt_json(patch)
                 )));
             }
             Some(_) => {}
@@ -420,7 +426,9 @@ fn positions(
 
 fn missing_merge_key(item: &Value, key: &str) -> PatchError {
     bad_request(format!(
-        "map: {item} does not contain declared merge key: {key}"
+        "map: {} does not contain declared merge key: {}",
+        excerpt_json(item),
+        excerpt(key)
     ))
 }
 
@@ -487,7 +495,9 @@ fn merge_list(
             }
             _ => {
                 return Err(bad_request(format!(
-                    "unknown patch type: {directive} in map: {item}"
+                    "unknown patch type: {} in map: {}",
+                    excerpt_json(directive),
+                    excerpt_json(&item)
                 )));
             }
         }

@@ -5,8 +5,7 @@ use super::merge_keys::{
 };
 use super::strategic::{BAD_PRIMITIVE_LIST, BAD_RETAIN_KEYS};
 use super::types::{
-    MAX_JSON_PATCH_OPERATIONS, PatchError, PatchType, STRATEGIC_MERGE_PATCH_CONTENT_TYPE,
-    accepted_patch_types,
+    PatchError, PatchType, STRATEGIC_MERGE_PATCH_CONTENT_TYPE, accepted_patch_types,
 };
 
 use super::*;
@@ -217,7 +216,10 @@ fn json_patch_operation_limit() {
     let err = apply_patch(&json!({"a": 1}), body.as_bytes(), PatchType::Json, None).unwrap_err();
     assert_eq!(
         err,
-        PatchError::TooManyOperations(MAX_JSON_PATCH_OPERATIONS + 1)
+        PatchError::TooManyOperations {
+            max: MAX_JSON_PATCH_OPERATIONS,
+            got: MAX_JSON_PATCH_OPERATIONS + 1
+        }
     );
     assert_eq!(err.http_code(), 413);
     assert_eq!(
@@ -882,7 +884,7 @@ fn error_codes_and_reasons() {
             "Invalid",
         ),
         (
-            PatchError::TooManyOperations(1),
+            PatchError::TooManyOperations { max: 0, got: 1 },
             413,
             "RequestEntityTooLarge",
         ),

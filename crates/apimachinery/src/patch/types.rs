@@ -11,8 +11,7 @@ pub(crate) const STRATEGIC_MERGE_PATCH_CONTENT_TYPE: &str =
 /// `Content-Type` of a server-side apply request.
 pub(crate) const APPLY_PATCH_CONTENT_TYPE: &str = "application/apply-patch+yaml";
 
-/// kube-apiserver refuses JSON patches with more operations than this (413).
-pub(crate) const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+use super::excerpt::bounded_message;
 
 /// The media types kube-apiserver accepts for PATCH of a built-in type, in
 /// the order its 415 message lists them.
@@ -106,21 +105,44 @@ pub enum PatchError {
     BadRequest(String),
     /// 422 Invalid: the patch is well-formed but does not apply to this
     /// object: a JSON patch `test` failed, a path does not exist, an
-    /// operation is unknown, or a strategic merge patch holds a list of
-    /// lists. Upstream hides the cause from the client; `detail` keeps it
+    /// operation is unknown, a strategic merge patch holds a list of lists,
+    /// or the patched object would nest deeper than
+    /// [`MAX_OBJECT_DEPTH`](super::MAX_OBJECT_DEPTH). Upstream hides the cause from the client; `detail` keeps it
     /// for logs.
     #[error("{}", UNPROCESSABLE_MESSAGE)]
     Unprocessable {
         /// What went wrong, for logs only.
         detail: String,
     },
-    /// 413 RequestEntityTooLarge: a JSON patch with more than
-    /// [`MAX_JSON_PATCH_OPERATIONS`] operations.
-    #[error(
-        "The allowed maximum operations in a JSON patch is {max}, got {0}",
-        max = MAX_JSON_PATCH_OPERATIONS
-    )]
-    TooManyOperations(usize),
+    /// 413 RequestEntityTooLarge: a JSON patch with more operations than
+    /// [`PatchLimits::max_operations`](super::PatchLimits) (upstream's
+    /// `maxJSONPatchOperations`, [`MAX_JSON_PATCH_OPERATIONS`](super::MAX_JSON_PATCH_OPERATIONS)
+    /// by default).
+    #[error("The allowed maximum operations in a JSON patch is {max}, got {got}")]
+    TooManyOperations {
+        /// The limit.
+        max: usize,
+        /// How many operations the patch holds.
+        got: usize,
+    },
+    /// 413 RequestEntityTooLarge: the patched object, or what the
+    /// operations of a JSON patch insert into it together, would be larger
+    /// than [`PatchLimits::max_bytes`](super::PatchLimits) (a patch bomb).
+    /// `Display` is the whole status message; the server's
+    /// `ApiError::RequestEntityTooLarge` takes the text after
+    /// `Request entity too large: `, that is `limit is N`.
+    #[error("Request entity too large: limit is {limit}")]
+    TooLarge {
+        /// The size limit in bytes.
+        limit: usize,
+    },
+    /// 400 BadRequest: the patch document nests arrays and objects deeper
+    /// than [`MAX_PATCH_DEPTH`](super::MAX_PATCH_DEPTH).
+    #[error("the patch nests deeper than {max} levels")]
+    TooDeep {
+        /// The deepest nesting allowed.
+        max: usize,
+    },
     /// 415 UnsupportedMediaType: strategic merge patch on a type without
     /// patch merge keys (a custom resource). [`accepted_patch_types`]`(false)`
     /// lists what the client may send instead.
@@ -138,7 +160,8 @@ impl PatchError {
         match self {
             PatchError::BadRequest(_) => 400,
             PatchError::Unprocessable { .. } => 422,
-            PatchError::TooManyOperations(_) => 413,
+            PatchError::TooManyOperations { .. } | PatchError::TooLarge { .. } => 413,
+            PatchError::TooDeep { .. } => 400,
             PatchError::StrategicMergeUnsupported => 415,
         }
     }
@@ -149,12 +172,17 @@ impl PatchError {
         match self {
             PatchError::BadRequest(_) => "BadRequest",
             PatchError::Unprocessable { .. } => "Invalid",
-            PatchError::TooManyOperations(_) => "RequestEntityTooLarge",
+            PatchError::TooManyOperations { .. } | PatchError::TooLarge { .. } => {
+                "RequestEntityTooLarge"
+            }
+            PatchError::TooDeep { .. } => "BadRequest",
             PatchError::StrategicMergeUnsupported => "UnsupportedMediaType",
         }
     }
 }
 
+/// 400 with `message`, cut to [`MAX_MESSAGE_CHARS`](super::MAX_MESSAGE_CHARS)
+/// characters.
 pub(crate) fn bad_request(message: impl Into<String>) -> PatchError {
-    PatchError::BadRequest(message.into())
+    PatchError::BadRequest(bounded_message(message.into()))
 }

@@ -260,13 +260,27 @@ where
 
 /// Renders a bad value as upstream does: strings Go-quoted, numbers and
 /// booleans bare, anything else as compact JSON.
+/// The most characters of a bad value an error message repeats: enough
+/// for any field a person reads, while a request that makes a huge value
+/// invalid does not get it echoed back.
+const MAX_RENDERED_VALUE: usize = 4096;
+
 fn render_value(value: &Value) -> String {
-    match value {
+    let mut out = match value {
         Value::String(s) => go_quote(s),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         other => other.to_string(),
+    };
+    if out.len() > MAX_RENDERED_VALUE {
+        let mut end = MAX_RENDERED_VALUE;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str("...");
     }
+    out
 }
 
 /// Quotes a string like Go's `%q` for the characters that occur in practice.
