@@ -423,6 +423,17 @@ async fn selectors_pagination_and_dry_run() {
         400,
         "BadRequest",
     );
+    // Forged tokens: no revision, or a start outside the listed resource.
+    for forged in [
+        r#"{"rv":-5,"start":"x"}"#,
+        r#"{"rv":5,"start":"/core/secrets/default/a"}"#,
+    ] {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged);
+        let r = c.get(&format!("{CMS}?limit=2&continue={token}")).await;
+        assert_status(&r, 400, "BadRequest");
+        assert_eq!(r.json()["message"], "continue key is not valid", "{forged}");
+    }
 
     // dryRun creates nothing.
     let r = c.post_json(&format!("{CMS}?dryRun=All"), &cm("dry")).await;

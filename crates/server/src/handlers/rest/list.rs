@@ -29,12 +29,20 @@ pub(super) fn encode_continue(rv: Revision, start: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-pub(super) fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+/// Decodes a continue token of a list under `prefix`: a token that does not
+/// decode, names no revision, or starts outside the listed prefix is
+/// refused (400) with upstream's message.
+pub(super) fn decode_continue(token: &str, prefix: &str) -> Result<ContinueToken, ApiError> {
+    let invalid = || ApiError::BadRequest("continue key is not valid".to_owned());
+    let t: ContinueToken = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()
         .and_then(|raw| serde_json::from_slice(&raw).ok())
-        .ok_or_else(|| ApiError::BadRequest(format!("invalid continue token {token:?}")))
+        .ok_or_else(invalid)?;
+    if t.rv <= 0 || !t.start.starts_with(prefix) || t.start.contains("/../") {
+        return Err(invalid());
+    }
+    Ok(t)
 }
 
 /// Parsed list options shared by list, watch and deletecollection.
@@ -71,14 +79,14 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
         .number("limit")?
         .filter(|l| *l > 0)
         .map(|l| l as usize);
+    let prefix = storage::prefix(req.resource, req.namespace());
     let (mut revision, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
-            let t = decode_continue(token)?;
+            let t = decode_continue(token, &prefix)?;
             (t.rv, Some(t.start))
         }
         None => (list_revision(req).await?, None),
     };
-    let prefix = storage::prefix(req.resource, req.namespace());
     let continuing = start.is_some();
     let mut items = Vec::new();
     loop {
