@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_peerproxy::PeerProxy;
 use skewless_store::Store;
 
@@ -61,16 +60,6 @@ impl State {
     /// What is served right now.
     pub(crate) fn catalog(&self) -> Arc<Snapshot> {
         self.registry.snapshot()
-    }
-
-    /// The served resource for a request's group/version/resource.
-    pub(crate) fn resource(
-        &self,
-        group: &str,
-        version: &str,
-        plural: &str,
-    ) -> Option<Arc<ResourceInfo>> {
-        self.registry.snapshot().resource(group, version, plural)
     }
 
     /// The generations derived documents are keyed on: what this server

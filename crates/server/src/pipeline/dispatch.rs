@@ -43,7 +43,10 @@ pub(super) async fn dispatch(
         return discovery::handle(api, &info.path, &query, &parts.headers)
             .unwrap_or_else(|| Err(ApiError::not_found_path()));
     }
-    let Some(resource) = api.resource(&info.api_group, &info.api_version, &info.resource) else {
+    let Some(resource) = api
+        .catalog()
+        .resource(&info.api_group, &info.api_version, &info.resource)
+    else {
         return Err(ApiError::not_found_path());
     };
     let resource: &skewless_apimachinery::catalog::ResourceInfo = &resource;

@@ -33,7 +33,7 @@ fn serves_locally(state: &State, target: &Target<'_>) -> bool {
             group,
             version,
             resource,
-        } => state.resource(group, version, resource).is_some(),
+        } => state.catalog().resource(group, version, resource).is_some(),
         Target::GroupDiscovery {
             group,
             version: None,

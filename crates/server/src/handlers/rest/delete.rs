@@ -32,6 +32,18 @@ pub(super) struct Preconditions {
     resource_version: Option<String>,
 }
 
+impl DeleteOptions {
+    /// Whether this delete is a dry run (`?dryRun=All` or `dryRun` in the
+    /// body's DeleteOptions).
+    fn dry_run(&self, req: &Request<'_>) -> Result<bool, ApiError> {
+        Ok(req.query.dry_run()?
+            || self
+                .dry_run
+                .as_ref()
+                .is_some_and(|d| d.iter().any(|v| v == "All")))
+    }
+}
+
 pub(super) fn delete_options(req: &Request<'_>) -> Result<DeleteOptions, ApiError> {
     let opts: DeleteOptions = if req.body.iter().all(u8::is_ascii_whitespace) {
         DeleteOptions::default()
@@ -57,11 +69,7 @@ pub(crate) async fn delete(req: &Request<'_>) -> Result<Response<Body>, ApiError
         });
     }
     let opts = delete_options(req)?;
-    let dry_run = req.query.dry_run()?
-        || opts
-            .dry_run
-            .as_ref()
-            .is_some_and(|d| d.iter().any(|v| v == "All"));
+    let dry_run = opts.dry_run(req)?;
     let name = req.info.name.clone();
     let (status, body) = delete_one(req, &name, opts.preconditions.as_ref(), dry_run).await?;
     Ok(respond(status, &body))
@@ -157,11 +165,7 @@ pub(super) async fn delete_one(
 
 pub(crate) async fn delete_collection(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     let opts = delete_options(req)?;
-    let dry_run = req.query.dry_run()?
-        || opts
-            .dry_run
-            .as_ref()
-            .is_some_and(|d| d.iter().any(|v| v == "All"));
+    let dry_run = opts.dry_run(req)?;
     let sel = Selection::from_query(req.query)?;
     let page = list_page(req, &sel).await?;
     let mut deleted = Vec::new();
