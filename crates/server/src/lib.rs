@@ -21,6 +21,7 @@ mod cache;
 mod controllers;
 mod handlers;
 mod http_util;
+mod inflight;
 mod merged;
 mod metrics;
 mod object;

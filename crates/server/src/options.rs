@@ -53,6 +53,10 @@ pub struct ServeOptions {
     pub identity: IdentityTiming,
     /// `--request-timeout`: the deadline of non-watch requests.
     pub request_timeout: Duration,
+    /// `--max-requests-inflight`: reads served at once (0: unbounded).
+    pub max_requests_inflight: usize,
+    /// `--max-mutating-requests-inflight`: writes served at once (0: unbounded).
+    pub max_mutating_requests_inflight: usize,
     /// `--max-connections`: client connections served at once (0: the
     /// open file limit, raised to its maximum at start, less a reserve).
     pub max_connections: usize,
@@ -191,6 +195,8 @@ impl Default for ServeOptions {
             },
             advertise_address: None,
             max_connections: 0,
+            max_requests_inflight: 400,
+            max_mutating_requests_inflight: 200,
             identity: IdentityTiming::default(),
             request_timeout: Duration::from_secs(60),
         }

@@ -236,6 +236,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         openapi: crate::openapi::OpenApiCache::default(),
         registry: Arc::new(crate::registry::Registry::new(catalog)),
         authz: Box::new(AlwaysAllow),
+        inflight: crate::inflight::InFlight::new(
+            opts.max_requests_inflight,
+            opts.max_mutating_requests_inflight,
+        ),
         authn,
         metrics: crate::metrics::Metrics::default(),
         max_body: opts.max_request_body_bytes,

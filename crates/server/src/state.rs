@@ -29,6 +29,8 @@ pub(crate) struct State {
     /// Decides whether an authenticated request may proceed.
     pub(crate) authz: Box<dyn Authorizer>,
     pub(crate) metrics: Metrics,
+    /// Seats for requests in flight.
+    pub(crate) inflight: crate::inflight::InFlight,
     /// Request bodies larger than this are refused with 413.
     pub(crate) max_body: usize,
     /// Set once start-up work (bootstrap namespaces) is done.

@@ -130,6 +130,12 @@ struct ServeArgs {
     /// How long a peer may take to send the response headers of a proxied request before it is suspect and reads go to another peer.
     #[arg(long, default_value_t = GoDuration(defaults().peer.hop_timeout))]
     peer_proxy_hop_timeout: GoDuration,
+    /// Non-mutating requests served at once (0: no limit); beyond it 429, except for watches and system:masters.
+    #[arg(long, default_value_t = defaults().max_requests_inflight)]
+    max_requests_inflight: usize,
+    /// Mutating requests served at once (0: no limit); beyond it 429, except for system:masters.
+    #[arg(long, default_value_t = defaults().max_mutating_requests_inflight)]
+    max_mutating_requests_inflight: usize,
     /// Client connections served at once; 0 takes the open file limit (raised to its maximum) less a reserve.
     #[arg(long, default_value_t = defaults().max_connections)]
     max_connections: usize,
@@ -201,6 +207,8 @@ impl ServeArgs {
             },
             advertise_address: self.advertise_address,
             max_connections: self.max_connections,
+            max_requests_inflight: self.max_requests_inflight,
+            max_mutating_requests_inflight: self.max_mutating_requests_inflight,
             identity: skewless_server::identity::IdentityTiming {
                 lease_duration: self.identity_lease_duration.0,
                 renew_interval: self.identity_lease_renew_interval.0,

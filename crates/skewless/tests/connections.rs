@@ -101,3 +101,65 @@ async fn a_nested_yaml_bomb_is_refused_at_once() {
         assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
+
+/// `--max-requests-inflight`: a read beyond the seats answers 429 with
+/// `Retry-After`, while `system:masters` is always answered. The seat is
+/// held here by a proxied read waiting on a hung peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_inflight_seats_get_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let peer = skewless_testkit::start_peer(
+        Path::new(BIN),
+        &pki,
+        &storage,
+        "server-136",
+        &["--emulated-version=1.36"],
+    )
+    .await;
+    let server = skewless_testkit::start_peer(
+        Path::new(BIN),
+        &pki,
+        &storage,
+        "server-135",
+        &[
+            "--emulated-version=1.35",
+            "--max-requests-inflight=1",
+            "--peer-proxy-hop-timeout=3s",
+        ],
+    )
+    .await;
+    let user = server.client(&pki, Identity::Token);
+    let maps = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";
+    skewless_testkit::eventually(Duration::from_secs(15), "MAPs proxied", || async {
+        user.get(maps).await.status == 200
+    })
+    .await;
+    peer.hang();
+    let slow = {
+        let user = user.clone();
+        tokio::spawn(async move { user.get(maps).await.status })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = user.get("/api/v1/namespaces/default/configmaps").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.headers["retry-after"], "1");
+    assert_eq!(r.json()["reason"], "TooManyRequests");
+    let admin = server.client(&pki, Identity::Admin);
+    assert_eq!(
+        admin
+            .get("/api/v1/namespaces/default/configmaps")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(slow.await.unwrap(), 504);
+    peer.resume();
+    assert_eq!(
+        user.get("/api/v1/namespaces/default/configmaps")
+            .await
+            .status,
+        200
+    );
+}

@@ -8,6 +8,9 @@
 //!    resource, namespace, name, subresource);
 //! 4. **authorize**: may this user do it; proxied requests are authorized
 //!    here (the first hop) and again by the peer that serves them;
+//!    **admit** then takes an in-flight seat (`--max-requests-inflight`,
+//!    `--max-mutating-requests-inflight`; 429 when none is free; watches
+//!    and `system:masters` exempt, as upstream);
 //! 5. **route** (`route.rs`): serve it here, proxy it to a peer that
 //!    serves it, or refuse it (503) — the Mixed Version Proxy's one
 //!    decision;
@@ -49,6 +52,7 @@ pub(crate) async fn handle(
     let answer = async {
         let user = identify(user.as_ref(), &info)?;
         authorize(state, &user, &info)?;
+        let _seat = state.inflight.admit(&info, &user)?;
         match route::stage(state, &user, &info, &parts, body).await {
             route::Routed::Answered(answer) => answer,
             route::Routed::Here(body) => {
