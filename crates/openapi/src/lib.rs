@@ -23,6 +23,7 @@ mod paths;
 mod resource;
 mod schema;
 mod spec;
+mod types;
 mod unknown;
 
 pub use definitions::{GroupVersionKind, Release};

@@ -17,10 +17,11 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::definitions::GroupVersionKind;
+use crate::schema::ref_target;
 use crate::spec::{OpenApi, resolve};
 
 /// Deeper than any real object; guards the stack against hostile input.
-const MAX_DEPTH: usize = 256;
+pub(crate) const MAX_DEPTH: usize = 256;
 
 impl OpenApi {
     /// The paths of fields in `object` that the schema of `gvk` does not
@@ -94,10 +95,22 @@ fn walk(
 /// Follows `$ref` and single-element `allOf` wrappers to the schema that
 /// describes structure.
 fn follow<'a>(openapi: &'a OpenApi, schema: &'a Value) -> Option<Cow<'a, Value>> {
+    follow_named(openapi, schema).map(|(schema, _)| schema)
+}
+
+/// [`follow`], also returning the name of the last schema a `$ref` led to
+/// (`io.k8s.api.core.v1.PodSpec`), if any.
+pub(crate) fn follow_named<'a>(
+    openapi: &'a OpenApi,
+    schema: &'a Value,
+) -> Option<(Cow<'a, Value>, Option<String>)> {
     let mut current = Cow::Borrowed(schema);
+    let mut name = None;
     for _ in 0..MAX_DEPTH {
         if let Some(reference) = current.get("$ref").and_then(Value::as_str) {
+            let target = ref_target(reference).map(str::to_owned);
             current = resolve(openapi, reference)?;
+            name = target;
             continue;
         }
         let wrapped = current
@@ -110,7 +123,7 @@ fn follow<'a>(openapi: &'a OpenApi, schema: &'a Value) -> Option<Cow<'a, Value>>
             Some(inner) if current.get("properties").is_none() => {
                 current = Cow::Owned(inner);
             }
-            _ => return Some(current),
+            _ => return Some((current, name)),
         }
     }
     None

@@ -216,6 +216,13 @@ impl OpenApiDocs {
         let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
         self.openapi.unknown_fields(&gvk, obj).unwrap_or_default()
     }
+
+    /// The first type mismatch of `obj` against the built-in schema of its
+    /// kind, in the words of Go's decoder.
+    pub(crate) fn type_error(&self, r: &ResourceInfo, obj: &Value) -> Option<String> {
+        let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
+        self.openapi.type_error(&gvk, obj)
+    }
 }
 
 fn bytes_response(
@@ -282,9 +289,10 @@ enum Token<'a> {
     Index(usize),
 }
 
-/// Applies `fieldValidation` to an incoming object: `Strict` rejects unknown
-/// fields with 400; `Warn` (the default) and `Ignore` drop them, `Warn`
-/// returning one warning per field.
+/// Type-checks an incoming built-in object as upstream's typed decoding
+/// does, whatever `fieldValidation` says (a mismatch is a 400), then applies
+/// `fieldValidation`: `Strict` rejects unknown fields with 400; `Warn` (the
+/// default) and `Ignore` drop them, `Warn` returning one warning per field.
 pub(crate) fn validate_fields(
     docs: &OpenApiDocs,
     r: &ResourceInfo,
@@ -295,6 +303,13 @@ pub(crate) fn validate_fields(
     if !matches!(mode, "Strict" | "Warn" | "Ignore") {
         return Err(ApiError::BadRequest(format!(
             "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\", got {mode:?}"
+        )));
+    }
+    if let Some(error) = docs.type_error(r, obj) {
+        return Err(ApiError::BadRequest(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {error}",
+            kind = r.kind,
+            version = r.version,
         )));
     }
     let unknown = docs.unknown_fields(r, obj);

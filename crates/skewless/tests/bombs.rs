@@ -76,8 +76,10 @@ async fn json_patch_copy_bomb_is_refused_cheaply() {
     assert_eq!(stored["metadata"]["annotations"], json!({"keep": "me"}));
 }
 
-/// A smaller bomb fits the size limits but builds an invalid object: the
-/// 422 names the problem without echoing megabytes of it.
+/// A smaller bomb fits the size limits but builds an invalid object
+/// (annotation values that are objects): the error (400 from the type check,
+/// as upstream's decoding; 413/422 from the limits) names the problem
+/// without echoing megabytes of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_patch_result_is_not_echoed_back() {
     let pki = Pki::generate();
@@ -103,6 +105,6 @@ async fn an_invalid_patch_result_is_not_echoed_back() {
             Some(serde_json::to_vec(&Value::Array(ops)).unwrap()),
         )
         .await;
-    assert!(r.status == 422 || r.status == 413, "{}", r.status);
+    assert!(matches!(r.status, 400 | 413 | 422), "{}", r.status);
     assert!(r.text().len() < 64 * 1024, "{} bytes", r.text().len());
 }
