@@ -208,13 +208,20 @@ async fn a_hung_peer_never_makes_a_client_wait_past_the_hop_timeout_etcd() {
 async fn reads_fail_over_from_a_hung_peer_to_a_healthy_one() {
     let p = plane(false).await;
     let _second = server(&p.pki, &p.storage, "server-136-b", "1.36").await;
+    // Both 1.36 servers up, and what each serves known (a peer whose
+    // discovery is not fetched yet is no candidate).
     eventually(
         Duration::from_secs(10),
         "both 1.36 servers known",
         || async {
-            let metrics = p.client.get("/metrics").await.text();
-            metrics.contains("skewless_peer_link_up{peer=\"server-136-b\"")
-                && metrics.contains("skewless_peer_link_up{peer=\"server-136\"")
+            let ready = p.client.get("/readyz?verbose").await.text();
+            ["server-136 ", "server-136-b "].iter().all(|peer| {
+                ready.lines().any(|l| {
+                    l.contains(&format!("peer {peer}"))
+                        && l.contains("link=up")
+                        && l.contains("discovery=known")
+                })
+            })
         },
     )
     .await;
