@@ -16,8 +16,8 @@ use skewless_apimachinery::status::ApiError;
 
 use crate::peers::PeerProxy;
 use crate::routing::{
-    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, NO_ENDPOINT_MESSAGE, PEER_PROXIED_HEADER,
-    PeerView, RETRY_AFTER_SECONDS, header_list_size,
+    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, PEER_PROXIED_HEADER, PeerView,
+    header_list_size, timeout_error, unavailable_error,
 };
 use crate::transport::{PeerBody, ProxyBody, SendError};
 
@@ -36,7 +36,8 @@ pub struct ForwardedUser {
 
 impl PeerProxy {
     /// Forwards a request to the first candidate that answers, in the
-    /// decision's order. A peer that cannot be reached is marked down and
+    /// decision's order (every candidate has a known endpoint: the decision
+    /// answers peers without one itself). A peer that cannot be reached is marked down and
     /// the request goes to the next one; a peer that sends no response
     /// headers within the hop timeout is marked suspect, and the request
     /// goes to the next one when [`routing::may_retry`] allows. The
@@ -148,18 +149,12 @@ impl PeerProxy {
             };
             if !routing::may_retry(&parts.method, failure) {
                 return Err(match failure {
-                    HopFailure::NoAnswer => ApiError::Timeout {
-                        message: format!(
-                            "the peer API server serving {what} did not answer in time"
-                        ),
-                        retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-                    },
-                    _ => ApiError::ServiceUnavailable {
-                        message: format!(
-                            "error trying to reach the peer API server serving {what}: {last}"
-                        ),
-                        retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-                    },
+                    HopFailure::NoAnswer => timeout_error(format!(
+                        "the peer API server serving {what} did not answer in time"
+                    )),
+                    _ => unavailable_error(format!(
+                        "error trying to reach the peer API server serving {what}: {last}"
+                    )),
                 });
             }
             if pending.is_none() && body.is_none() {
@@ -167,18 +162,6 @@ impl PeerProxy {
                 // rebuild the request for the next peer.
                 body = Some(empty_body());
             }
-        }
-        if tried.is_empty() && last.is_empty() {
-            self.metrics.proxy_errors.inc(&[
-                "endpoint_resolution",
-                labels[0],
-                labels[1],
-                labels[2],
-            ]);
-            return Err(ApiError::ServiceUnavailable {
-                message: NO_ENDPOINT_MESSAGE.into(),
-                retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-            });
         }
         self.metrics
             .rerouted
@@ -188,15 +171,9 @@ impl PeerProxy {
             tried.join(", ")
         );
         Err(if timed_out {
-            ApiError::Timeout {
-                message,
-                retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-            }
+            timeout_error(message)
         } else {
-            ApiError::ServiceUnavailable {
-                message,
-                retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-            }
+            unavailable_error(message)
         })
     }
 }

@@ -351,11 +351,24 @@ impl Decision {
     }
 }
 
-fn unavailable(message: String) -> Decision {
-    Decision::Refuse(ApiError::ServiceUnavailable {
+/// A 503 the client should retry soon.
+pub(crate) fn unavailable_error(message: String) -> ApiError {
+    ApiError::ServiceUnavailable {
         message,
         retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-    })
+    }
+}
+
+/// A 504: a peer took the request and did not answer in time.
+pub(crate) fn timeout_error(message: String) -> ApiError {
+    ApiError::Timeout {
+        message,
+        retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+    }
+}
+
+fn unavailable(message: String) -> Decision {
+    Decision::Refuse(unavailable_error(message))
 }
 
 fn describe(target: &Target<'_>) -> String {

@@ -189,15 +189,6 @@ impl PeerProxy {
         path: &str,
         etag: Option<&str>,
     ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, (BoxError, Option<Link>)> {
-        self.get_discovery_inner(addr, path, etag).await
-    }
-
-    async fn get_discovery_inner(
-        &self,
-        addr: &str,
-        path: &str,
-        etag: Option<&str>,
-    ) -> Result<Option<(APIGroupDiscoveryList, Option<String>)>, (BoxError, Option<Link>)> {
         let plain = |e: BoxError| (e, None);
         let uri: Uri = format!("https://{addr}{path}")
             .parse()

@@ -22,7 +22,9 @@ pub(crate) struct InFlight {
 
 /// A taken seat, given back when dropped (or nothing, when exempt).
 #[derive(Debug)]
-pub(crate) struct Seat(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+pub(crate) struct Seat {
+    _permit: Option<OwnedSemaphorePermit>,
+}
 
 fn seats(n: usize) -> Option<Arc<Semaphore>> {
     (n > 0).then(|| Arc::new(Semaphore::new(n)))
@@ -39,7 +41,7 @@ impl InFlight {
     /// A seat for this request, or 429.
     pub(crate) fn admit(&self, info: &RequestInfo, user: &UserInfo) -> Result<Seat, ApiError> {
         if info.verb == "watch" {
-            return Ok(Seat(None));
+            return Ok(Seat { _permit: None });
         }
         let mutating = matches!(
             info.verb.as_str(),
@@ -47,11 +49,15 @@ impl InFlight {
         ) || (!info.is_resource_request
             && !matches!(info.verb.as_str(), "get" | "head" | "list" | "options"));
         let Some(seats) = (if mutating { &self.writes } else { &self.reads }) else {
-            return Ok(Seat(None));
+            return Ok(Seat { _permit: None });
         };
         match Arc::clone(seats).try_acquire_owned() {
-            Ok(permit) => Ok(Seat(Some(permit))),
-            Err(_) if user.groups.iter().any(|g| g == "system:masters") => Ok(Seat(None)),
+            Ok(permit) => Ok(Seat {
+                _permit: Some(permit),
+            }),
+            Err(_) if user.groups.iter().any(|g| g == "system:masters") => {
+                Ok(Seat { _permit: None })
+            }
             Err(_) => Err(ApiError::TooManyRequests {
                 message: "Too many requests, please try again later.".into(),
                 retry_after_seconds: Some(1),

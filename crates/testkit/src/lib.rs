@@ -393,13 +393,7 @@ impl Client {
                     Some(Err(e)) => return Err(e.to_string()),
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
-                            buf.extend_from_slice(&data);
-                            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                                let line: Vec<u8> = buf.drain(..=pos).collect();
-                                if let Ok(v) = serde_json::from_slice(&line) {
-                                    lines.push(v);
-                                }
-                            }
+                            lines.extend(json_lines(&mut buf, &data));
                         }
                     }
                 }
@@ -426,12 +420,8 @@ impl Client {
             let mut buf = Vec::new();
             while let Some(Ok(frame)) = body.frame().await {
                 if let Ok(data) = frame.into_data() {
-                    buf.extend_from_slice(&data);
-                    while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                        let line: Vec<u8> = buf.drain(..=pos).collect();
-                        if let Ok(v) = serde_json::from_slice(&line)
-                            && tx.send(v).await.is_err()
-                        {
+                    for v in json_lines(&mut buf, &data) {
+                        if tx.send(v).await.is_err() {
                             return;
                         }
                     }
@@ -483,4 +473,18 @@ pub async fn start_peer_with_log(
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ServerProcess::start_with_log(binary, pki, storage, &args, log_filter).await
+}
+
+/// Appends `data` to `buf` and takes every complete line out of it as
+/// JSON (lines that are not JSON are skipped).
+fn json_lines(buf: &mut Vec<u8>, data: &[u8]) -> Vec<Value> {
+    buf.extend_from_slice(data);
+    let mut out = Vec::new();
+    while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+        let line: Vec<u8> = buf.drain(..=pos).collect();
+        if let Ok(v) = serde_json::from_slice(&line) {
+            out.push(v);
+        }
+    }
+    out
 }

@@ -14,7 +14,7 @@
 //!
 //! The content types and errors are in `types`, the engines in `json` (JSON
 //! patch and JSON merge patch), `strategic` and `apply`, and the merge keys
-//! of the built-in types in `merge_keys`; [`apply_patch`] picks the engine.
+//! of the built-in types in `merge_keys`; [`apply_patch_with_limits`] picks the engine.
 //!
 //! Every engine is bounded by [`PatchLimits`] (see `limits`): no patch,
 //! however small, can make the patched object, or the work of a JSON patch,
@@ -43,21 +43,10 @@ pub use limits::{
 pub use merge_keys::{FieldMergeKeys, PatchStrategy, TypeMergeKeys, built_in_merge_keys};
 pub use types::{PatchError, PatchType, accepted_patch_types};
 
-/// Applies `patch_body` of type `patch_type` to `original` and returns the
-/// patched object; `original` is left untouched.
-///
-/// `merge_keys` is the patch metadata of the object's type: the server
-/// passes [`built_in_merge_keys`] for a built-in type and `None` for a
-/// custom resource, which refuses strategic merge patch (415) and applies
-/// apply patches as merge patches.
-///
-/// For an apply patch that creates the object, pass as `original` an object
-/// holding only the request's `apiVersion` and `kind`: the applied object
-/// must name the same ones, as upstream requires.
-///
-/// The default [`PatchLimits`] apply (10,000 JSON patch operations, 3 MiB);
-/// the server passes its own with [`apply_patch_with_limits`].
-pub fn apply_patch(
+/// [`apply_patch_with_limits`] with the default [`PatchLimits`] (10,000
+/// JSON patch operations, 3 MiB): the tests' shorthand.
+#[cfg(test)]
+pub(crate) fn apply_patch(
     original: &Value,
     patch_body: &[u8],
     patch_type: PatchType,
@@ -72,7 +61,19 @@ pub fn apply_patch(
     )
 }
 
-/// [`apply_patch`] within `limits`: a JSON patch with more than
+/// Applies `patch_body` of type `patch_type` to `original` and returns the
+/// patched object; `original` is left untouched.
+///
+/// `merge_keys` is the patch metadata of the object's type: the server
+/// passes [`built_in_merge_keys`] for a built-in type and `None` for a
+/// custom resource, which refuses strategic merge patch (415) and applies
+/// apply patches as merge patches.
+///
+/// For an apply patch that creates the object, pass as `original` an object
+/// holding only the request's `apiVersion` and `kind`: the applied object
+/// must name the same ones, as upstream requires.
+///
+/// Within `limits`: a JSON patch with more than
 /// `max_operations` operations, or whose operations insert more than
 /// `max_bytes` into the document, fails before doing that work (413); a
 /// patch document nested deeper than [`MAX_PATCH_DEPTH`] fails (400); a
