@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::policy::Attributes;
+use crate::attributes::Attributes;
 
 /// The wildcard that matches every verb, API group, resource or
 /// non-resource URL.
@@ -134,7 +134,7 @@ impl PolicyRule {
     pub(crate) fn non_resource_url_matches(&self, path: &str) -> bool {
         self.non_resource_urls
             .iter()
-            .any(|url| url_covers(url, path) || url == ALL)
+            .any(|url| url_covers(url, path))
     }
 }
 

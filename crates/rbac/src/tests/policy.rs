@@ -365,3 +365,9 @@ fn rules_for_splits_resource_and_non_resource_rules() {
     let (resource, non_resource) = policy.rules_for("u", &[], "other");
     assert!(resource.is_empty() && non_resource.is_empty());
 }
+
+#[test]
+fn policy_is_shareable_between_request_handlers() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Policy>();
+}
