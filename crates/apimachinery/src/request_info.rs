@@ -335,7 +335,6 @@ impl RequestInfo {
     }
 
     /// The group and resource (empty for a non-resource request).
-    #[cfg(test)]
     pub(crate) fn group_resource(&self) -> GroupResource {
         GroupResource::new(self.api_group.clone(), self.resource.clone())
     }

@@ -28,10 +28,60 @@ pub(crate) struct UserInfo {
 
 /// The group every authenticated user is in.
 pub(crate) const AUTHENTICATED_GROUP: &str = "system:authenticated";
+/// The user and group of requests without credentials (`--anonymous-auth`).
+pub(crate) const ANONYMOUS_USER: &str = "system:anonymous";
+pub(crate) const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
+/// The group that may do anything (bound to `cluster-admin`, and allowed
+/// before any authorizer is asked, as upstream).
+pub(crate) const MASTERS_GROUP: &str = "system:masters";
+/// The user name servers use for requests of their own (peer discovery)
+/// and own writes; always in [`MASTERS_GROUP`].
+pub(crate) const APISERVER_USER: &str = "system:apiserver";
+
+/// What authentication found out about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Authenticated {
+    /// A verified user.
+    User(UserInfo),
+    /// No credentials at all: `system:anonymous` when `--anonymous-auth`
+    /// allows it, else 401.
+    Anonymous,
+    /// Credentials that prove nothing: always 401.
+    Rejected,
+}
+
+impl Authenticated {
+    /// The verified user, if any.
+    pub(crate) fn user(self) -> Option<UserInfo> {
+        match self {
+            Authenticated::User(u) => Some(u),
+            Authenticated::Anonymous | Authenticated::Rejected => None,
+        }
+    }
+}
 
 impl UserInfo {
-    fn with_authenticated_group(mut self) -> Self {
-        if !self.groups.iter().any(|g| g == AUTHENTICATED_GROUP) {
+    /// `system:anonymous` in `system:unauthenticated`.
+    pub(crate) fn anonymous() -> Self {
+        Self {
+            name: ANONYMOUS_USER.to_owned(),
+            groups: vec![UNAUTHENTICATED_GROUP.to_owned()],
+            ..Self::default()
+        }
+    }
+
+    /// Whether the user is in `group`.
+    pub(crate) fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// Adds `system:authenticated`, except to the anonymous user (which a
+    /// peer asserts in request headers for a proxied anonymous request).
+    pub(crate) fn with_authenticated_group(mut self) -> Self {
+        if self.name != ANONYMOUS_USER
+            && !self.in_group(UNAUTHENTICATED_GROUP)
+            && !self.in_group(AUTHENTICATED_GROUP)
+        {
             self.groups.push(AUTHENTICATED_GROUP.to_owned());
         }
         self
@@ -64,17 +114,19 @@ impl Authenticator {
         })
     }
 
-    /// The user, or `None` for an anonymous request.
+    /// Who is asking: a user, nobody (no credentials at all), or someone
+    /// whose credentials prove nothing (an unknown bearer token), who is
+    /// refused whatever `--anonymous-auth` says.
     pub(crate) fn authenticate(
         &self,
         peer: &PeerCertificate,
         headers: &HeaderMap,
-    ) -> Option<UserInfo> {
+    ) -> Authenticated {
         if let Some(user) = self.user_from_request_headers(peer, headers) {
-            return Some(user.with_authenticated_group());
+            return Authenticated::User(user.with_authenticated_group());
         }
         if let Some((cn, orgs)) = &peer.client {
-            return Some(
+            return Authenticated::User(
                 UserInfo {
                     name: cn.clone(),
                     groups: orgs.clone(),
@@ -83,17 +135,20 @@ impl Authenticator {
                 .with_authenticated_group(),
             );
         }
-        let token = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })?;
-        self.tokens
-            .get(token)
-            .cloned()
-            .map(UserInfo::with_authenticated_group)
+        let Some(authorization) = headers.get(http::header::AUTHORIZATION) else {
+            return Authenticated::Anonymous;
+        };
+        let token = authorization.to_str().ok().and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        match token.and_then(|t| self.tokens.get(t)) {
+            Some(user) => Authenticated::User(user.clone().with_authenticated_group()),
+            // A bearer token nobody issued is a failed login; any other
+            // scheme is not ours to judge, as upstream (anonymous).
+            None if token.is_some() => Authenticated::Rejected,
+            None => Authenticated::Anonymous,
+        }
     }
 
     fn user_from_request_headers(
@@ -173,13 +228,13 @@ impl Authenticator {
 }
 
 /// Undoes the `%XX` escaping of extra keys in header names.
-fn unescape_extra_key(key: &str) -> String {
+pub(crate) fn unescape_extra_key(key: &str) -> String {
     let bytes = key.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && i + 2 < bytes.len()
+            && i + 3 <= bytes.len()
             && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -280,17 +335,20 @@ mod tests {
             ("x-remote-user", "admin"),
             ("x-remote-group", "system:masters"),
         ]);
-        assert_eq!(a.authenticate(&PeerCertificate::default(), &h), None);
+        assert_eq!(
+            a.authenticate(&PeerCertificate::default(), &h),
+            Authenticated::Anonymous
+        );
         let client = PeerCertificate {
             client: Some(("alice".into(), vec![])),
             front_proxy: None,
         };
-        assert_eq!(a.authenticate(&client, &h).unwrap().name, "alice");
+        assert_eq!(a.authenticate(&client, &h).user().unwrap().name, "alice");
         let proxy = PeerCertificate {
             client: None,
             front_proxy: Some("front-proxy".into()),
         };
-        let u = a.authenticate(&proxy, &h).unwrap();
+        let u = a.authenticate(&proxy, &h).user().unwrap();
         assert_eq!(u.name, "admin");
         assert_eq!(u.groups, vec!["system:masters", AUTHENTICATED_GROUP]);
     }
@@ -309,7 +367,7 @@ mod tests {
             client: None,
             front_proxy: Some("someone-else".into()),
         };
-        assert_eq!(a.authenticate(&other, &h), None);
+        assert_eq!(a.authenticate(&other, &h), Authenticated::Anonymous);
     }
 
     #[test]
@@ -325,7 +383,7 @@ mod tests {
             client: None,
             front_proxy: Some("p".into()),
         };
-        let u = a.authenticate(&proxy, &h).unwrap();
+        let u = a.authenticate(&proxy, &h).user().unwrap();
         assert_eq!(u.uid, "42");
         assert_eq!(u.extra["scopes/a"], vec!["v1", "v2"]);
         a.strip_identity_headers(&mut h);

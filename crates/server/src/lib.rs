@@ -3,7 +3,8 @@
 //! Layers, each depending only on the ones above it:
 //!
 //! - leaves: [`options`], `tls`, `authn`, `authz`, `http_util`, `object`,
-//!   `patching`, `protobuf`, `metrics`, `cache`, `registry` (what is
+//!   `patching`, `protobuf`, `rbac` (the policy as an authorizer, and the
+//!   escalation checks), `metrics`, `cache`, `registry` (what is
 //!   served), `openapi` and `merged` (derived-document caches), `storage`
 //!   (keys and the controllers' compare-and-swap write);
 //! - `state`: the data every request and controller shares;
@@ -12,7 +13,8 @@
 //! - `pipeline`: the request path, stage by stage, including the peer
 //!   routing stage;
 //! - `controllers`: background loops (identity Lease and endpoint, Lease
-//!   GC, peers feed, namespace lifecycle, CRD establishment, compaction);
+//!   GC, peers feed, namespace lifecycle, CRD establishment, RBAC policy
+//!   and aggregation, compaction);
 //! - `start`: start-up and shutdown.
 
 mod authn;
@@ -30,6 +32,7 @@ pub mod options;
 mod patching;
 mod pipeline;
 mod protobuf;
+mod rbac;
 mod registry;
 mod start;
 mod state;

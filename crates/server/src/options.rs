@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Everything a server needs to start.
@@ -33,6 +34,12 @@ pub struct ServeOptions {
     pub token_auth_file: Option<PathBuf>,
     /// Front-proxy (request-header) authentication.
     pub requestheader: RequestHeaderOptions,
+    /// `--anonymous-auth`: requests without credentials are
+    /// `system:anonymous` (authorization decides what they reach); when
+    /// off they get 401.
+    pub anonymous_auth: bool,
+    /// `--authorization-mode`, in order.
+    pub authorization_modes: Vec<AuthorizationMode>,
     /// `--emulated-version`, e.g. `1.35`.
     pub emulated_version: String,
     /// `--runtime-config`.
@@ -63,6 +70,51 @@ pub struct ServeOptions {
     /// `--advertise-address`: the IP clients (and, without
     /// `--peer-advertise-ip`, peers) reach this server at.
     pub advertise_address: Option<IpAddr>,
+}
+
+/// `--authorization-mode` values skewless implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizationMode {
+    AlwaysAllow,
+    AlwaysDeny,
+    Rbac,
+}
+
+impl FromStr for AuthorizationMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "AlwaysAllow" => Ok(AuthorizationMode::AlwaysAllow),
+            "AlwaysDeny" => Ok(AuthorizationMode::AlwaysDeny),
+            "RBAC" => Ok(AuthorizationMode::Rbac),
+            "Node" | "ABAC" | "Webhook" => Err(format!(
+                "authorization mode {s:?} is not supported by skewless (supported: AlwaysAllow, AlwaysDeny, RBAC)"
+            )),
+            other => Err(format!("unknown authorization mode {other:?}")),
+        }
+    }
+}
+
+impl AuthorizationMode {
+    /// Parses `--authorization-mode=RBAC,AlwaysAllow` (no duplicates, at
+    /// least one mode, as kube-apiserver checks).
+    pub fn parse_list(s: &str) -> Result<Vec<AuthorizationMode>, String> {
+        let mut modes = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let mode: AuthorizationMode = part.parse()?;
+            if modes.contains(&mode) {
+                return Err(format!(
+                    "authorization-mode {part:?} has been specified twice"
+                ));
+            }
+            modes.push(mode);
+        }
+        if modes.is_empty() {
+            return Err("at least one authorization-mode must be passed".into());
+        }
+        Ok(modes)
+    }
 }
 
 /// `--peer-*` and `--proxy-client-*`.
@@ -181,6 +233,8 @@ impl Default for ServeOptions {
             client_ca_file: None,
             token_auth_file: None,
             requestheader: RequestHeaderOptions::default(),
+            anonymous_auth: true,
+            authorization_modes: vec![AuthorizationMode::Rbac],
             emulated_version: "1.36".to_owned(),
             runtime_config: String::new(),
             apiserver_id: None,
@@ -232,6 +286,25 @@ impl Default for RequestHeaderOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_parse_as_kube_apiserver_checks_them() {
+        assert_eq!(
+            AuthorizationMode::parse_list("RBAC,AlwaysAllow"),
+            Ok(vec![
+                AuthorizationMode::Rbac,
+                AuthorizationMode::AlwaysAllow
+            ])
+        );
+        assert!(AuthorizationMode::parse_list("").is_err());
+        assert!(AuthorizationMode::parse_list("RBAC,RBAC").is_err());
+        assert!(
+            AuthorizationMode::parse_list("Node,RBAC")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(AuthorizationMode::parse_list("rbac").is_err());
+    }
 
     #[test]
     fn feature_gates_parse_like_kube_apiserver() {

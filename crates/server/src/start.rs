@@ -21,11 +21,13 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::authn::Authenticator;
-use crate::authz::AlwaysAllow;
+use crate::authz::{AlwaysAllow, AlwaysDeny, Authorizer, Chain};
 use crate::controllers::{self, identity, namespaces};
 use crate::handlers::discovery;
+use crate::options::AuthorizationMode;
 use crate::options::{ServeOptions, UVIP};
 use crate::pipeline::accept::accept_loop;
+use crate::rbac::Rbac;
 use crate::state::State;
 use crate::tls::ClientCertVerifiers;
 
@@ -184,6 +186,22 @@ fn connection_limit(flag: usize) -> usize {
     limit
 }
 
+/// The chain `--authorization-mode` names, in its order.
+fn authorizers(modes: &[AuthorizationMode], rbac: &Arc<Rbac>) -> Chain {
+    Chain::new(
+        modes
+            .iter()
+            .map(|m| -> Box<dyn Authorizer> {
+                match m {
+                    AuthorizationMode::AlwaysAllow => Box::new(AlwaysAllow),
+                    AuthorizationMode::AlwaysDeny => Box::new(AlwaysDeny),
+                    AuthorizationMode::Rbac => Box::new(Arc::clone(rbac)),
+                }
+            })
+            .collect(),
+    )
+}
+
 /// Starts a server: binds, bootstraps, and serves in the background.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     crate::tls::install_crypto_provider();
@@ -231,11 +249,14 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     } else {
         String::new()
     };
+    let rbac = Arc::new(Rbac::default());
     let api = Arc::new(State {
         store,
         openapi: crate::openapi::OpenApiCache::default(),
         registry: Arc::new(crate::registry::Registry::new(catalog)),
-        authz: Box::new(AlwaysAllow),
+        authz: authorizers(&opts.authorization_modes, &rbac),
+        rbac,
+        anonymous_auth: opts.anonymous_auth,
         inflight: crate::inflight::InFlight::new(
             opts.max_requests_inflight,
             opts.max_mutating_requests_inflight,
@@ -257,6 +278,12 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
     namespaces::bootstrap(&api)
         .await
         .context("creating the initial namespaces")?;
+    controllers::rbac::bootstrap(&api)
+        .await
+        .context("writing the bootstrap RBAC policy")?;
+    controllers::rbac::load(&api)
+        .await
+        .context("reading the RBAC policy")?;
     api.bootstrapped.store(true, Ordering::Release);
     let controller = controllers::spawn(
         Arc::clone(&api),

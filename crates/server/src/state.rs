@@ -10,10 +10,11 @@ use skewless_peerproxy::PeerProxy;
 use skewless_store::Store;
 
 use crate::authn::Authenticator;
-use crate::authz::Authorizer;
+use crate::authz::Chain;
 use crate::merged::MergedDiscovery;
 use crate::metrics::Metrics;
 use crate::openapi::OpenApiCache;
+use crate::rbac::Rbac;
 use crate::registry::{Registry, Snapshot};
 
 /// Shared by every request and background task of one server.
@@ -26,8 +27,13 @@ pub(crate) struct State {
     /// Peer-aggregated discovery (cache and counters).
     pub(crate) merged: MergedDiscovery,
     pub(crate) authn: Authenticator,
-    /// Decides whether an authenticated request may proceed.
-    pub(crate) authz: Box<dyn Authorizer>,
+    /// `--anonymous-auth`.
+    pub(crate) anonymous_auth: bool,
+    /// Decides whether a request may proceed (`--authorization-mode`).
+    pub(crate) authz: Chain,
+    /// The RBAC policy in storage, kept current by its controller whatever
+    /// the modes (rules reviews and escalation checks read it).
+    pub(crate) rbac: Arc<Rbac>,
     pub(crate) metrics: Metrics,
     /// Seats for requests in flight.
     pub(crate) inflight: crate::inflight::InFlight,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use skewless_server::options::AuthorizationMode;
 use skewless_server::{RequestHeaderOptions, ServeOptions};
 
 mod cluster;
@@ -80,6 +81,12 @@ struct ServeArgs {
     /// Static bearer tokens: CSV token,user,uid[,"group1,group2"].
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
+    /// Requests without credentials are system:anonymous (authorization decides what they reach); false: 401.
+    #[arg(long, default_value_t = defaults().anonymous_auth, action = clap::ArgAction::Set)]
+    anonymous_auth: bool,
+    /// Ordered authorizers: AlwaysAllow, AlwaysDeny, RBAC (system:masters is always allowed).
+    #[arg(long, default_value = "RBAC")]
+    authorization_mode: String,
     /// CA that signs front-proxy client certificates allowed to assert users in headers.
     #[arg(long)]
     requestheader_client_ca_file: Option<PathBuf>,
@@ -184,6 +191,15 @@ impl ServeArgs {
                 group_headers: comma_list(&self.requestheader_group_headers),
                 extra_headers_prefix: comma_list(&self.requestheader_extra_headers_prefix),
             },
+            anonymous_auth: self.anonymous_auth,
+            authorization_modes: AuthorizationMode::parse_list(&self.authorization_mode).map_err(
+                |e| {
+                    anyhow::anyhow!(
+                        "invalid argument {:?} for \"--authorization-mode\" flag: {e}",
+                        self.authorization_mode
+                    )
+                },
+            )?,
             emulated_version: self.emulated_version,
             runtime_config: self.runtime_config,
             apiserver_id: self.apiserver_id,

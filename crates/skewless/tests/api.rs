@@ -274,11 +274,47 @@ async fn anonymous_requests_reach_only_health_and_version() {
             .text()
             .contains("[+]ping ok")
     );
-    for path in ["/api", "/apis", CMS, "/metrics"] {
-        assert_status(&anon.get(path).await, 401, "Unauthorized");
+    // Anonymous requests are authorized like any other (upstream's
+    // --anonymous-auth=true): the bootstrap policy lets them reach only
+    // the public paths above.
+    let s403 = assert_status(&anon.get("/api").await, 403, "Forbidden");
+    assert_eq!(
+        s403["message"],
+        "forbidden: User \"system:anonymous\" cannot get path \"/api\""
+    );
+    for path in ["/apis", CMS, "/metrics"] {
+        assert_status(&anon.get(path).await, 403, "Forbidden");
     }
+    // A bearer token nobody issued is a failed login, not anonymous.
+    let r = anon
+        .request(
+            "GET",
+            "/version",
+            &[("Authorization", "Bearer forged")],
+            None,
+        )
+        .await;
+    assert_status(&r, 401, "Unauthorized");
     let token = s.client(&pki, Identity::Token);
     assert_eq!(token.get(CMS).await.status, 200);
+}
+
+#[tokio::test]
+async fn without_anonymous_auth_requests_without_credentials_get_401() {
+    let pki = Pki::generate();
+    let s = ServerProcess::start(
+        Path::new(BIN),
+        &pki,
+        &Storage::Sqlite,
+        &["--anonymous-auth=false"],
+    )
+    .await;
+    let anon = s.client(&pki, Identity::Anonymous);
+    for path in ["/version", "/api", CMS] {
+        assert_status(&anon.get(path).await, 401, "Unauthorized");
+    }
+    let admin = s.client(&pki, Identity::Admin);
+    assert_eq!(admin.get("/version").await.status, 200);
 }
 
 async fn whoami(c: &Client, headers: &[(&str, &str)]) -> Value {
@@ -319,7 +355,8 @@ async fn identity_headers_are_trusted_only_from_the_front_proxy() {
         json!(["team-a", "team-b", "system:authenticated"])
     );
 
-    // Anonymous with forged headers gains nothing.
+    // Anonymous with forged headers gains nothing: still anonymous, and
+    // the policy does not let anonymous users ask who they are.
     let anon = s.client(&pki, Identity::Anonymous);
     let r = anon
         .request(
@@ -329,7 +366,14 @@ async fn identity_headers_are_trusted_only_from_the_front_proxy() {
             Some(b"{}".to_vec()),
         )
         .await;
-    assert_status(&r, 401, "Unauthorized");
+    let status = assert_status(&r, 403, "Forbidden");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("User \"system:anonymous\""),
+        "{status}"
+    );
 
     // A cluster-CA certificate with the front proxy's name cannot assert users.
     let lookalike = s.client(&pki, Identity::ClusterCertNamedLikeProxy);

@@ -31,7 +31,10 @@ mod pki;
 
 pub use kubectl::{Kubectl, kubeconfig};
 pub use paths::{kubectl_path, python_path, workspace_root};
-pub use pki::{Pki, TOKEN};
+pub use pki::{Pki, TOKEN, TOKEN_USER};
+
+/// The ClusterRoleBinding that makes the token user a cluster admin.
+pub const TOKEN_USER_BINDING: &str = "skewless-test-token-user";
 
 /// Which storage a test server uses.
 #[derive(Debug, Clone)]
@@ -91,7 +94,12 @@ impl ServerProcess {
         log_filter: &str,
     ) -> Self {
         let server = Self::spawn_with_log(binary, pki, storage, extra, log_filter).await;
-        server.wait_ready(pki).await;
+        if extra.contains(&"--authorization-mode=AlwaysDeny") {
+            // Only system:masters gets in: nothing to grant.
+            server.wait_ready_only(pki).await;
+        } else {
+            server.wait_ready(pki).await;
+        }
         server
     }
 
@@ -155,8 +163,15 @@ impl ServerProcess {
         }
     }
 
-    /// Waits (up to 30 s) until `/readyz` answers 200.
+    /// Waits (up to 30 s) until `/readyz` answers 200, then lets the token
+    /// user in (see [`ServerProcess::grant_token_user`]).
     pub async fn wait_ready(&self, pki: &Pki) {
+        self.wait_ready_only(pki).await;
+        self.grant_token_user(pki).await;
+    }
+
+    /// Waits (up to 30 s) until `/readyz` answers 200.
+    pub async fn wait_ready_only(&self, pki: &Pki) {
         let client = Credentials::admin(pki).unwrap().client(self.port);
         let pid = self.pid().expect("server already stopped");
         if let Err(e) =
@@ -168,6 +183,41 @@ impl ServerProcess {
                 read(&self.log)
             );
         }
+    }
+
+    /// Binds the token user to `cluster-admin` (tests use it as an
+    /// ordinary, RBAC-authorized user; `system:masters` bypasses RBAC and
+    /// the in-flight limits) and waits until this server's policy has it.
+    async fn grant_token_user(&self, pki: &Pki) {
+        // Through loopback, as `wait_ready` (the server may bind 0.0.0.0).
+        let url = format!("https://127.0.0.1:{}", self.port);
+        let admin = Client::new(&url, pki, Identity::Admin);
+        let binding = serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": TOKEN_USER_BINDING},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TOKEN_USER}],
+        });
+        let r = admin
+            .post_json(
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                &binding,
+            )
+            .await;
+        assert!(
+            r.status == 201 || r.status == 409,
+            "binding the token user: {} {}",
+            r.status,
+            r.text()
+        );
+        let user = Client::new(&url, pki, Identity::Token);
+        eventually(
+            Duration::from_secs(10),
+            "the token user's binding",
+            || async { user.get("/api/v1/namespaces/default").await.status != 403 },
+        )
+        .await;
     }
 
     /// The server's process id, while it runs.

@@ -33,8 +33,11 @@ impl std::ops::Deref for Pki {
     }
 }
 
-/// The bearer token `Pki` puts in the token file for user `token-user`.
+/// The bearer token `Pki` puts in the token file for user [`TOKEN_USER`].
 pub const TOKEN: &str = "skewless-test-token";
+/// The user of [`TOKEN`] (groups `team-a`, `team-b`; bound to
+/// `cluster-admin` by RBAC once a test server is ready).
+pub const TOKEN_USER: &str = "token-user";
 
 impl Pki {
     pub fn generate() -> Self {
@@ -55,7 +58,7 @@ impl Pki {
         let tokens = dir.join("tokens.csv");
         std::fs::write(
             &tokens,
-            format!("{TOKEN},token-user,1001,\"team-a,team-b\"\n"),
+            format!("{TOKEN},{TOKEN_USER},1001,\"team-a,team-b\"\n"),
         )
         .unwrap();
         Self {

@@ -2,7 +2,6 @@
 //! code, reason, details and message.
 
 use super::types::{OPTIMISTIC_LOCK_ERROR_MSG, STATUS_FAILURE, Status, StatusCause, StatusDetails};
-#[cfg(test)]
 use crate::request_info::RequestInfo;
 use crate::request_info::{GroupKind, GroupResource, RequestInfoError};
 use crate::selector::SelectorError;
@@ -192,8 +191,7 @@ impl ApiError {
     /// 403 for an authorization denial, worded as kube-apiserver does:
     /// `pods is forbidden: User "alice" cannot list resource "pods" in API
     /// group "" in the namespace "default"` (plus `: <reason>` if given).
-    #[cfg(test)]
-    pub(crate) fn forbidden_request(user: &str, info: &RequestInfo, reason: &str) -> Self {
+    pub fn forbidden_request(user: &str, info: &RequestInfo, reason: &str) -> Self {
         let user = go_quote(user);
         let mut message = if !info.is_resource_request {
             format!(

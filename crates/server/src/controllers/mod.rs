@@ -8,6 +8,7 @@ pub(crate) mod identity;
 pub(crate) mod lease;
 pub(crate) mod namespaces;
 pub(crate) mod peers;
+pub(crate) mod rbac;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
         tokio::join!(
             namespaces::run(Arc::clone(&state)),
             crds::run(Arc::clone(&state)),
+            rbac::run(Arc::clone(&state)),
             compaction::run(Arc::clone(&state), settings.compaction_interval),
             identity::run_lease(
                 Arc::clone(&state),

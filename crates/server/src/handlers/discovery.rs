@@ -216,16 +216,6 @@ fn not_acceptable() -> ApiError {
     }
 }
 
-/// Paths an anonymous client may read.
-pub(crate) fn is_public(path: &str) -> bool {
-    let first = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    matches!(first, "healthz" | "livez" | "readyz" | "version")
-}
-
 fn health(api: &State, endpoint: &str, rest: &[&str], query: &Query) -> Response<Body> {
     let mut checks: Vec<(&str, bool)> = vec![("ping", true), ("log", true)];
     if endpoint != "livez" {

@@ -1,6 +1,6 @@
 //! Resources whose behaviour is not plain storage: the review APIs that
-//! answer without storing (`selfsubjectreviews`, access reviews, token
-//! reviews) and namespaces (finalizer `kubernetes`, phase).
+//! answer without storing (`selfsubjectreviews`, token reviews, and the
+//! access reviews of `reviews`) and namespaces (finalizer `kubernetes`, phase).
 //!
 //! Everything else goes through the generic handlers unchanged.
 
@@ -10,6 +10,7 @@ use skewless_apimachinery::catalog::ResourceInfo;
 use skewless_apimachinery::status::ApiError;
 
 use crate::handlers::rest::request::{Request, api_version};
+use crate::handlers::reviews;
 use crate::http_util::{self, Body};
 use crate::object;
 
@@ -51,20 +52,26 @@ pub(crate) fn create(req: &Request<'_>, body: &Value) -> Result<Option<Response<
                 .api
                 .authn
                 .authenticate(&crate::tls::PeerCertificate::default(), &headers)
+                .user()
             {
                 Some(u) => answer(json!({"authenticated": true, "user": user_info_json(&u)})),
                 None => answer(json!({"authenticated": false})),
             }
         }
-        (
-            "authorization.k8s.io",
-            "selfsubjectaccessreviews" | "subjectaccessreviews" | "localsubjectaccessreviews",
-        ) => answer(json!({"allowed": true, "reason": "AlwaysAllow"})),
-        ("authorization.k8s.io", "selfsubjectrulesreviews") => answer(json!({
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": false,
-        })),
+        ("authorization.k8s.io", "selfsubjectaccessreviews") => {
+            answer(reviews::self_subject(&req.api.authz, user, body)?)
+        }
+        ("authorization.k8s.io", "subjectaccessreviews") => {
+            answer(reviews::subject(&req.api.authz, body, None)?)
+        }
+        ("authorization.k8s.io", "localsubjectaccessreviews") => answer(reviews::subject(
+            &req.api.authz,
+            body,
+            Some(&req.info.namespace),
+        )?),
+        ("authorization.k8s.io", "selfsubjectrulesreviews") => {
+            answer(reviews::rules(&req.api.authz, &req.api.rbac, user, body))
+        }
         _ => None,
     })
 }

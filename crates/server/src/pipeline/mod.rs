@@ -3,7 +3,9 @@
 //! 1. **accept** (`accept.rs`): TCP accept, TLS handshake, the client
 //!    certificate classified, one HTTP/1.1 or HTTP/2 connection;
 //! 2. **authenticate**: who is asking (client certificate, bearer token or
-//!    front-proxy headers); identity headers are stripped either way;
+//!    front-proxy headers; `system:anonymous` without credentials when
+//!    `--anonymous-auth` allows); identity headers are stripped either way;
+//!    then **impersonation** (`Impersonate-*`), if asked and allowed;
 //! 3. **parse**: what is asked (`RequestInfo`: verb, group, version,
 //!    resource, namespace, name, subresource);
 //! 4. **authorize**: may this user do it; proxied requests are authorized
@@ -20,6 +22,7 @@
 
 pub(crate) mod accept;
 mod dispatch;
+mod impersonate;
 pub(crate) mod route;
 
 use std::time::Instant;
@@ -30,8 +33,7 @@ use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::ApiError;
 use skewless_peerproxy::routing::{PEER_PROXIED_HEADER, is_peer_proxied};
 
-use crate::authn::UserInfo;
-use crate::handlers::discovery;
+use crate::authn::{Authenticated, UserInfo};
 use crate::http_util::{self, Body};
 use crate::state::State;
 use crate::tls::PeerCertificate;
@@ -44,19 +46,22 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
-    let user = authenticate(state, peer, &mut parts.headers);
+    let found = authenticate(state, peer, &mut parts.headers);
     let info = match parse(&parts) {
         Ok(info) => info,
         Err(e) => return http_util::error(&e),
     };
+    let mut user = None;
     let answer = async {
-        let user = identify(user.as_ref(), &info)?;
-        authorize(state, &user, &info)?;
-        let _seat = state.inflight.admit(&info, &user)?;
-        match route::stage(state, &user, &info, &parts, body).await {
+        let requester = identify(state, found)?;
+        let acting = impersonate::resolve(&state.authz, &requester, &mut parts.headers)?;
+        let user = &*user.insert(acting.unwrap_or(requester));
+        authorize(state, user, &info)?;
+        let _seat = state.inflight.admit(&info, user)?;
+        match route::stage(state, user, &info, &parts, body).await {
             route::Routed::Answered(answer) => answer,
             route::Routed::Here(body) => {
-                dispatch::dispatch(state, &user, &info, &parts, parts.uri.query(), body).await
+                dispatch::dispatch(state, user, &info, &parts, parts.uri.query(), body).await
             }
         }
     }
@@ -66,15 +71,15 @@ pub(crate) async fn handle(
     resp
 }
 
-/// Stage 2: the authenticated user, if any; identity headers never pass.
+/// Stage 2: who is asking; identity headers never pass.
 fn authenticate(
     state: &State,
     peer: &PeerCertificate,
     headers: &mut http::HeaderMap,
-) -> Option<UserInfo> {
-    let user = state.authn.authenticate(peer, headers);
+) -> Authenticated {
+    let found = state.authn.authenticate(peer, headers);
     state.authn.strip_identity_headers(headers);
-    user
+    found
 }
 
 /// Stage 3: what the request asks for.
@@ -86,17 +91,16 @@ fn parse(parts: &http::request::Parts) -> Result<RequestInfo, ApiError> {
     )?)
 }
 
-/// Unauthenticated requests reach only the public paths (health,
-/// version), as `system:anonymous`.
-fn identify(user: Option<&UserInfo>, info: &RequestInfo) -> Result<UserInfo, ApiError> {
-    match user {
-        Some(user) => Ok(user.clone()),
-        None if discovery::is_public(&info.path) => Ok(UserInfo {
-            name: "system:anonymous".into(),
-            groups: vec!["system:unauthenticated".into()],
-            ..UserInfo::default()
-        }),
-        None => Err(ApiError::Unauthorized("Unauthorized".into())),
+/// A request without credentials is `system:anonymous` when
+/// `--anonymous-auth` allows (authorization then decides what it may
+/// reach); credentials that prove nothing are refused, as upstream.
+fn identify(state: &State, found: Authenticated) -> Result<UserInfo, ApiError> {
+    match found {
+        Authenticated::User(user) => Ok(user),
+        Authenticated::Anonymous if state.anonymous_auth => Ok(UserInfo::anonymous()),
+        Authenticated::Anonymous | Authenticated::Rejected => {
+            Err(ApiError::Unauthorized("Unauthorized".into()))
+        }
     }
 }
 

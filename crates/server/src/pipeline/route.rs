@@ -69,7 +69,7 @@ where
         Decision::Refuse(e) => return Routed::Answered(Err(e)),
         Decision::Proxy { candidates } => candidates,
     };
-    if user.name.is_empty() || user.name == "system:anonymous" {
+    if user.name.is_empty() {
         return Routed::Answered(Err(ApiError::InternalError(
             "no authenticated user to forward to the peer".into(),
         )));

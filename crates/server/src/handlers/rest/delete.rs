@@ -1,6 +1,7 @@
 //! DELETE of one object and of a collection: preconditions, propagation
 //! options, finalizers holding an object back, and dry runs.
 
+use crate::handlers::admission;
 use crate::http_util::Body;
 use crate::object;
 use bytes::Bytes;
@@ -85,6 +86,7 @@ pub(super) async fn delete_one(
     loop {
         let kv = req.stored(name).await?;
         let current = decode_for(req, &kv)?;
+        admission::identity_lease(req, &[Some(&current)])?;
         if let Some(pre) = pre {
             if let Some(uid) = &pre.uid
                 && uid != object::meta_str(&current, "uid")

@@ -54,7 +54,7 @@ impl<'a> Request<'a> {
         api_version(self.resource)
     }
 
-    pub(super) fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         if self.resource.namespaced {
             &self.info.namespace
         } else {

@@ -2,6 +2,7 @@
 //! `status` subresource: optimistic concurrency, generation, finalizers,
 //! dry runs and warnings.
 
+use crate::handlers::admission;
 use crate::http_util::Body;
 use crate::object;
 use bytes::Bytes;
@@ -72,6 +73,8 @@ pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError
         crate::handlers::crd::prepare(&mut obj, None)?;
     }
     let warnings = admit(req, &mut obj)?;
+    admission::identity_lease(req, &[Some(&obj)])?;
+    admission::rbac_escalation(req, &obj).await?;
     check_namespace(req, true).await?;
 
     let name = object::name(&obj).to_owned();
@@ -250,6 +253,10 @@ pub(super) async fn write_existing_warned(
             }
         }
         object::keep_immutable_metadata(&mut next, &current);
+        admission::identity_lease(req, &[Some(&current), Some(&next)])?;
+        if sub.is_empty() {
+            admission::rbac_escalation(req, &next).await?;
+        }
         if sub.is_empty() && is_crd_resource(req.resource) {
             crate::handlers::crd::prepare(&mut next, Some(&current))?;
             object::prepare_for_output(
