@@ -289,7 +289,11 @@ impl Event {
     /// at every level, e.g. `authorization.k8s.io/decision` or
     /// `skewless.io/served-by`. Keys should be prefixed by the component
     /// that sets them.
-    pub fn add_annotation(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Event {
+    pub fn add_annotation(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> &mut Event {
         self.annotations.insert(key.into(), value.into());
         self
     }

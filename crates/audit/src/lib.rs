@@ -25,4 +25,3 @@ pub use event::{Event, ObjectReference, ResponseStatus};
 pub use policy::{GroupResources, Level, Policy, PolicyRule, Stage, StageSet};
 pub use sink::{AuditLog, DEFAULT_CAPACITY, Rotation};
 pub use time::rfc3339_micros;
-

@@ -392,7 +392,8 @@ fn parse_rule(
             ));
         }
     }
-    if !doc.non_resource_urls.is_empty() && (!doc.resources.is_empty() || !doc.namespaces.is_empty())
+    if !doc.non_resource_urls.is_empty()
+        && (!doc.resources.is_empty() || !doc.namespaces.is_empty())
     {
         errors.push(FieldError::new(
             format!("{path}.nonResourceURLs"),
@@ -405,7 +406,10 @@ fn parse_rule(
         if !gr.group.is_empty() && !is_dns_subdomain(&gr.group) {
             errors.push(FieldError::new(
                 format!("{path}.resources[{i}].group"),
-                format!("{:?}: must be a lower-case DNS subdomain (a group, without a version)", gr.group),
+                format!(
+                    "{:?}: must be a lower-case DNS subdomain (a group, without a version)",
+                    gr.group
+                ),
             ));
         }
         if !gr.resource_names.is_empty() && gr.resources.is_empty() {
@@ -441,7 +445,8 @@ fn is_dns_subdomain(s: &str) -> bool {
         && s.split('.').all(|label| {
             let b = label.as_bytes();
             !b.is_empty()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
                 && b.first().is_some_and(u8::is_ascii_alphanumeric)
                 && b.last().is_some_and(u8::is_ascii_alphanumeric)
         })

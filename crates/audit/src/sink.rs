@@ -19,7 +19,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
@@ -102,7 +102,11 @@ impl AuditLog {
 
     /// [`AuditLog::open`] with room for `capacity` waiting events (at least
     /// one).
-    pub fn with_capacity(path: &str, rotation: Rotation, capacity: usize) -> Result<AuditLog, Error> {
+    pub fn with_capacity(
+        path: &str,
+        rotation: Rotation,
+        capacity: usize,
+    ) -> Result<AuditLog, Error> {
         if path == "-" {
             return AuditLog::spawn(Box::new(Stdout), capacity);
         }
@@ -118,7 +122,10 @@ impl AuditLog {
         AuditLog::spawn(Box::new(file), capacity)
     }
 
-    pub(crate) fn spawn(mut dest: Box<dyn Destination>, capacity: usize) -> Result<AuditLog, Error> {
+    pub(crate) fn spawn(
+        mut dest: Box<dyn Destination>,
+        capacity: usize,
+    ) -> Result<AuditLog, Error> {
         let (tx, rx) = mpsc::sync_channel(capacity.max(1));
         let counters = Arc::new(Counters::default());
         let thread_counters = Arc::clone(&counters);
@@ -206,11 +213,8 @@ fn run_writer(rx: &Receiver<Message>, dest: &mut dyn Destination, counters: &Cou
         handle(msg, dest);
         // Write whatever else is queued, then flush once: batches under
         // load, yet an idle log is always on disk.
-        loop {
-            match rx.try_recv() {
-                Ok(msg) => handle(msg, dest),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        while let Ok(msg) = rx.try_recv() {
+            handle(msg, dest);
         }
         if dest.flush().is_err() {
             counters.write_errors.fetch_add(1, Ordering::Relaxed);
@@ -347,7 +351,7 @@ impl RotatingFile {
                 found.push((t, entry.path()));
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
         Ok(found)
     }
 

@@ -144,7 +144,14 @@ pub(crate) fn parse_backup_stamp(s: &str) -> Option<SystemTime> {
     if b.len() != 23 {
         return None;
     }
-    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b'-'), (16, b'-'), (19, b'.')];
+    let separators = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b'-'),
+        (16, b'-'),
+        (19, b'.'),
+    ];
     if separators.iter().any(|&(i, c)| b[i] != c) {
         return None;
     }

@@ -4,7 +4,14 @@ use crate::UserInfo;
 const DOCS_EXAMPLE: &str = include_str!("../../testdata/docs-example-policy.yaml");
 
 /// A resource request by `user` in `groups`.
-fn res(verb: &str, ns: &str, group: &str, resource: &str, sub: &str, name: &str) -> RequestAttributes {
+fn res(
+    verb: &str,
+    ns: &str,
+    group: &str,
+    resource: &str,
+    sub: &str,
+    name: &str,
+) -> RequestAttributes {
     RequestAttributes {
         user: UserInfo {
             username: "alice".into(),
@@ -77,44 +84,87 @@ fn docs_example_policy_parses() {
             Level::Metadata,
         ]
     );
-    assert_eq!(p.rules()[2].resources[0].resource_names, ["controller-leader"]);
+    assert_eq!(
+        p.rules()[2].resources[0].resource_names,
+        ["controller-leader"]
+    );
     assert_eq!(p.rules()[4].non_resource_urls, ["/api*", "/version"]);
     assert_eq!(p.rules()[7].resources.len(), 2);
     // The policy-wide omitStages reaches every rule.
-    assert!(p.rules().iter().all(|r| r.omit_stages.contains(Stage::RequestReceived)));
+    assert!(
+        p.rules()
+            .iter()
+            .all(|r| r.omit_stages.contains(Stage::RequestReceived))
+    );
 }
 
 #[test]
 fn docs_example_policy_decisions() {
     let p = Policy::parse(DOCS_EXAMPLE).unwrap();
     let level = |a: RequestAttributes| p.level_for(&a).0;
-    assert_eq!(level(res("create", "default", "", "pods", "", "web")), Level::RequestResponse);
-    assert_eq!(level(res("get", "default", "", "pods", "log", "web")), Level::Metadata);
+    assert_eq!(
+        level(res("create", "default", "", "pods", "", "web")),
+        Level::RequestResponse
+    );
+    assert_eq!(
+        level(res("get", "default", "", "pods", "log", "web")),
+        Level::Metadata
+    );
     assert_eq!(
         level(res("update", "default", "", "pods", "status", "web")),
         Level::Metadata
     );
     // pods/exec is not listed: falls through to the core-group rule.
-    assert_eq!(level(res("create", "default", "", "pods", "exec", "web")), Level::Request);
     assert_eq!(
-        level(res("update", "kube-system", "", "configmaps", "", "controller-leader")),
+        level(res("create", "default", "", "pods", "exec", "web")),
+        Level::Request
+    );
+    assert_eq!(
+        level(res(
+            "update",
+            "kube-system",
+            "",
+            "configmaps",
+            "",
+            "controller-leader"
+        )),
         Level::None
     );
     assert_eq!(
         level(res("update", "kube-system", "", "configmaps", "", "other")),
         Level::Request
     );
-    assert_eq!(level(res("update", "default", "", "configmaps", "", "x")), Level::Metadata);
-    assert_eq!(level(res("get", "default", "", "secrets", "", "x")), Level::Metadata);
-    let proxy_watch = as_user(res("watch", "", "", "endpoints", "", ""), "system:kube-proxy", &[]);
+    assert_eq!(
+        level(res("update", "default", "", "configmaps", "", "x")),
+        Level::Metadata
+    );
+    assert_eq!(
+        level(res("get", "default", "", "secrets", "", "x")),
+        Level::Metadata
+    );
+    let proxy_watch = as_user(
+        res("watch", "", "", "endpoints", "", ""),
+        "system:kube-proxy",
+        &[],
+    );
     assert_eq!(level(proxy_watch), Level::None);
-    let proxy_list = as_user(res("list", "", "", "endpoints", "", ""), "system:kube-proxy", &[]);
+    let proxy_list = as_user(
+        res("list", "", "", "endpoints", "", ""),
+        "system:kube-proxy",
+        &[],
+    );
     assert_eq!(level(proxy_list), Level::Request);
     assert_eq!(level(non_res("get", "/apis")), Level::None);
     assert_eq!(level(non_res("get", "/version")), Level::None);
     assert_eq!(level(non_res("get", "/healthz")), Level::Metadata);
-    assert_eq!(level(res("get", "", "apps", "deployments", "", "d")), Level::Metadata);
-    assert_eq!(level(res("get", "", "extensions", "ingresses", "", "i")), Level::Request);
+    assert_eq!(
+        level(res("get", "", "apps", "deployments", "", "d")),
+        Level::Metadata
+    );
+    assert_eq!(
+        level(res("get", "", "extensions", "ingresses", "", "i")),
+        Level::Request
+    );
 }
 
 #[test]
@@ -158,7 +208,11 @@ fn rule_matching_table() {
         Case {
             name: "userGroups: any one group is enough",
             rule: "- level: Metadata\n  userGroups: [admins, devs]",
-            attrs: as_user(res("get", "ns", "", "pods", "", "p"), "carol", &["x", "devs"]),
+            attrs: as_user(
+                res("get", "ns", "", "pods", "", "p"),
+                "carol",
+                &["x", "devs"],
+            ),
             matches: true,
         },
         Case {
@@ -377,7 +431,10 @@ fn first_matching_rule_wins() {
     let p = one_rule(
         "- level: None\n  users: [alice]\n- level: RequestResponse\n- level: Metadata\n  users: [alice]",
     );
-    assert_eq!(p.level_for(&res("get", "ns", "", "pods", "", "p")).0, Level::None);
+    assert_eq!(
+        p.level_for(&res("get", "ns", "", "pods", "", "p")).0,
+        Level::None
+    );
     let bob = as_user(res("get", "ns", "", "pods", "", "p"), "bob", &[]);
     assert_eq!(p.level_for(&bob).0, Level::RequestResponse);
 }
@@ -432,7 +489,10 @@ fn unknown_level_names_the_rule() {
     let err = parse_err(
         "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n- level: Metadata\n- level: Foo",
     );
-    assert!(err.starts_with("rules[2].level: unknown level \"Foo\""), "{err}");
+    assert!(
+        err.starts_with("rules[2].level: unknown level \"Foo\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -502,7 +562,10 @@ fn all_field_errors_are_reported() {
 
 #[test]
 fn document_level_errors() {
-    assert!(parse_err("kind: Policy\nrules:\n- level: None").starts_with("apiVersion: unsupported value \"\""));
+    assert!(
+        parse_err("kind: Policy\nrules:\n- level: None")
+            .starts_with("apiVersion: unsupported value \"\"")
+    );
     assert!(
         parse_err("apiVersion: audit.k8s.io/v2\nkind: Policy\nrules:\n- level: None")
             .starts_with("apiVersion: unsupported value \"audit.k8s.io/v2\"")
@@ -519,7 +582,10 @@ fn document_level_errors() {
         parse_err("apiVersion: audit.k8s.io/v1\nkind: Policy"),
         "rules: loaded illegal policy with 0 rules"
     );
-    assert!(parse_err("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- users: bob").starts_with("failed decoding:"));
+    assert!(
+        parse_err("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- users: bob")
+            .starts_with("failed decoding:")
+    );
     assert!(parse_err(": : :\n\t-").starts_with("failed decoding:"));
 }
 
