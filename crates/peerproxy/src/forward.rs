@@ -16,8 +16,8 @@ use skewless_apimachinery::status::ApiError;
 
 use crate::peers::PeerProxy;
 use crate::routing::{
-    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, PEER_PROXIED_HEADER, PeerView,
-    header_list_size, timeout_error, unavailable_error,
+    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, PEER_PROXIED_HEADER, PROXIED_BY_HEADER,
+    PeerView, header_list_size, timeout_error, unavailable_error,
 };
 use crate::transport::{PeerBody, ProxyBody, SendError};
 
@@ -88,7 +88,7 @@ impl PeerProxy {
                     }
                     Err(_) => continue,
                 },
-                None => match build_request(addr, parts, body.take(), user) {
+                None => match build_request(addr, parts, body.take(), user, &self.self_id) {
                     Ok(r) if header_list_size(r.headers()) > MAX_FORWARDED_HEADER_BYTES => {
                         return Err(ApiError::RequestHeaderFieldsTooLarge(format!(
                             "{} bytes of header fields, at most {MAX_FORWARDED_HEADER_BYTES} reach a peer API server",
@@ -106,7 +106,9 @@ impl PeerProxy {
             let started = Instant::now();
             let failure = match tokio::time::timeout(timeout, self.transport.send(addr, req)).await
             {
-                Ok(Ok(resp)) => {
+                Ok(Ok(mut resp)) => {
+                    resp.extensions_mut()
+                        .insert(routing::ServedBy(peer.id.to_string()));
                     self.metrics.hop.observe(&labels, started.elapsed());
                     let code = resp.status().as_u16().to_string();
                     self.metrics
@@ -209,6 +211,7 @@ pub(crate) fn build_request(
     parts: &http::request::Parts,
     body: Option<ProxyBody>,
     user: &ForwardedUser,
+    proxied_by: &str,
 ) -> Result<Request<ProxyBody>, http::Error> {
     let uri = rewrite_uri(addr, &parts.uri)?;
     let mut headers = HeaderMap::new();
@@ -220,6 +223,7 @@ pub(crate) fn build_request(
             || n == "upgrade"
             || n.starts_with("x-remote-")
             || n == PEER_PROXIED_HEADER
+            || n == PROXIED_BY_HEADER
         {
             continue;
         }
@@ -246,6 +250,7 @@ pub(crate) fn build_request(
         }
     }
     add(PEER_PROXIED_HEADER.into(), "true");
+    add(PROXIED_BY_HEADER.into(), proxied_by);
     let mut req = Request::builder().method(parts.method.clone()).uri(uri);
     if let Some(h) = req.headers_mut() {
         *h = headers;
@@ -303,6 +308,7 @@ mod tests {
             .header("connection", "keep-alive")
             .header("accept", "application/json")
             .header(PEER_PROXIED_HEADER, "false")
+            .header(PROXIED_BY_HEADER, "forged")
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
@@ -312,7 +318,7 @@ mod tests {
             groups: vec!["devs".into(), "system:authenticated".into()],
             extra: BTreeMap::from([("example.com/scope".into(), vec!["x".into()])]),
         };
-        let out = build_request("10.0.0.1:6443", &parts, None, &user).unwrap();
+        let out = build_request("10.0.0.1:6443", &parts, None, &user, "server-a").unwrap();
         assert_eq!(
             out.uri().to_string(),
             "https://10.0.0.1:6443/apis/batch/v1/jobs?limit=5"
@@ -332,5 +338,6 @@ mod tests {
         assert!(header_values(&out, "connection").is_empty());
         assert_eq!(header_values(&out, "accept"), ["application/json"]);
         assert_eq!(header_values(&out, PEER_PROXIED_HEADER), ["true"]);
+        assert_eq!(header_values(&out, PROXIED_BY_HEADER), ["server-a"]);
     }
 }

@@ -36,6 +36,14 @@ use skewless_apimachinery::status::ApiError;
 /// (upstream's `PeerProxiedHeader`).
 pub const PEER_PROXIED_HEADER: &str = "x-kubernetes-peer-proxied";
 
+/// The header naming the server that proxied a request (for the serving
+/// peer's audit log); replaced on every hop, never taken from a client.
+pub const PROXIED_BY_HEADER: &str = "x-skewless-proxied-by";
+
+/// Set on a proxied response's extensions: the peer that answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedBy(pub String);
+
 /// Upstream's message when peers serve the resource but no peer address is
 /// known (HTTP 503, reason `ServiceUnavailable`), word for word.
 pub const NO_ENDPOINT_MESSAGE: &str =

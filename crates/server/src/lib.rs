@@ -2,7 +2,7 @@
 //!
 //! Layers, each depending only on the ones above it:
 //!
-//! - leaves: [`options`], `tls`, `authn`, `authz`, `http_util`, `object`,
+//! - leaves: [`options`], `tls`, `authn`, `authz`, `audit`, `http_util`, `object`,
 //!   `patching`, `protobuf`, `rbac` (the policy as an authorizer, and the
 //!   escalation checks), `metrics`, `cache`, `registry` (what is
 //!   served), `openapi` and `merged` (derived-document caches), `storage`
@@ -17,6 +17,7 @@
 //!   and aggregation, compaction);
 //! - `start`: start-up and shutdown.
 
+mod audit;
 mod authn;
 mod authz;
 mod cache;

@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub anonymous_auth: bool,
     /// `--authorization-mode`, in order.
     pub authorization_modes: Vec<AuthorizationMode>,
+    /// `--audit-*`.
+    pub audit: AuditOptions,
     /// `--emulated-version`, e.g. `1.35`.
     pub emulated_version: String,
     /// `--runtime-config`.
@@ -114,6 +116,34 @@ impl AuthorizationMode {
             return Err("at least one authorization-mode must be passed".into());
         }
         Ok(modes)
+    }
+}
+
+/// The audit log's flags, as kube-apiserver's.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// `--audit-log-path` (`-`: standard output); no audit without it.
+    pub log_path: Option<String>,
+    /// `--audit-policy-file`; no audit without it.
+    pub policy_file: Option<PathBuf>,
+    /// `--audit-log-maxsize`: megabytes before the file is rotated (0: never).
+    pub max_size_mb: u64,
+    /// `--audit-log-maxbackup`: rotated files kept (0: all).
+    pub max_backups: u32,
+    /// `--audit-log-maxage`: days rotated files are kept (0: forever).
+    pub max_age_days: u32,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        Self {
+            log_path: None,
+            policy_file: None,
+            // What kube-apiserver's writer does with its flag's 0.
+            max_size_mb: 100,
+            max_backups: 0,
+            max_age_days: 0,
+        }
     }
 }
 
@@ -235,6 +265,7 @@ impl Default for ServeOptions {
             requestheader: RequestHeaderOptions::default(),
             anonymous_auth: true,
             authorization_modes: vec![AuthorizationMode::Rbac],
+            audit: AuditOptions::default(),
             emulated_version: "1.36".to_owned(),
             runtime_config: String::new(),
             apiserver_id: None,

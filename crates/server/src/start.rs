@@ -257,6 +257,9 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         authz: authorizers(&opts.authorization_modes, &rbac),
         rbac,
         anonymous_auth: opts.anonymous_auth,
+        audit: crate::audit::Audit::open(&opts.audit)
+            .context("starting the audit log")?
+            .map(Arc::new),
         inflight: crate::inflight::InFlight::new(
             opts.max_requests_inflight,
             opts.max_mutating_requests_inflight,

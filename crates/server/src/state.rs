@@ -27,6 +27,8 @@ pub(crate) struct State {
     /// Peer-aggregated discovery (cache and counters).
     pub(crate) merged: MergedDiscovery,
     pub(crate) authn: Authenticator,
+    /// The audit policy and log, when `--audit-*` turn auditing on.
+    pub(crate) audit: Option<Arc<crate::audit::Audit>>,
     /// `--anonymous-auth`.
     pub(crate) anonymous_auth: bool,
     /// Decides whether a request may proceed (`--authorization-mode`).

@@ -87,6 +87,21 @@ struct ServeArgs {
     /// Ordered authorizers: AlwaysAllow, AlwaysDeny, RBAC (system:masters is always allowed).
     #[arg(long, default_value = "RBAC")]
     authorization_mode: String,
+    /// Where audit events are written as JSON lines ('-': standard output); needs --audit-policy-file.
+    #[arg(long)]
+    audit_log_path: Option<String>,
+    /// The audit.k8s.io/v1 Policy deciding which requests are logged at which level.
+    #[arg(long)]
+    audit_policy_file: Option<PathBuf>,
+    /// Megabytes an audit log file may reach before it is rotated (0: never).
+    #[arg(long, default_value_t = defaults().audit.max_size_mb)]
+    audit_log_maxsize: u64,
+    /// Rotated audit log files to keep (0: all).
+    #[arg(long, default_value_t = defaults().audit.max_backups)]
+    audit_log_maxbackup: u32,
+    /// Days to keep rotated audit log files (0: forever).
+    #[arg(long, default_value_t = defaults().audit.max_age_days)]
+    audit_log_maxage: u32,
     /// CA that signs front-proxy client certificates allowed to assert users in headers.
     #[arg(long)]
     requestheader_client_ca_file: Option<PathBuf>,
@@ -192,6 +207,13 @@ impl ServeArgs {
                 extra_headers_prefix: comma_list(&self.requestheader_extra_headers_prefix),
             },
             anonymous_auth: self.anonymous_auth,
+            audit: skewless_server::options::AuditOptions {
+                log_path: self.audit_log_path,
+                policy_file: self.audit_policy_file,
+                max_size_mb: self.audit_log_maxsize,
+                max_backups: self.audit_log_maxbackup,
+                max_age_days: self.audit_log_maxage,
+            },
             authorization_modes: AuthorizationMode::parse_list(&self.authorization_mode).map_err(
                 |e| {
                     anyhow::anyhow!(

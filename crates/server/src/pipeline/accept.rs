@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -137,9 +138,10 @@ pub(crate) async fn accept_loop(
                 .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
                 .unwrap_or_default();
             let peer = Arc::new(verifiers.classify(&chain));
-            let service = hyper::service::service_fn(move |req| {
+            let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
                 let api = Arc::clone(&api);
                 let peer = Arc::clone(&peer);
+                req.extensions_mut().insert(super::ClientAddr(remote));
                 async move { Ok::<_, Infallible>(super::handle(&api, &peer, req).await) }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -176,5 +178,8 @@ pub(crate) async fn accept_loop(
         tracing::warn!("in-flight requests did not finish within the grace period");
     }
     let _ = controller.await;
+    if let Some(audit) = &api.audit {
+        audit.flush();
+    }
     tracing::info!("stopped");
 }

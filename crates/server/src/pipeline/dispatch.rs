@@ -92,7 +92,11 @@ pub(super) async fn dispatch(
     }
     let body = match info.verb.as_str() {
         "create" | "update" | "patch" | "delete" | "deletecollection" => {
-            http_util::read_body(body, api.max_body).await?
+            let bytes = http_util::read_body(body, api.max_body).await?;
+            if let Some(slot) = parts.extensions.get::<crate::audit::RequestBody>() {
+                let _ = slot.0.set(bytes.clone());
+            }
+            bytes
         }
         _ => bytes::Bytes::new(),
     };

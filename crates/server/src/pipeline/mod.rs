@@ -25,18 +25,29 @@ mod dispatch;
 mod impersonate;
 pub(crate) mod route;
 
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
-use http::{Method, Response};
+use http::{HeaderValue, Method, Response};
+use http_body::Body as _;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::ApiError;
-use skewless_peerproxy::routing::{PEER_PROXIED_HEADER, is_peer_proxied};
+use skewless_peerproxy::routing::{
+    PEER_PROXIED_HEADER, PROXIED_BY_HEADER, ServedBy, is_peer_proxied,
+};
 
+use crate::audit;
 use crate::authn::{Authenticated, UserInfo};
 use crate::http_util::{self, Body};
 use crate::state::State;
 use crate::tls::PeerCertificate;
+
+/// The client's address, set on each request by the accept stage.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) SocketAddr);
 
 /// Answers one request: the stages in order.
 pub(crate) async fn handle(
@@ -45,17 +56,39 @@ pub(crate) async fn handle(
     req: http::Request<Incoming>,
 ) -> Response<Body> {
     let started = Instant::now();
+    let received = SystemTime::now();
     let (mut parts, body) = req.into_parts();
+    let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
     let found = authenticate(state, peer, &mut parts.headers);
+    let audit_id = audit::audit_id(&mut parts.headers);
+    let proxied_by = proxied_by(peer, &parts.headers);
     let info = match parse(&parts) {
         Ok(info) => info,
-        Err(e) => return http_util::error(&e),
+        Err(e) => return with_audit_id(http_util::error(&e), &audit_id),
     };
     let mut user = None;
+    let mut record = None;
     let answer = async {
         let requester = identify(state, found)?;
-        let acting = impersonate::resolve(&state.authz, &requester, &mut parts.headers)?;
-        let user = &*user.insert(acting.unwrap_or(requester));
+        let acting = impersonate::resolve(&state.authz, &requester, &mut parts.headers);
+        if let Some(audit) = &state.audit {
+            record = audit::begin(
+                audit,
+                audit::Begin {
+                    id: audit_id.to_str().unwrap_or_default(),
+                    requester: &requester,
+                    acting: acting.as_ref().ok().and_then(Option::as_ref),
+                    info: &info,
+                    parts: &parts,
+                    client,
+                    received,
+                },
+            );
+            if let Some(slot) = record.as_ref().and_then(|r| r.body.clone()) {
+                parts.extensions.insert(slot);
+            }
+        }
+        let user = &*user.insert(acting?.unwrap_or(requester));
         authorize(state, user, &info)?;
         let _seat = state.inflight.admit(&info, user)?;
         match route::stage(state, user, &info, &parts, body).await {
@@ -66,9 +99,70 @@ pub(crate) async fn handle(
         }
     }
     .await;
-    let resp = answer.unwrap_or_else(|e| http_util::error(&e));
+    let mut resp = answer.unwrap_or_else(|e| http_util::error(&e));
+    if let (Some(audit), Some(record)) = (&state.audit, record) {
+        resp = audited(state, audit, record, proxied_by, resp).await;
+    }
     observe(state, &info, &parts, &resp, started, user.as_ref());
+    with_audit_id(resp, &audit_id)
+}
+
+fn with_audit_id(mut resp: Response<Body>, id: &HeaderValue) -> Response<Body> {
+    resp.headers_mut()
+        .insert(audit::AUDIT_ID_HEADER, id.clone());
     resp
+}
+
+/// The server that proxied this request here, as it says, believed only
+/// from a peer (a front-proxy certificate on a peer-proxied request).
+fn proxied_by(peer: &PeerCertificate, headers: &http::HeaderMap) -> Option<String> {
+    let proxied = is_peer_proxied(headers.get(PEER_PROXIED_HEADER).map(HeaderValue::as_bytes));
+    if peer.front_proxy.is_none() || !proxied {
+        return None;
+    }
+    headers
+        .get(PROXIED_BY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Logs the response stage(s) of an audited request: who served it, and
+/// the response body when the level keeps it (read whole here; a watch's
+/// completion is logged when its stream ends).
+async fn audited(
+    state: &State,
+    audit: &Arc<audit::Audit>,
+    mut record: audit::Record,
+    proxied_by: Option<String>,
+    resp: Response<Body>,
+) -> Response<Body> {
+    match resp.extensions().get::<ServedBy>() {
+        Some(ServedBy(peer)) => {
+            record.annotate(audit::PROXIED_TO, peer);
+            record.annotate(audit::SERVED_BY, peer);
+        }
+        None => record.annotate(audit::SERVED_BY, &state.server_id),
+    }
+    if let Some(by) = &proxied_by {
+        record.annotate(audit::PROXIED_BY, by);
+    }
+    let code = resp.status().as_u16();
+    // Failures are small Status documents; successes are read only when
+    // the level keeps the response.
+    if record.wants_response() || (code >= 400 && !resp.body().is_end_stream()) {
+        let (parts, body) = resp.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        record.respond(audit, code, Some(&bytes));
+        return Response::from_parts(parts, http_util::full(bytes));
+    }
+    match record.respond(audit, code, None) {
+        Some(completion) => resp.map(|b| http_util::with_guard(b, completion)),
+        None => resp,
+    }
 }
 
 /// Stage 2: who is asking; identity headers never pass.
