@@ -20,6 +20,7 @@
 
 pub(crate) mod accept;
 mod dispatch;
+mod drain;
 pub(crate) mod route;
 
 use std::time::Instant;
@@ -44,6 +45,11 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
+    // An early answer leaves the body unread: drained, not reset (drain.rs).
+    let body = drain::RequestBody::new(body);
+    if let Err(e) = accept::check_head(&parts) {
+        return http_util::error(&e);
+    }
     let user = authenticate(state, peer, &mut parts.headers);
     let info = match parse(&parts) {
         Ok(info) => info,
