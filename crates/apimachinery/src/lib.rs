@@ -7,6 +7,7 @@ pub mod crd;
 pub mod discovery;
 mod jsonpath;
 pub mod limits;
+pub mod list_options;
 pub mod metrics;
 pub mod negotiate;
 pub mod patch;

@@ -19,6 +19,33 @@ pub enum User {
     Token(String),
 }
 
+/// A context: which cluster, as which user, in which namespace.
+#[derive(Debug, Clone)]
+pub struct KubeContext {
+    pub name: String,
+    pub cluster: String,
+    pub user: String,
+    /// The default namespace (kubectl's `default` when `None`).
+    pub namespace: Option<String>,
+}
+
+impl KubeContext {
+    /// A context without a namespace.
+    pub fn new(name: &str, cluster: &str, user: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            cluster: cluster.to_owned(),
+            user: user.to_owned(),
+            namespace: None,
+        }
+    }
+}
+
+/// The ordinary user `cluster up` creates besides the admin, and the one
+/// namespace where it may edit (bound to `edit` there).
+pub const DEV_USER: &str = "dev";
+pub const DEV_NAMESPACE: &str = "dev";
+
 /// A kubeconfig to write.
 #[derive(Debug, Clone)]
 pub struct Kubeconfig {
@@ -28,36 +55,46 @@ pub struct Kubeconfig {
     pub clusters: Vec<(String, String)>,
     /// (name, how it authenticates).
     pub users: Vec<(String, User)>,
-    /// (name, cluster, user).
-    pub contexts: Vec<(String, String, String)>,
+    pub contexts: Vec<KubeContext>,
     pub current_context: String,
 }
 
 impl Kubeconfig {
     /// One cluster and one context per `(name, url)` server, all as the
-    /// PKI's admin user, plus a context `default_context` on the first.
+    /// PKI's admin user, plus a context `default_context` on the first,
+    /// and a context `dev` on the first as the ordinary user `dev` in
+    /// namespace `dev`.
     pub fn admin(pki: &Pki, servers: &[(String, String)], default_context: &str) -> Self {
-        let mut contexts: Vec<(String, String, String)> = servers
+        let mut contexts: Vec<KubeContext> = servers
             .iter()
-            .map(|(name, _)| (name.clone(), name.clone(), "admin".to_owned()))
+            .map(|(name, _)| KubeContext::new(name, name, "admin"))
             .collect();
         if let Some((first, _)) = servers.first() {
-            contexts.push((
-                default_context.to_owned(),
-                first.clone(),
-                "admin".to_owned(),
-            ));
+            contexts.push(KubeContext::new(default_context, first, "admin"));
+            contexts.push(KubeContext {
+                namespace: Some(DEV_NAMESPACE.to_owned()),
+                ..KubeContext::new(DEV_USER, first, DEV_USER)
+            });
         }
         Self {
             ca: pki.ca.clone(),
             clusters: servers.to_vec(),
-            users: vec![(
-                "admin".to_owned(),
-                User::Certificate {
-                    cert: pki.admin_cert.clone(),
-                    key: pki.admin_key.clone(),
-                },
-            )],
+            users: vec![
+                (
+                    "admin".to_owned(),
+                    User::Certificate {
+                        cert: pki.admin_cert.clone(),
+                        key: pki.admin_key.clone(),
+                    },
+                ),
+                (
+                    DEV_USER.to_owned(),
+                    User::Certificate {
+                        cert: pki.dev_cert.clone(),
+                        key: pki.dev_key.clone(),
+                    },
+                ),
+            ],
             contexts,
             current_context: default_context.to_owned(),
         }
@@ -90,10 +127,14 @@ impl Kubeconfig {
             }
         }
         text.push_str("contexts:\n");
-        for (name, cluster, user) in &self.contexts {
+        for c in &self.contexts {
             text.push_str(&format!(
-                "- name: {name}\n  context:\n    cluster: {cluster}\n    user: {user}\n"
+                "- name: {}\n  context:\n    cluster: {}\n    user: {}\n",
+                c.name, c.cluster, c.user
             ));
+            if let Some(ns) = &c.namespace {
+                text.push_str(&format!("    namespace: {ns}\n"));
+            }
         }
         text.push_str(&format!("current-context: {}\n", self.current_context));
         Ok(text)

@@ -21,6 +21,9 @@ pub const SERVING_CERT: &str = "apiserver.crt";
 pub const SERVING_KEY: &str = "apiserver.key";
 pub const ADMIN_CERT: &str = "admin.crt";
 pub const ADMIN_KEY: &str = "admin.key";
+/// The ordinary user `dev` (no groups; RBAC decides what it may do).
+pub const DEV_CERT: &str = "dev.crt";
+pub const DEV_KEY: &str = "dev.key";
 pub const FRONT_PROXY_CA: &str = "front-proxy-ca.crt";
 pub const PROXY_CERT: &str = "front-proxy-client.crt";
 pub const PROXY_KEY: &str = "front-proxy-client.key";
@@ -35,6 +38,8 @@ const ALL: &[&str] = &[
     SERVING_KEY,
     ADMIN_CERT,
     ADMIN_KEY,
+    DEV_CERT,
+    DEV_KEY,
     FRONT_PROXY_CA,
     PROXY_CERT,
     PROXY_KEY,
@@ -49,6 +54,8 @@ pub struct Pki {
     pub serving_key: PathBuf,
     pub admin_cert: PathBuf,
     pub admin_key: PathBuf,
+    pub dev_cert: PathBuf,
+    pub dev_key: PathBuf,
     pub front_proxy_ca: PathBuf,
     pub proxy_cert: PathBuf,
     pub proxy_key: PathBuf,
@@ -71,6 +78,8 @@ impl Pki {
             serving_key: dir.join(SERVING_KEY),
             admin_cert: dir.join(ADMIN_CERT),
             admin_key: dir.join(ADMIN_KEY),
+            dev_cert: dir.join(DEV_CERT),
+            dev_key: dir.join(DEV_KEY),
             front_proxy_ca: dir.join(FRONT_PROXY_CA),
             proxy_cert: dir.join(PROXY_CERT),
             proxy_key: dir.join(PROXY_KEY),
@@ -99,6 +108,10 @@ impl Pki {
         ca.issue_client("admin", &["system:masters"])
             .context("issuing the admin certificate")?
             .write(dir, &stem(ADMIN_CERT))
+            .with_context(context)?;
+        ca.issue_client(crate::kubeconfig::DEV_USER, &[])
+            .context("issuing the dev user's certificate")?
+            .write(dir, &stem(DEV_CERT))
             .with_context(context)?;
 
         let front_proxy =

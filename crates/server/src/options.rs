@@ -69,6 +69,10 @@ pub struct ServeOptions {
     /// `--max-connections`: client connections served at once (0: the
     /// open file limit, raised to its maximum at start, less a reserve).
     pub max_connections: usize,
+    /// `--min-request-timeout`: a watch without `timeoutSeconds` (or with
+    /// 0) ends after a random time between this and twice this, as
+    /// upstream; zero lets such watches run until the client leaves.
+    pub min_request_timeout: Duration,
     /// `--advertise-address`: the IP clients (and, without
     /// `--peer-advertise-ip`, peers) reach this server at.
     pub advertise_address: Option<IpAddr>,
@@ -280,6 +284,7 @@ impl Default for ServeOptions {
             },
             advertise_address: None,
             max_connections: 0,
+            min_request_timeout: Duration::from_secs(1800),
             max_requests_inflight: 400,
             max_mutating_requests_inflight: 200,
             identity: IdentityTiming::default(),

@@ -30,6 +30,8 @@ pub(crate) struct ServedCrd {
     pub(crate) columns: Vec<CustomResourceColumnDefinition>,
     pub(crate) scale: Option<CustomResourceSubresourceScale>,
     pub(crate) deprecation_warning: Option<String>,
+    /// `selectableFields` as field selector labels.
+    pub(crate) selectable_fields: Vec<String>,
     /// The CRD is being deleted: no new objects.
     pub(crate) terminating: bool,
 }

@@ -267,6 +267,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         authn,
         metrics: crate::metrics::Metrics::default(),
         max_body: opts.max_request_body_bytes,
+        min_request_timeout: opts.min_request_timeout,
         bootstrapped: AtomicBool::new(false),
         shutting_down: AtomicBool::new(false),
         server_id: server_id.clone(),

@@ -41,6 +41,8 @@ pub(crate) struct State {
     pub(crate) inflight: crate::inflight::InFlight,
     /// Request bodies larger than this are refused with 413.
     pub(crate) max_body: usize,
+    /// `--min-request-timeout`: the server's bound on watches.
+    pub(crate) min_request_timeout: std::time::Duration,
     /// Set once start-up work (bootstrap namespaces) is done.
     pub(crate) bootstrapped: AtomicBool,
     /// Set when shutdown begins: `/readyz` fails from then on.

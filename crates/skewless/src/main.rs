@@ -161,6 +161,9 @@ struct ServeArgs {
     /// Client connections served at once; 0 takes the open file limit (raised to its maximum) less a reserve.
     #[arg(long, default_value_t = defaults().max_connections)]
     max_connections: usize,
+    /// Seconds a watch without timeoutSeconds stays open at least; it ends after a random time between this and twice this (0: until the client leaves).
+    #[arg(long, default_value_t = defaults().min_request_timeout.as_secs())]
+    min_request_timeout: u64,
     /// The IP address clients (and peers, without --peer-advertise-ip) reach this server at.
     #[arg(long)]
     advertise_address: Option<IpAddr>,
@@ -245,6 +248,7 @@ impl ServeArgs {
             },
             advertise_address: self.advertise_address,
             max_connections: self.max_connections,
+            min_request_timeout: Duration::from_secs(self.min_request_timeout),
             max_requests_inflight: self.max_requests_inflight,
             max_mutating_requests_inflight: self.max_mutating_requests_inflight,
             identity: skewless_server::identity::IdentityTiming {

@@ -108,3 +108,203 @@ async fn an_invalid_patch_result_is_not_echoed_back() {
     assert!(matches!(r.status, 400 | 413 | 422), "{}", r.status);
     assert!(r.text().len() < 64 * 1024, "{} bytes", r.text().len());
 }
+
+/// Runs curl against the server and returns (HTTP code, body); `args` come
+/// after the common TLS options. curl is a real, independent HTTP/2 client.
+fn curl(pki: &Pki, args: &[&str]) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(&pki.ca)
+        .args(["-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.trim().parse().unwrap(), body.to_owned())
+}
+
+/// The smaller bad inputs of issue 13, each answered as upstream answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_parameters_get_upstreams_answers() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(
+        Path::new(BIN),
+        &pki,
+        &Storage::Sqlite,
+        &["--min-request-timeout=1"],
+    )
+    .await;
+    let c = server.client(&pki, Identity::Admin);
+    let cms = "/api/v1/namespaces/default/configmaps";
+
+    // Watches end: at once for a negative timeout, within [1 s, 2 s) of
+    // --min-request-timeout for 0; a non-integer is 400.
+    for (timeout, at_most) in [("-5", 2), ("0", 4)] {
+        let started = std::time::Instant::now();
+        let (status, _, end) = c
+            .watch_until_end(
+                &format!("{cms}?watch=true&timeoutSeconds={timeout}"),
+                std::time::Duration::from_secs(10),
+                || async {},
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(end, Some(Ok(())), "timeoutSeconds={timeout} never ended");
+        assert!(started.elapsed().as_secs() < at_most, "{timeout}");
+    }
+    let r = c
+        .get(&format!("{cms}?watch=true&timeoutSeconds=soon"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // Field labels per resource.
+    for path in [
+        format!("{cms}?fieldSelector=data.a%3D1"),
+        format!("{cms}?fieldSelector=%3D"),
+        format!("{cms}?watch=true&fieldSelector=foo%3Dbar"),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a known field selector"),
+            "{}",
+            r.text()
+        );
+    }
+    let r = c
+        .get("/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1,status.phase%3DRunning")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = c
+        .get("/api/v1/namespaces/default/pods?fieldSelector=foo%3Dbar")
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["message"], "field label not supported: foo");
+
+    // resourceVersion must be a number; resourceVersionMatch needs one.
+    let r = c
+        .get(&format!("{cms}/kube-root-ca.crt?resourceVersion=abc"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "invalid resource version: resourceVersion: Invalid value: \"abc\": strconv.ParseUint: parsing \"abc\": invalid syntax"
+    );
+    assert_eq!(
+        c.get(&format!("{cms}?resourceVersion=abc")).await.status,
+        400
+    );
+    let r = c.get(&format!("{cms}?resourceVersionMatch=Exact")).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+
+    // Forged continue tokens.
+    for token in ["!!!", "bm90IGpzb24", "eyJydiI6LTUsInN0YXJ0IjoieCJ9"] {
+        let r = c.get(&format!("{cms}?limit=1&continue={token}")).await;
+        assert_eq!(r.status, 400, "{token}: {}", r.text());
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid continue token: continue key is not valid"),
+            "{}",
+            r.text()
+        );
+    }
+}
+
+/// Oversize heads are answered with a 431 Status, not an empty response,
+/// on HTTP/1.1 and HTTP/2; early answers to HTTP/2 POSTs with bodies (401
+/// before authentication, 413 over the body limit) are read as answers,
+/// not stream errors, every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_answers_are_statuses_clients_can_read() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    // 12 headers of 95 kB: over the 1 MiB head limit, under hyper's own.
+    let value = "h".repeat(95_000);
+    let names: Vec<String> = (0..12).map(|i| format!("x-big-{i}")).collect();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), value.as_str())).collect();
+    let credentials = skewless_local::Credentials::admin(&pki).unwrap();
+    for protocol in [
+        skewless_local::Protocol::Http1,
+        skewless_local::Protocol::H2,
+    ] {
+        let endpoint = credentials.endpoint(&server.url, protocol).unwrap();
+        let mut conn = endpoint.connect().await.unwrap();
+        let r = conn
+            .send(
+                "GET",
+                "/api/v1/namespaces",
+                &headers,
+                None,
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&r.body).into_owned();
+        assert_eq!(r.status, 431, "{}: {body}", protocol.label());
+        let status: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status["kind"], "Status", "{}: {body}", protocol.label());
+        assert_eq!(status["code"], 431);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::write(&small, vec![b'x'; 512 * 1024]).unwrap();
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![b'x'; 4 * 1024 * 1024]).unwrap();
+    let post = format!("{}/api/v1/namespaces/default/configmaps", server.url);
+    let small_arg = format!("@{}", small.display());
+    let big_arg = format!("@{}", big.display());
+    let admin_cert = pki.admin_cert.to_str().unwrap().to_owned();
+    let admin_key = pki.admin_key.to_str().unwrap().to_owned();
+    for round in 0..20 {
+        let (code, body) = curl(
+            &pki,
+            &[
+                "--http2",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                // A token nobody issued: refused before the body is read.
+                "-H",
+                "Authorization: Bearer forged",
+                "--data-binary",
+                &small_arg,
+                &post,
+            ],
+        );
+        assert_eq!(code, 401, "round {round}: {body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], 401);
+        let (code, body) = curl(
+            &pki,
+            &[
+                "--http2",
+                "--cert",
+                &admin_cert,
+                "--key",
+                &admin_key,
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &big_arg,
+                &post,
+            ],
+        );
+        assert_eq!(code, 413, "round {round}: {body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], 413);
+    }
+}

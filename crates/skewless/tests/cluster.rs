@@ -78,15 +78,7 @@ impl Cluster {
 
     /// kubectl with the cluster's kubeconfig, in `context`.
     fn kubectl(&self, context: &str, args: &[&str]) -> String {
-        let out = Command::new(kubectl_path())
-            .env("KUBECONFIG", self.state_dir().join("kubeconfig"))
-            .env("KUBECACHEDIR", self.kube_home.path().join("cache"))
-            .env("HOME", self.kube_home.path())
-            .arg("--context")
-            .arg(context)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = self.kubectl_output(context, args);
         assert!(
             out.status.success(),
             "kubectl --context {context} {} failed:\n{}\n{}",
@@ -95,6 +87,19 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// kubectl's whole output, whether it succeeded or not.
+    fn kubectl_output(&self, context: &str, args: &[&str]) -> std::process::Output {
+        Command::new(kubectl_path())
+            .env("KUBECONFIG", self.state_dir().join("kubeconfig"))
+            .env("KUBECACHEDIR", self.kube_home.path().join("cache"))
+            .env("HOME", self.kube_home.path())
+            .arg("--context")
+            .arg(context)
+            .args(args)
+            .output()
+            .unwrap()
     }
 }
 
@@ -193,6 +198,20 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
     cluster.kubectl(
         "skewless-1",
         &["create", "configmap", "hello", "--from-literal=a=b"],
+    );
+    // The ordinary user edits its namespace and is refused elsewhere.
+    assert!(printed.contains("kubectl --context dev get secrets -n kube-system"));
+    cluster.kubectl(
+        "dev",
+        &["create", "configmap", "mine", "--from-literal=a=b"],
+    );
+    cluster.kubectl("dev", &["get", "configmap", "mine"]);
+    let denied = cluster.kubectl_output("dev", &["get", "secrets", "-n", "kube-system"]);
+    assert!(!denied.status.success());
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        err.contains("Forbidden") && err.contains("User \"dev\" cannot list resource \"secrets\""),
+        "{err}"
     );
     let got = cluster.kubectl(
         "skewless-3",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use skewless_local::kubeconfig::{Kubeconfig, User};
+use skewless_local::kubeconfig::{KubeContext, Kubeconfig, User};
 
 use crate::paths::kubectl_path;
 use crate::pki::{Pki, TOKEN};
@@ -159,7 +159,7 @@ impl Kubectl {
 /// (a token no server knows).
 pub fn kubeconfig(dir: &Path, url: &str, pki: &Pki) -> PathBuf {
     let path = dir.join("kubeconfig");
-    let context = |name: &str| (name.to_owned(), "test".to_owned(), name.to_owned());
+    let context = |name: &str| KubeContext::new(name, "test", name);
     Kubeconfig {
         ca: pki.ca.clone(),
         clusters: vec![("test".to_owned(), url.to_owned())],

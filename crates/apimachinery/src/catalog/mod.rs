@@ -25,12 +25,14 @@ mod data;
 mod emulated;
 mod entries;
 mod error;
+mod field_labels;
 mod runtime_config;
 mod served;
 mod version;
 
 pub use entries::{GroupInfo, GroupVersionInfo, ResourceInfo, SubresourceInfo};
 pub use error::CatalogError;
+pub use field_labels::{FieldLabel, field_labels, resolve_field_selector};
 pub use runtime_config::RuntimeConfig;
 pub use served::Catalog;
 pub(crate) use version::compare_kube_aware_versions;

@@ -105,6 +105,17 @@ impl CustomResourceDefinition {
     }
 
     /// A version's `scale` subresource.
+    /// A version's `selectableFields` as field selector labels
+    /// (`.spec.color` is selected as `spec.color`).
+    pub fn selectable_fields(&self, version: &str) -> Vec<String> {
+        self.version(version).map_or_else(Vec::new, |v| {
+            v.selectable_fields
+                .iter()
+                .map(|f| f.json_path.trim_start_matches('.').to_owned())
+                .collect()
+        })
+    }
+
     pub fn scale(&self, version: &str) -> Option<&CustomResourceSubresourceScale> {
         self.version(version)?.subresources.as_ref()?.scale.as_ref()
     }

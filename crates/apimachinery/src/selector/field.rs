@@ -30,6 +30,12 @@ pub struct FieldRequirement {
     pub operator: FieldOperator,
     /// The unescaped value.
     pub value: String,
+    /// Where the field's value is read, once the resource's field labels
+    /// resolved it ([`FieldSelector::resolve`]): the JSON path and the value
+    /// a missing field reads as (`"0"` for counts, `"false"` for flags, as
+    /// upstream's selectable fields print Go zero values). Unresolved: the
+    /// label itself as the path, missing reads as `""`.
+    pub(crate) source: Option<(String, String)>,
 }
 
 impl FieldRequirement {
@@ -37,7 +43,11 @@ impl FieldRequirement {
     /// reads as the empty string, other scalars by their string form;
     /// objects and arrays equal no value.
     pub(crate) fn matches(&self, object: &Value) -> bool {
-        let equal = lookup_field(object, &self.field).is_some_and(|actual| actual == self.value);
+        let (path, missing) = match &self.source {
+            Some((path, missing)) => (path.as_str(), missing.as_str()),
+            None => (self.field.as_str(), ""),
+        };
+        let equal = lookup_field(object, path, missing).is_some_and(|actual| actual == self.value);
         match self.operator {
             FieldOperator::Equals => equal,
             FieldOperator::NotEquals => !equal,
@@ -57,16 +67,16 @@ impl fmt::Display for FieldRequirement {
 
 /// The string a field path reads as in `object`, or `None` when it holds an
 /// object or array (which no selector value can equal).
-fn lookup_field(object: &Value, field: &str) -> Option<String> {
+fn lookup_field(object: &Value, field: &str, missing: &str) -> Option<String> {
     let mut current = object;
     for segment in field.split('.') {
         match current.get(segment) {
             Some(next) => current = next,
-            None => return Some(String::new()),
+            None => return Some(missing.to_owned()),
         }
     }
     match current {
-        Value::Null => Some(String::new()),
+        Value::Null => Some(missing.to_owned()),
         Value::String(s) => Some(s.clone()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
@@ -101,6 +111,7 @@ impl FieldSelector {
                 field: field.to_owned(),
                 operator,
                 value: unescape_field_value(raw_value)?,
+                source: None,
             });
         }
         Ok(Self { requirements })
@@ -111,6 +122,20 @@ impl FieldSelector {
     #[cfg(test)]
     pub(crate) fn requirements(&self) -> &[FieldRequirement] {
         &self.requirements
+    }
+
+    /// Checks every field label against what the resource supports, as
+    /// upstream's field label conversion: `source` answers where a label's
+    /// value is read (JSON path, value when missing) or why the label is
+    /// not supported (400).
+    pub fn resolve(
+        mut self,
+        source: impl Fn(&str) -> Result<(String, String), SelectorError>,
+    ) -> Result<Self, SelectorError> {
+        for r in &mut self.requirements {
+            r.source = Some(source(&r.field)?);
+        }
+        Ok(self)
     }
 
     /// True if this selector does not restrict anything.

@@ -1,7 +1,10 @@
 //! [`ApiError`]: every way an API request can fail, with kube-apiserver's
 //! code, reason, details and message.
 
-use super::types::{OPTIMISTIC_LOCK_ERROR_MSG, STATUS_FAILURE, Status, StatusCause, StatusDetails};
+use super::types::{
+    CONTINUE_EXPIRED_MSG, OPTIMISTIC_LOCK_ERROR_MSG, STATUS_FAILURE, Status, StatusCause,
+    StatusDetails,
+};
 use crate::request_info::RequestInfo;
 use crate::request_info::{GroupKind, GroupResource, RequestInfoError};
 use crate::selector::SelectorError;
@@ -99,6 +102,12 @@ pub enum ApiError {
     /// [`ApiError::too_old_resource_version`]).
     #[error("{0}")]
     Expired(String),
+    /// 410 Expired for a `continue` token whose revision is compacted:
+    /// upstream's message, and `metadata.continue` of the Status carries
+    /// this fresh token to go on with an inconsistent list (at the latest
+    /// revision, after the same key).
+    #[error("{CONTINUE_EXPIRED_MSG}")]
+    ContinueExpired(String),
     /// 429 TooManyRequests.
     #[error("{message}")]
     TooManyRequests {
@@ -240,7 +249,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::RequestHeaderFieldsTooLarge(_) => 431,
-            ApiError::Expired(_) => 410,
+            ApiError::Expired(_) | ApiError::ContinueExpired(_) => 410,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::InternalError(_) => 500,
             ApiError::ServiceUnavailable { .. } => 503,
@@ -263,7 +272,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             ApiError::RequestHeaderFieldsTooLarge(_) => "",
-            ApiError::Expired(_) => "Expired",
+            ApiError::Expired(_) | ApiError::ContinueExpired(_) => "Expired",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::InternalError(_) => "InternalError",
             ApiError::ServiceUnavailable { .. } => "ServiceUnavailable",
@@ -341,13 +350,19 @@ impl ApiError {
             | ApiError::UnsupportedMediaType { .. }
             | ApiError::RequestEntityTooLarge(_)
             | ApiError::RequestHeaderFieldsTooLarge(_)
-            | ApiError::Expired(_) => None,
+            | ApiError::Expired(_)
+            | ApiError::ContinueExpired(_) => None,
         }
     }
 
     /// The `metav1.Status` body for this error.
     pub fn status(&self) -> Status {
+        let mut metadata = crate::discovery::ListMeta::default();
+        if let ApiError::ContinueExpired(token) = self {
+            metadata.continue_token.clone_from(token);
+        }
         Status {
+            metadata,
             status: STATUS_FAILURE.to_owned(),
             message: self.to_string(),
             reason: self.reason().to_owned(),

@@ -364,3 +364,13 @@ fn names_are_go_quoted() {
     let err = ApiError::not_found(configmaps(), "we\"ird");
     assert_eq!(err.to_string(), "configmaps \"we\\\"ird\" not found");
 }
+
+#[test]
+fn expired_continue_token_carries_a_fresh_token_in_the_status() {
+    let status = serde_json::to_value(ApiError::ContinueExpired("fresh".into()).status())
+        .unwrap_or_default();
+    assert_eq!(status["code"], 410);
+    assert_eq!(status["reason"], "Expired");
+    assert_eq!(status["metadata"], json!({"continue": "fresh"}));
+    assert_eq!(status["message"], crate::status::CONTINUE_EXPIRED_MSG);
+}

@@ -137,6 +137,7 @@ fn served(catalog: &Catalog, crds: &BTreeMap<String, Stored>) -> Vec<Arc<ServedC
                 columns: c.printer_columns(&v),
                 scale: c.scale(&v).cloned(),
                 deprecation_warning: c.deprecation_warning(&v),
+                selectable_fields: c.selectable_fields(&v),
                 terminating,
                 info,
             }));

@@ -6,9 +6,11 @@
 //! carrying `410 Expired` when that history is compacted. Label and field
 //! selectors turn updates that enter or leave the selection into ADDED and
 //! DELETED, as upstream. Bookmarks (with `allowWatchBookmarks`) carry the
-//! newest revision seen. The stream ends at `timeoutSeconds`, when the
-//! client goes away, or when the server shuts down; it never hangs the
-//! server's shutdown.
+//! newest revision seen. The stream ends at `timeoutSeconds` (unset or 0:
+//! a random time in `[min, 2·min)` of `--min-request-timeout`, as
+//! upstream; negative: at once, as upstream's timer), when the client goes
+//! away, or when the server shuts down; it never hangs the server's
+//! shutdown.
 
 use std::time::Duration;
 
@@ -29,8 +31,34 @@ use crate::storage;
 
 /// How often a watch with `allowWatchBookmarks` gets a bookmark.
 pub(crate) const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
-/// Default watch length when the client gives no `timeoutSeconds`.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// How long a watch stays open, as upstream's watch handler decides: the
+/// client's `timeoutSeconds` when set and non-zero (a negative one ends the
+/// watch at once, as Go's timer fires at once); otherwise the server's
+/// `min_request_timeout` stretched by `spread` (in `[0, 1)`) so that
+/// watches started together do not all end together. `None`: no bound
+/// (`--min-request-timeout=0` and no client timeout).
+fn watch_timeout(
+    timeout_seconds: Option<i64>,
+    min_request_timeout: Duration,
+    spread: f64,
+) -> Option<Duration> {
+    match timeout_seconds {
+        Some(t) if t < 0 => Some(Duration::ZERO),
+        Some(t) if t > 0 => Some(Duration::from_secs(t.unsigned_abs())),
+        _ if min_request_timeout.is_zero() => None,
+        _ => Some(min_request_timeout.mul_f64(1.0 + spread.clamp(0.0, 1.0))),
+    }
+}
+
+/// A number in `[0, 1)` that differs between calls (std's per-map random
+/// hash keys; a watch's length needs no better randomness).
+fn random_spread() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
 
 /// Output shape of a watch: plain objects or single-row Tables.
 #[derive(Clone)]
@@ -40,12 +68,12 @@ enum Shape {
 }
 
 pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, ApiError> {
-    let sel = Selection::from_query(req.query)?;
-    let timeout = req
-        .query
-        .number("timeoutSeconds")?
-        .filter(|t| *t > 0)
-        .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
+    let sel = Selection::from_request(req)?;
+    let timeout = watch_timeout(
+        req.query.number("timeoutSeconds")?,
+        req.api.min_request_timeout,
+        random_spread(),
+    );
     let bookmarks = req.query.flag("allowWatchBookmarks");
     let send_initial = req.query.get("sendInitialEvents").map(|v| v == "true");
     let rv = req.query.get("resourceVersion").unwrap_or("");
@@ -67,9 +95,10 @@ pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<
         .await?;
         (page.items, page.revision)
     } else {
-        let n: Revision = rv
-            .parse()
-            .map_err(|_| ApiError::BadRequest(format!("invalid resource version {rv:?}")))?;
+        let n = skewless_apimachinery::list_options::parse_resource_version(rv)?;
+        let n = Revision::try_from(n).map_err(|_| {
+            ApiError::BadRequest(format!("invalid resource version: {rv} is out of range"))
+        })?;
         (Vec::new(), n)
     };
     let initial_end_bookmark = send_initial == Some(true);
@@ -144,7 +173,12 @@ pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<
         if *shutdown.borrow() {
             return;
         }
-        let deadline = tokio::time::sleep(timeout);
+        let deadline = async {
+            match timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::pin!(deadline);
         let mut tick = tokio::time::interval(BOOKMARK_INTERVAL);
         tick.tick().await;
@@ -258,5 +292,49 @@ fn translate(r: &ResourceInfo, sel: &Selection, event: &Event) -> Vec<(&'static 
             Some(old) if sel.matches(&old) => vec![("DELETED", old)],
             _ => Vec::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(1800);
+
+    #[test]
+    fn client_timeout_wins_when_positive() {
+        assert_eq!(
+            watch_timeout(Some(7), MIN, 0.5),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn negative_timeout_ends_at_once_as_upstreams_timer() {
+        assert_eq!(watch_timeout(Some(-5), MIN, 0.5), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn zero_or_unset_takes_the_server_bound_spread_over_min_to_twice_min() {
+        for t in [None, Some(0)] {
+            assert_eq!(watch_timeout(t, MIN, 0.0), Some(MIN));
+            assert_eq!(watch_timeout(t, MIN, 0.5), Some(Duration::from_secs(2700)));
+            let longest = watch_timeout(t, MIN, 0.999_999).unwrap_or_default();
+            assert!(longest < MIN * 2 && longest > MIN);
+        }
+    }
+
+    #[test]
+    fn no_server_bound_only_when_min_request_timeout_is_zero() {
+        assert_eq!(watch_timeout(Some(0), Duration::ZERO, 0.3), None);
+        assert_eq!(watch_timeout(None, Duration::ZERO, 0.3), None);
+    }
+
+    #[test]
+    fn spread_stays_in_range() {
+        for _ in 0..100 {
+            let s = random_spread();
+            assert!((0.0..1.0).contains(&s), "{s}");
+        }
     }
 }

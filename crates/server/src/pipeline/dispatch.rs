@@ -5,7 +5,6 @@
 //! watch or table handlers.
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use hyper::body::Incoming;
 use skewless_apimachinery::negotiate::{response_json_acceptable, wants_table};
 use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::ApiError;
@@ -21,7 +20,7 @@ pub(super) async fn dispatch(
     info: &RequestInfo,
     parts: &http::request::Parts,
     query_raw: Option<&str>,
-    body: Incoming,
+    body: super::drain::RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let query = Query::parse(query_raw);
     if !info.is_resource_request {

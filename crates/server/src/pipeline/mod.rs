@@ -22,6 +22,7 @@
 
 pub(crate) mod accept;
 mod dispatch;
+mod drain;
 mod impersonate;
 pub(crate) mod route;
 
@@ -58,6 +59,11 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let received = SystemTime::now();
     let (mut parts, body) = req.into_parts();
+    // An early answer leaves the body unread: drained, not reset (drain.rs).
+    let body = drain::RequestBody::new(body);
+    if let Err(e) = accept::check_head(&parts) {
+        return http_util::error(&e);
+    }
     let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
     let found = authenticate(state, peer, &mut parts.headers);
     let audit_id = audit::audit_id(&mut parts.headers);

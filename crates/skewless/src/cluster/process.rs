@@ -35,6 +35,9 @@ pub fn serve_args(
         format!("--apiserver-id={}", server.id),
         format!("--emulated-version={}", server.version),
         format!("--data-dir={}", layout.data().display()),
+        // As kube-apiserver deployments run (skewless has no Node
+        // authorizer): the admin is system:masters, `dev` gets RBAC.
+        "--authorization-mode=RBAC".into(),
     ]);
     // The peer flags turn the proxy on; with its gate off a server refuses
     // them (as kube-apiserver does).

@@ -16,6 +16,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use skewless_apimachinery::catalog::{EmulatedVersion, RuntimeConfig};
 use skewless_local::Credentials;
+use skewless_local::kubeconfig::{DEV_NAMESPACE, DEV_USER};
 use skewless_local::pki::{Ensured, Pki};
 use skewless_server::options::FeatureGates;
 
@@ -322,6 +323,11 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
         }
     };
     layout.write_kubeconfig(&state)?;
+    if let Some(first) = state.servers.first() {
+        grant_dev(&creds.client(first.port))
+            .await
+            .context("letting the dev user edit its namespace")?;
+    }
 
     // Let every server learn every other before telling the user to try
     // the proxy (readiness waits for one discovery round, not for peers
@@ -350,6 +356,42 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     supervise(layout, children).await
+}
+
+/// Creates namespace `dev` and binds the ordinary user `dev` to `edit`
+/// there (idempotent: a restarted cluster keeps them).
+async fn grant_dev(admin: &skewless_local::Client) -> anyhow::Result<()> {
+    let namespace = serde_json::json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": DEV_NAMESPACE},
+    });
+    let binding = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "dev-edit", "namespace": DEV_NAMESPACE},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": DEV_USER}],
+    });
+    for (path, body) in [
+        ("/api/v1/namespaces".to_owned(), namespace),
+        (
+            format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{DEV_NAMESPACE}/rolebindings"),
+            binding,
+        ),
+    ] {
+        let r = admin
+            .request(
+                "POST",
+                &path,
+                &[("Content-Type", "application/json")],
+                Some(serde_json::to_vec(&body)?),
+                Duration::from_secs(10),
+            )
+            .await?;
+        if r.status != 201 && r.status != 409 {
+            bail!("POST {path}: {} {}", r.status, r.text());
+        }
+    }
+    Ok(())
 }
 
 /// Starts every server and waits until each is ready, printing progress.
@@ -515,6 +557,11 @@ fn print_summary(
             );
         }
     }
+    println!(
+        "  # context `{DEV_USER}` is an ordinary user who may edit namespace {DEV_NAMESPACE} and nothing else:"
+    );
+    println!("  kubectl --context {DEV_USER} create configmap hello --from-literal=a=b");
+    println!("  kubectl --context {DEV_USER} get secrets -n kube-system    # Forbidden");
     println!("  {}", display.command("status"));
     println!("  {}", display.command("upgrade --to 1.36"));
     println!("  {}", display.command("logs 1"));

@@ -168,7 +168,7 @@ pub(super) async fn delete_one(
 pub(crate) async fn delete_collection(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     let opts = delete_options(req)?;
     let dry_run = opts.dry_run(req)?;
-    let sel = Selection::from_query(req.query)?;
+    let sel = Selection::from_request(req)?;
     let page = list_page(req, &sel).await?;
     let mut deleted = Vec::new();
     for obj in &page.items {

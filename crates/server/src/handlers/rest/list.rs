@@ -1,13 +1,14 @@
 //! LIST: pages over storage with continue tokens, label and field
 //! selectors, and the resource version a list is served at.
 
-use crate::http_util::Query;
 use crate::object;
 use crate::storage;
 use base64::Engine as _;
 use serde_json::Value;
+use skewless_apimachinery::catalog::resolve_field_selector;
+use skewless_apimachinery::list_options::{parse_resource_version, validate_list_options};
 use skewless_apimachinery::selector::{FieldSelector, LabelSelector};
-use skewless_apimachinery::status::{ApiError, CONTINUE_EXPIRED_MSG};
+use skewless_apimachinery::status::ApiError;
 use skewless_store::{ListOptions, Revision, StoreError};
 
 use super::codec::decode_for;
@@ -29,18 +30,45 @@ pub(super) fn encode_continue(rv: Revision, start: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
-/// Decodes a continue token of a list under `prefix`: a token that does not
-/// decode, names no revision, or starts outside the listed prefix is
-/// refused (400) with upstream's message.
+/// Decodes a continue token of a list under `prefix`, refusing (400,
+/// `invalid continue token: continue key is not valid: ...`, upstream's
+/// words) one that is not base64url JSON, has revision 0 or no start key,
+/// or starts outside the listed prefix or at a path that is not clean
+/// (`..`, `.`, `//`). A negative revision means "the latest", as upstream's
+/// tokens handed out with a 410 for a compacted revision.
 pub(super) fn decode_continue(token: &str, prefix: &str) -> Result<ContinueToken, ApiError> {
-    let invalid = || ApiError::BadRequest("continue key is not valid".to_owned());
-    let t: ContinueToken = base64::engine::general_purpose::URL_SAFE_NO_PAD
+    let invalid = |why: &str| {
+        ApiError::BadRequest(format!(
+            "invalid continue token: continue key is not valid{why}"
+        ))
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
-        .ok()
-        .and_then(|raw| serde_json::from_slice(&raw).ok())
-        .ok_or_else(invalid)?;
-    if t.rv <= 0 || !t.start.starts_with(prefix) || t.start.contains("/../") {
-        return Err(invalid());
+        .map_err(|e| {
+            invalid(&match e {
+                base64::DecodeError::InvalidByte(at, _)
+                | base64::DecodeError::InvalidLastSymbol(at, _) => {
+                    format!(": illegal base64 data at input byte {at}")
+                }
+                other => format!(": {other}"),
+            })
+        })?;
+    let t: ContinueToken = serde_json::from_slice(&raw).map_err(|e| invalid(&format!(": {e}")))?;
+    if t.rv == 0 {
+        return Err(invalid(
+            ": incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        ));
+    }
+    if t.start.is_empty() {
+        return Err(invalid(
+            ": encoded start key empty (version meta.k8s.io/v1)",
+        ));
+    }
+    let inside = t.start.strip_prefix(prefix).is_some_and(|rest| {
+        !rest.is_empty() && rest.split('/').all(|s| !matches!(s, "" | "." | ".."))
+    });
+    if !inside {
+        return Err(invalid(&format!(": {}", t.start)));
     }
     Ok(t)
 }
@@ -53,10 +81,20 @@ pub(crate) struct Selection {
 }
 
 impl Selection {
-    pub(crate) fn from_query(query: &Query) -> Result<Self, ApiError> {
+    /// The selectors of a list, watch or deletecollection; field labels the
+    /// resource does not support are refused (400) as upstream.
+    pub(crate) fn from_request(req: &Request<'_>) -> Result<Self, ApiError> {
+        let query = req.query;
+        let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))?;
+        let selectable = req.crd.map_or(&[][..], |c| c.selectable_fields.as_slice());
         Ok(Self {
             labels: LabelSelector::parse(query.get("labelSelector").unwrap_or(""))?,
-            fields: FieldSelector::parse(query.get("fieldSelector").unwrap_or(""))?,
+            fields: resolve_field_selector(
+                fields,
+                &req.resource.group,
+                &req.resource.resource,
+                selectable,
+            )?,
         })
     }
 
@@ -83,7 +121,14 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
     let (mut revision, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let t = decode_continue(token, &prefix)?;
-            (t.rv, Some(t.start))
+            let rv = req.query.get("resourceVersion").unwrap_or("");
+            if !rv.is_empty() && rv != "0" {
+                return Err(ApiError::BadRequest(
+                    "specifying resource version is not allowed when using continue".to_owned(),
+                ));
+            }
+            // A negative revision: go on at the latest one.
+            (t.rv.max(0), Some(t.start))
         }
         None => (list_revision(req).await?, None),
     };
@@ -103,11 +148,13 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
                 },
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Compacted { .. } if continuing => {
-                    ApiError::Expired(CONTINUE_EXPIRED_MSG.to_owned())
+            .map_err(|e| match (e, &start) {
+                // Upstream hands out a token that goes on after the same
+                // key at the latest revision (an inconsistent list).
+                (StoreError::Compacted { .. }, Some(key)) if continuing => {
+                    ApiError::ContinueExpired(encode_continue(-1, key))
                 }
-                e => store_error(e, &req.group_resource(), ""),
+                (e, _) => store_error(e, &req.group_resource(), ""),
             })?;
         revision = page.revision;
         let last_key = page.items.last().map(|kv| kv.key.clone());
@@ -137,46 +184,38 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
 }
 
 /// The revision a list is served at, from `resourceVersion` and
-/// `resourceVersionMatch`.
+/// `resourceVersionMatch` (validated as upstream's `ValidateListOptions`).
 pub(super) async fn list_revision(req: &Request<'_>) -> Result<Revision, ApiError> {
     let rv = req.query.get("resourceVersion").unwrap_or("");
     let matching = req.query.get("resourceVersionMatch").unwrap_or("");
-    if rv.is_empty() || rv == "0" {
-        if matching == "Exact" {
-            return Err(ApiError::BadRequest(
-                "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"".into(),
-            ));
-        }
+    validate_list_options(rv, matching, req.query.get("continue").unwrap_or(""))?;
+    let n = parse_resource_version(rv)?;
+    if n == 0 {
         return Ok(0);
     }
-    let n: Revision = rv
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("invalid resource version {rv:?}")))?;
-    match matching {
-        "Exact" => Ok(n),
-        "" | "NotOlderThan" => {
-            let current = req
-                .api
-                .store
-                .current_revision()
-                .await
-                .map_err(|e| store_error(e, &req.group_resource(), ""))?;
-            if n > current {
-                return Err(ApiError::Timeout {
-                    message: format!("Too large resource version: {n}, current: {current}"),
-                    retry_after_seconds: Some(1),
-                });
-            }
-            Ok(0)
-        }
-        other => Err(ApiError::BadRequest(format!(
-            "invalid resourceVersionMatch {other:?}: supported values: \"Exact\", \"NotOlderThan\""
-        ))),
+    let n = Revision::try_from(n).map_err(|_| {
+        ApiError::BadRequest(format!("invalid resource version: {rv} is out of range"))
+    })?;
+    if matching == "Exact" {
+        return Ok(n);
     }
+    let current = req
+        .api
+        .store
+        .current_revision()
+        .await
+        .map_err(|e| store_error(e, &req.group_resource(), ""))?;
+    if n > current {
+        return Err(ApiError::Timeout {
+            message: format!("Too large resource version: {n}, current: {current}"),
+            retry_after_seconds: Some(1),
+        });
+    }
+    Ok(0)
 }
 
 pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
-    let sel = Selection::from_query(req.query)?;
+    let sel = Selection::from_request(req)?;
     let page = list_page(req, &sel).await?;
     Ok(object::list(
         &req.api_version(),
@@ -190,3 +229,64 @@ pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
 
 // ---------------------------------------------------------------------------
 // create
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PREFIX: &str = "/configmaps/default/";
+
+    fn token(json: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn refused(token: &str) -> String {
+        match decode_continue(token, PREFIX) {
+            Err(e) => {
+                assert_eq!(e.code(), 400, "{e}");
+                e.to_string()
+            }
+            Ok(t) => panic!("accepted: rv {} start {}", t.rv, t.start),
+        }
+    }
+
+    #[test]
+    fn own_tokens_round_trip() {
+        let t = decode_continue(&encode_continue(7, "/configmaps/default/a"), PREFIX);
+        let t = t.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((t.rv, t.start.as_str()), (7, "/configmaps/default/a"));
+        // A negative revision is "the latest" (the token of a 410).
+        let t = decode_continue(&encode_continue(-1, "/configmaps/default/a"), PREFIX);
+        assert_eq!(t.map(|t| t.rv).ok(), Some(-1));
+    }
+
+    #[test]
+    fn forged_tokens_are_refused_with_upstreams_words() {
+        let head = "invalid continue token: continue key is not valid";
+        assert_eq!(
+            refused("!!!"),
+            format!("{head}: illegal base64 data at input byte 0")
+        );
+        assert!(refused(&token("not json")).starts_with(&format!("{head}: ")));
+        assert_eq!(
+            refused(&token(r#"{"rv":0,"start":"/configmaps/default/a"}"#)),
+            format!("{head}: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        );
+        assert_eq!(
+            refused(&token(r#"{"rv":5,"start":""}"#)),
+            format!("{head}: encoded start key empty (version meta.k8s.io/v1)")
+        );
+        for start in [
+            "x",
+            "/secrets/default/a",
+            "/configmaps/other/a",
+            "/configmaps/default/",
+            "/configmaps/default/../../secrets/kube-system/a",
+            "/configmaps/default//a",
+            "/configmaps/default/./a",
+        ] {
+            let json = format!(r#"{{"rv":-5,"start":"{start}"}}"#);
+            assert_eq!(refused(&token(&json)), format!("{head}: {start}"));
+        }
+    }
+}
