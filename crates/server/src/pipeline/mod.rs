@@ -20,6 +20,7 @@
 
 pub(crate) mod accept;
 mod dispatch;
+mod reserve;
 pub(crate) mod route;
 
 use std::time::Instant;
@@ -45,6 +46,13 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let user = authenticate(state, peer, &mut parts.headers);
+    if user.is_some()
+        && let Some(seat) = parts
+            .extensions
+            .get::<std::sync::Arc<reserve::ConnectionSeat>>()
+    {
+        seat.prove();
+    }
     let info = match parse(&parts) {
         Ok(info) => info,
         Err(e) => return http_util::error(&e),
