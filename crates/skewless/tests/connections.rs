@@ -169,3 +169,150 @@ async fn requests_beyond_the_inflight_seats_get_429() {
     })
     .await;
 }
+
+/// Connections that never prove who they are (TLS without a client
+/// certificate, no request) hold at most nine tenths of
+/// `--max-connections`: once that share is full, each new one closes the
+/// idlest of them, and an admin (client certificate) or a token user is
+/// still answered in under a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_anonymous_connections_leave_room_for_authenticated_clients() {
+    use skewless_local::{Credentials, Protocol};
+    let pki = Pki::generate();
+    let server = ServerProcess::start(
+        Path::new(BIN),
+        &pki,
+        &Storage::Sqlite,
+        &["--max-connections=20"],
+    )
+    .await;
+    let anonymous = Credentials::load(&pki.ca, None)
+        .unwrap()
+        .endpoint(&server.url, Protocol::Http1)
+        .unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..30 {
+        // A connection may be chosen to make room before its own
+        // handshake ends; the others stay open and idle.
+        if let Ok(c) = anonymous.connect().await {
+            idle.push(c);
+        }
+    }
+    skewless_testkit::eventually(
+        Duration::from_secs(5),
+        "at most 18 idle anonymous connections open",
+        || {
+            let open = idle.iter().filter(|c| !c.is_closed()).count();
+            async move { open <= 18 }
+        },
+    )
+    .await;
+    for identity in [Identity::Admin, Identity::Token] {
+        let client = server.client(&pki, identity.clone());
+        let started = Instant::now();
+        let r = client.get("/api/v1/namespaces/default").await;
+        assert_eq!(r.status, 200, "{identity:?}: {}", r.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{identity:?}: {:?}",
+            started.elapsed()
+        );
+    }
+    // The newest anonymous connections are the ones still open.
+    assert!(idle.last().is_some_and(|c| !c.is_closed()));
+}
+
+/// Four clients keep the largest accepted bodies that cost the parsers
+/// real CPU in flight (3 MB YAML objects of many keys, created and
+/// applied) while `/readyz` is probed: its p99 stays under 100 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_stays_quick_while_hostile_bodies_are_parsed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let mut yaml =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\ndata:\n");
+    let mut i = 0u64;
+    while yaml.len() < 3 * 1000 * 1000 {
+        yaml.push_str(&format!("  key-{i:08}: \"value {i}\"\n"));
+        i += 1;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut hostile = Vec::new();
+    for n in 0..4 {
+        let client = server.client(&pki, Identity::Admin);
+        let body = yaml.replace("NAME", &format!("big-{n}")).into_bytes();
+        let (stop, in_flight, answered) = (
+            Arc::clone(&stop),
+            Arc::clone(&in_flight),
+            Arc::clone(&answered),
+        );
+        hostile.push(tokio::spawn(async move {
+            let (method, path, content_type) = if n % 2 == 0 {
+                (
+                    "POST",
+                    "/api/v1/namespaces/default/configmaps".to_owned(),
+                    "application/yaml",
+                )
+            } else {
+                (
+                    "PATCH",
+                    format!("/api/v1/namespaces/default/configmaps/big-{n}?fieldManager=t"),
+                    "application/apply-patch+yaml",
+                )
+            };
+            while !stop.load(Ordering::Acquire) {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                let r = client
+                    .request(
+                        method,
+                        &path,
+                        &[("content-type", content_type)],
+                        Some(body.clone()),
+                    )
+                    .await;
+                in_flight.fetch_sub(1, Ordering::AcqRel);
+                assert!(r.status < 500, "{}", r.excerpt(500));
+                answered.fetch_add(1, Ordering::AcqRel);
+            }
+        }));
+    }
+    // Probe for about 3 s once all four are sending, keeping only the
+    // probes that began and ended with hostile bodies in flight.
+    skewless_testkit::eventually(Duration::from_secs(10), "4 hostile requests", || {
+        let n = in_flight.load(Ordering::Acquire);
+        async move { n == 4 }
+    })
+    .await;
+    let probe = server.client(&pki, Identity::Admin);
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline || latencies.len() < 50 {
+        let busy_before = in_flight.load(Ordering::Acquire) > 0;
+        let started = Instant::now();
+        assert_eq!(probe.get("/readyz").await.status, 200);
+        let took = started.elapsed();
+        if busy_before && in_flight.load(Ordering::Acquire) > 0 {
+            latencies.push(took);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, Ordering::Release);
+    for h in hostile {
+        h.await.unwrap();
+    }
+    assert!(
+        answered.load(Ordering::Acquire) >= 4,
+        "the hostile bodies were answered"
+    );
+    latencies.sort();
+    let p99 = latencies[(latencies.len() * 99).div_ceil(100) - 1];
+    assert!(
+        p99 < Duration::from_millis(100),
+        "/readyz p99 {p99:?} over {} probes: {latencies:?}",
+        latencies.len()
+    );
+}

@@ -4,6 +4,11 @@
 //! with bounded request heads, header-read and idle timeouts and HTTP/2
 //! stream limits; then graceful shutdown.
 //!
+//! Connections that have not proven who they are (no verified client
+//! certificate, no authenticated request yet) share nine tenths of the
+//! cap; a full share makes room by closing its idlest member (`reserve.rs`),
+//! so anonymous clients cannot lock authenticated ones out.
+//!
 //! Accept errors (out of file descriptors) back off instead of spinning and
 //! are logged at most once per [`ACCEPT_ERROR_LOG_INTERVAL`], with a count.
 
@@ -23,6 +28,7 @@ use std::time::Duration;
 
 use skewless_apimachinery::status::ApiError;
 
+use super::reserve::{UnprovenPool, unproven_cap};
 use crate::state::State;
 use crate::tls::ClientCertVerifiers;
 
@@ -124,6 +130,7 @@ pub(crate) async fn accept_loop(
     let graceful = GracefulShutdown::new();
     let verifiers = Arc::new(verifiers);
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let unproven = UnprovenPool::new(unproven_cap(max_connections));
     let mut errors = AcceptErrors::new();
     loop {
         // A connection slot first: at the cap, new clients wait in the
@@ -148,6 +155,12 @@ pub(crate) async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        // Unproven until the certificate or a request says who it is.
+        let Some(seat) = unproven.admit() else {
+            tracing::debug!(%remote, "refused: every unauthenticated connection is busy");
+            continue;
+        };
+        let seat = Arc::new(seat);
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let api = Arc::clone(&api);
@@ -155,7 +168,10 @@ pub(crate) async fn accept_loop(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = slot;
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await;
+            let handshake = tokio::select! {
+                h = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)) => h,
+                () = seat.closed_for_room() => return,
+            };
             let stream = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -171,11 +187,22 @@ pub(crate) async fn accept_loop(
                 .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
                 .unwrap_or_default();
             let peer = Arc::new(verifiers.classify(&chain));
+            if peer.client.is_some() || peer.front_proxy.is_some() {
+                seat.prove();
+            }
+            let service_seat = Arc::clone(&seat);
             let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
                 let api = Arc::clone(&api);
                 let peer = Arc::clone(&peer);
+                let busy = service_seat.busy();
+                // `handle` proves the seat when the request authenticates.
+                req.extensions_mut().insert(Arc::clone(&service_seat));
                 req.extensions_mut().insert(super::ClientAddr(remote));
-                async move { Ok::<_, Infallible>(super::handle(&api, &peer, req).await) }
+                async move {
+                    let resp = super::handle(&api, &peer, req).await;
+                    drop(busy);
+                    Ok::<_, Infallible>(resp)
+                }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             // Header limits as Go's net/http (kube-apiserver's) default,
@@ -194,8 +221,15 @@ pub(crate) async fn accept_loop(
                 .keep_alive_interval(H2_KEEPALIVE)
                 .keep_alive_timeout(H2_KEEPALIVE);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            tokio::select! {
+                ended = watcher.watch(conn.into_owned()) => {
+                    if let Err(e) = ended {
+                        tracing::debug!(%remote, error = %e, "connection ended with an error");
+                    }
+                }
+                () = seat.closed_for_room() => {
+                    tracing::debug!(%remote, "closed an idle unauthenticated connection to make room");
+                }
             }
         });
     }

@@ -24,6 +24,7 @@ pub(crate) mod accept;
 mod dispatch;
 mod drain;
 mod impersonate;
+mod reserve;
 pub(crate) mod route;
 
 use std::net::SocketAddr;
@@ -66,6 +67,11 @@ pub(crate) async fn handle(
     }
     let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);
     let found = authenticate(state, peer, &mut parts.headers);
+    if matches!(found, Authenticated::User(_))
+        && let Some(seat) = parts.extensions.get::<Arc<reserve::ConnectionSeat>>()
+    {
+        seat.prove();
+    }
     let audit_id = audit::audit_id(&mut parts.headers);
     let proxied_by = proxied_by(peer, &parts.headers);
     let info = match parse(&parts) {

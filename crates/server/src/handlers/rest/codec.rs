@@ -1,7 +1,11 @@
-//! Objects in and out: request bodies decoded by Content-Type, stored
-//! values decoded for the client, incoming objects admitted (type meta,
-//! metadata, field validation, custom resource schemas) and encoded for
-//! storage, and the namespace a write goes to checked.
+//! Objects in and out: request bodies decoded by Content-Type and patches
+//! applied (both through [`parse_off_thread`], so a large body never
+//! occupies an async worker), stored values decoded for the client,
+//! incoming objects admitted (type meta, metadata, field validation, custom
+//! resource schemas) and encoded for storage, and the namespace a write
+//! goes to checked.
+
+use std::sync::LazyLock;
 
 use crate::object;
 use crate::storage;
@@ -16,6 +20,7 @@ use skewless_apimachinery::validation::{
     FieldError, validate_core_limits, validate_object_meta_name,
 };
 use skewless_store::KeyValue;
+use tokio::sync::Semaphore;
 
 use super::request::{Request, api_version, store_error};
 
@@ -41,8 +46,13 @@ pub(super) fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiE
 /// Checks an incoming object against its schema: unknown fields per
 /// `fieldValidation` (Strict → 400, Warn → dropped with warnings, Ignore →
 /// dropped), then (custom resources) defaults and schema validation (422
-/// listing every failing field). Returns the warnings.
-pub(super) fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
+/// listing every failing field). Returns the warnings. The walk over a
+/// large object runs off the async workers, as its decoding did.
+pub(super) async fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
+    parse_off_thread(req.body.len(), || admit_now(req, obj)).await
+}
+
+fn admit_now(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
     let Some(crd) = req.crd else {
         let warnings = crate::openapi::validate_fields(
             &crate::handlers::derived::openapi(req.api),
@@ -115,12 +125,81 @@ pub(super) fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
 /// The largest object stored (etcd's default `--max-request-bytes`).
 pub(crate) const MAX_STORED_OBJECT_BYTES: usize = 1536 * 1024;
 
-/// Parses a request body into a JSON object according to its Content-Type.
-pub(crate) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+/// Bodies up to this size are decoded, patched and admitted on the async
+/// worker that read them: that costs well under a millisecond. Larger ones
+/// go through [`parse_off_thread`].
+pub(crate) const INLINE_PARSE_BYTES: usize = 64 * 1024;
+
+/// At most this many large bodies are worked on at once (one per CPU, at
+/// least two); more wait their turn without holding a thread.
+static LARGE_PARSES: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Semaphore::new(cpus.max(2))
+});
+
+/// Runs `work`, the CPU-bound part of handling a request body of `size`
+/// bytes (decoding it, applying a patch, admitting the object): inline when
+/// `size` is at most [`INLINE_PARSE_BYTES`], otherwise at most
+/// [`LARGE_PARSES`] at once and off the async workers, so that however much
+/// CPU a hostile body costs, other requests (`/readyz` among them) keep
+/// being answered.
+///
+/// Off the workers means `tokio::task::block_in_place`: this worker hands
+/// its queued tasks to the others (a new one is started when needed) and
+/// runs `work` itself. Unlike `spawn_blocking` it can borrow the request,
+/// so neither the body nor the current object is copied. On a
+/// current-thread runtime (unit tests) `work` runs inline.
+pub(crate) async fn parse_off_thread<T>(
+    size: usize,
+    work: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if size <= INLINE_PARSE_BYTES || !multi_thread {
+        return work();
+    }
+    let _turn = LARGE_PARSES
+        .acquire()
+        .await
+        .map_err(|_| ApiError::InternalError("the body parser pool is closed".into()))?;
+    tokio::task::block_in_place(work)
+}
+
+/// Parses a request body into a JSON object according to its Content-Type
+/// (large bodies off the async workers).
+pub(crate) async fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let format = request_body_format(content_type);
+    parse_off_thread(body.len(), || decode_as(format, body)).await
+}
+
+/// Applies a PATCH body to `base` (see [`crate::patching::apply`]), large
+/// bodies off the async workers.
+pub(super) async fn apply_patch(
+    req: &Request<'_>,
+    name: &str,
+    base: &Value,
+    kind: crate::patching::PatchKind,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    parse_off_thread(body.len(), || {
+        crate::patching::apply(
+            req.resource,
+            req.crd.is_none(),
+            name,
+            base,
+            kind,
+            body,
+            req.api.max_body,
+        )
+    })
+    .await
+}
+
+/// The nesting guard, then the decoder of `format`.
+fn decode_as(format: BodyFormat, body: &[u8]) -> Result<Value, ApiError> {
     if matches!(format, BodyFormat::Json | BodyFormat::Yaml) {
         check_nesting(body, MAX_NESTING_DEPTH).map_err(ApiError::BadRequest)?;
     }

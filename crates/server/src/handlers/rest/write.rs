@@ -12,8 +12,8 @@ use skewless_apimachinery::status::ApiError;
 use skewless_store::{StoreError, WriteOptions};
 
 use super::codec::{
-    admit, check_namespace, check_type_meta, decode_body, decode_for, encode_for_storage,
-    validate_meta,
+    admit, apply_patch, check_namespace, check_type_meta, decode_body, decode_for,
+    encode_for_storage, validate_meta,
 };
 use super::request::{Request, is_crd_resource, respond, store_error, subresource_not_found};
 use super::scale::{apply_scale, scale_of};
@@ -25,7 +25,7 @@ pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError
             action: "create".into(),
         });
     }
-    let mut obj = decode_body(req.headers, &req.body)?;
+    let mut obj = decode_body(req.headers, &req.body).await?;
     if let Some(resp) = crate::handlers::special::create(req, &obj)? {
         return Ok(resp);
     }
@@ -72,7 +72,7 @@ pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError
     if is_crd_resource(req.resource) {
         crate::handlers::crd::prepare(&mut obj, None)?;
     }
-    let warnings = admit(req, &mut obj)?;
+    let warnings = admit(req, &mut obj).await?;
     admission::identity_lease(req, &[Some(&obj)])?;
     admission::rbac_escalation(req, &obj).await?;
     check_namespace(req, true).await?;
@@ -130,7 +130,7 @@ pub(super) enum Change {
 }
 
 pub(crate) async fn update(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
-    let obj = decode_body(req.headers, &req.body)?;
+    let obj = decode_body(req.headers, &req.body).await?;
     write_existing(req, Change::Replace(obj)).await
 }
 
@@ -199,15 +199,7 @@ pub(super) async fn write_existing_warned(
                 } else {
                     current.clone()
                 };
-                let patched = crate::patching::apply(
-                    req.resource,
-                    req.crd.is_none(),
-                    &name,
-                    &base,
-                    *kind,
-                    body,
-                    req.api.max_body,
-                )?;
+                let patched = apply_patch(req, &name, &base, *kind, body).await?;
                 let rv = object::meta_str(&patched, "resourceVersion").to_owned();
                 // A patch that leaves resourceVersion as it was does not ask
                 // for a precondition.
@@ -232,7 +224,7 @@ pub(super) async fn write_existing_warned(
                         &req.resource.kind.clone(),
                         &req.api_version(),
                     )?;
-                    *warnings = admit(req, &mut incoming)?;
+                    *warnings = admit(req, &mut incoming).await?;
                 }
                 let body_name = object::name(&incoming);
                 if !body_name.is_empty() && body_name != name {
@@ -387,15 +379,14 @@ pub(super) async fn apply_create(
     body: &Bytes,
 ) -> Result<Response<Body>, ApiError> {
     let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
-    let applied = crate::patching::apply(
-        req.resource,
-        req.crd.is_none(),
+    let applied = apply_patch(
+        req,
         &req.info.name,
         &empty,
         crate::patching::PatchKind::Apply,
         body,
-        req.api.max_body,
-    )?;
+    )
+    .await?;
     let inner = Request {
         api: req.api,
         user: req.user,
