@@ -165,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_context_per_server_and_a_default_on_the_first() {
+    fn one_context_per_server_a_default_on_the_first_and_dev() {
         let dir = tempfile::tempdir().unwrap();
         let (pki, _) = Pki::generate(dir.path()).unwrap();
         let servers = vec![
@@ -175,7 +175,10 @@ mod tests {
         let text = Kubeconfig::admin(&pki, &servers, "dflt").render().unwrap();
         assert!(text.contains("- name: s-2\n  cluster:\n    server: https://127.0.0.1:2\n"));
         assert!(text.contains("- name: dflt\n  context:\n    cluster: s-1\n    user: admin\n"));
+        assert!(text.contains(
+            "- name: dev\n  context:\n    cluster: s-1\n    user: dev\n    namespace: dev\n"
+        ));
         assert!(text.ends_with("current-context: dflt\n"));
-        assert_eq!(text.matches("client-key-data").count(), 1);
+        assert_eq!(text.matches("client-key-data").count(), 2, "admin and dev");
     }
 }

@@ -129,10 +129,21 @@ pub(crate) async fn run_lease(
         }
         revision = renew(&api, &key, &holder, advertise.as_deref(), &timing, revision).await;
     }
+    // Only while the lease is still this run's: a restart of this server
+    // (same ID) may already have replaced both, and deleting its lease and
+    // endpoint would hide it from its peers.
+    let still_ours = match (api.store.get(&key).await, revision) {
+        (Ok(Some(kv)), Some(r)) => kv.mod_revision == r,
+        _ => false,
+    };
+    if !still_ours {
+        tracing::info!("identity lease already replaced or gone; left as it is");
+        return;
+    }
     // Endpoint first: peers take a Lease deleted while its endpoint exists
     // for someone else's delete and keep routing to us for a while.
     let _ = api.store.delete(&endpoint_key(&api.server_id), None).await;
-    match api.store.delete(&key, None).await {
+    match api.store.delete(&key, revision).await {
         Ok(_) | Err(StoreError::NotFound(_)) => tracing::info!("identity lease deleted"),
         Err(e) => tracing::warn!(error = %e, "deleting the identity lease on shutdown failed"),
     }
@@ -210,6 +221,12 @@ pub(crate) async fn run_endpoint(api: Arc<State>, address: String, timing: Ident
         }
     }
     let mut tick = tokio::time::interval(timing.endpoint_refresh);
+    // The revision of this run's last write: at shutdown the endpoint is
+    // deleted only if it is still that one. A restart of this server (same
+    // ID, e.g. during an upgrade) may already have written its own, and
+    // deleting that would leave peers without its address until the next
+    // refresh.
+    let mut ours = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -224,11 +241,14 @@ pub(crate) async fn run_endpoint(api: Arc<State>, address: String, timing: Ident
             Ok(None) => api.store.create(&key, value.clone(), ttl).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "writing the peer endpoint failed");
+        match written {
+            Ok(kv) => ours = Some(kv.mod_revision),
+            Err(e) => tracing::warn!(error = %e, "writing the peer endpoint failed"),
         }
     }
-    let _ = api.store.delete(&key, None).await;
+    if let Some(revision) = ours {
+        let _ = api.store.delete(&key, Some(revision)).await;
+    }
 }
 
 /// Deletes identity leases whose holders stopped renewing them.
