@@ -15,6 +15,7 @@
 //! It must never hide a failure: a refused connection or an unexpected
 //! status is an error, not a data point.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -28,14 +29,29 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where a server listens and how to reach it.
 #[derive(Debug, Clone)]
-pub struct Endpoint(skewless_local::Endpoint);
+pub struct Endpoint(skewless_local::Endpoint, Option<Arc<str>>);
 
 impl Endpoint {
     /// An endpoint for `url` (`https://host:port`) trusting the PKI's CA and
     /// presenting its admin client certificate.
     pub fn new(url: &str, pki: &Pki, protocol: Protocol) -> anyhow::Result<Self> {
         let credentials = skewless_local::Credentials::admin(pki)?;
-        Ok(Self(credentials.endpoint(url, protocol)?))
+        Ok(Self(credentials.endpoint(url, protocol)?, None))
+    }
+
+    /// An endpoint for `url` that presents no client certificate and
+    /// authenticates with a bearer token instead.
+    pub fn with_token(
+        url: &str,
+        pki: &Pki,
+        protocol: Protocol,
+        token: &str,
+    ) -> anyhow::Result<Self> {
+        let credentials = skewless_local::Credentials::load(&pki.ca, None)?;
+        Ok(Self(
+            credentials.endpoint(url, protocol)?,
+            Some(format!("Bearer {token}").into()),
+        ))
     }
 
     /// `n` client handles: clones of one HTTP/2 connection, or `n` HTTP/1.1
@@ -46,9 +62,9 @@ impl Endpoint {
             let first = self.0.connect().await?;
             while conns.len() + 1 < n {
                 let Some(shared) = first.share() else { break };
-                conns.push(Connection(shared));
+                conns.push(Connection(shared, self.1.clone()));
             }
-            conns.push(Connection(first));
+            conns.push(Connection(first, self.1.clone()));
         }
         Ok(conns)
     }
@@ -56,7 +72,7 @@ impl Endpoint {
 
 /// One client's handle on a kept-alive connection.
 #[derive(Debug)]
-pub struct Connection(skewless_local::Connection);
+pub struct Connection(skewless_local::Connection, Option<Arc<str>>);
 
 /// A response: status and the whole body.
 #[derive(Debug)]
@@ -96,7 +112,7 @@ impl Connection {
             .send(
                 method.as_str(),
                 path,
-                &headers(accept),
+                &headers(accept, self.1.as_deref()),
                 body,
                 REQUEST_TIMEOUT,
             )
@@ -112,8 +128,12 @@ impl Connection {
     pub async fn stream(&mut self, path: &str) -> anyhow::Result<hyper::body::Incoming> {
         let response = tokio::time::timeout(
             REQUEST_TIMEOUT,
-            self.0
-                .start("GET", path, &headers("application/json"), None),
+            self.0.start(
+                "GET",
+                path,
+                &headers("application/json", self.1.as_deref()),
+                None,
+            ),
         )
         .await
         .with_context(|| format!("GET {path}: no response within {REQUEST_TIMEOUT:?}"))??;
@@ -151,10 +171,15 @@ impl Connection {
     }
 }
 
-/// What every benchmark request says about itself.
-fn headers(accept: &str) -> [(&str, &str); 2] {
-    [
+/// What every benchmark request says about itself (and its bearer token,
+/// if it has one).
+fn headers<'a>(accept: &'a str, authorization: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
         (http::header::ACCEPT.as_str(), accept),
         (http::header::USER_AGENT.as_str(), "skewless-bench"),
-    ]
+    ];
+    if let Some(a) = authorization {
+        h.push((http::header::AUTHORIZATION.as_str(), a));
+    }
+    h
 }

@@ -27,6 +27,7 @@ mod measure;
 mod nginx;
 mod plot;
 mod procfs;
+mod rbac;
 mod single;
 mod watch;
 
@@ -59,6 +60,9 @@ enum Command {
     /// One server from 1k to 100k objects and from 1 to 1,000 watchers:
     /// latency, create throughput, RSS, and PNG plots.
     Growth(growth::GrowthArgs),
+    /// What RBAC costs a GET with 1,000 roles and 1,000 bindings: the same
+    /// GET by system:masters and by an RBAC-authorized user.
+    Rbac(rbac::RbacArgs),
 }
 
 #[tokio::main]
@@ -70,6 +74,7 @@ async fn main() -> std::process::ExitCode {
         Command::Watch(args) => watch::run(args).await,
         Command::Converge(args) => converge::run(args).await,
         Command::Growth(args) => growth::run(args).await,
+        Command::Rbac(args) => rbac::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

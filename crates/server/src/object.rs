@@ -65,11 +65,9 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// `metadata.finalizers` as strings.
-pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
-    obj.get("metadata")
-        .and_then(|m| m.get("finalizers"))
-        .and_then(Value::as_array)
+/// A JSON array's strings (nothing when it is not an array).
+pub(crate) fn string_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
@@ -77,6 +75,11 @@ pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `metadata.finalizers` as strings.
+pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
+    string_list(obj.get("metadata").and_then(|m| m.get("finalizers")))
 }
 
 pub(crate) fn is_deleting(obj: &Value) -> bool {

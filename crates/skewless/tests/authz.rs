@@ -61,6 +61,31 @@ async fn create(admin: &Client, path: &str, body: Value) {
     assert_eq!(r.status, 201, "POST {path}: {}", r.text());
 }
 
+/// A ClusterRole with `rules`, bound cluster-wide to `user`.
+async fn grant(admin: &Client, role: &str, rules: Value, binding: &str, user: &str) {
+    create(
+        admin,
+        &format!("{RBAC}/clusterroles"),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": rules,
+        }),
+    )
+    .await;
+    create(
+        admin,
+        &format!("{RBAC}/clusterrolebindings"),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": binding},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }),
+    )
+    .await;
+}
+
 fn role_binding(ns: &str, name: &str, cluster_role: &str, user: &str) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
@@ -260,25 +285,12 @@ async fn impersonation_needs_the_impersonate_verb() {
     let admin = s.client(&pki, Identity::Admin);
     let proxy = s.client(&pki, Identity::FrontProxy);
     // `support` may impersonate user `viewer` only.
-    create(
+    grant(
         &admin,
-        &format!("{RBAC}/clusterroles"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "impersonate-viewer"},
-            "rules": [{"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["viewer"]}],
-        }),
-    )
-    .await;
-    create(
-        &admin,
-        &format!("{RBAC}/clusterrolebindings"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "support-impersonates"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "impersonate-viewer"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "support"}],
-        }),
+        "impersonate-viewer",
+        json!([{"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["viewer"]}]),
+        "support-impersonates",
+        "support",
     )
     .await;
     let whoami = |user: &'static str, headers: Vec<(&'static str, &'static str)>| {
@@ -508,25 +520,12 @@ async fn both_hops_authorize_a_proxied_request() {
     )
     .await;
     let admin = old.client(&pki, Identity::Admin);
-    create(
+    grant(
         &admin,
-        &format!("{RBAC}/clusterroles"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "map-reader"},
-            "rules": [{"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingadmissionpolicies"], "verbs": ["get", "list"]}],
-        }),
-    )
-    .await;
-    create(
-        &admin,
-        &format!("{RBAC}/clusterrolebindings"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "reader"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "map-reader"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "reader"}],
-        }),
+        "map-reader",
+        json!([{"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingadmissionpolicies"], "verbs": ["get", "list"]}]),
+        "reader",
+        "reader",
     )
     .await;
     let proxy = old.client(&pki, Identity::FrontProxy);
@@ -576,25 +575,12 @@ async fn both_hops_authorize_a_proxied_request() {
     new.kill().await;
     // `writer` may create MAPs on the 1.35 server's policy (shared
     // storage: the same RBAC objects); only the strict peer refuses.
-    create(
+    grant(
         &admin,
-        &format!("{RBAC}/clusterroles"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "map-writer"},
-            "rules": [{"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingadmissionpolicies"], "verbs": ["*"]}],
-        }),
-    )
-    .await;
-    create(
-        &admin,
-        &format!("{RBAC}/clusterrolebindings"),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "writer"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "map-writer"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "writer"}],
-        }),
+        "map-writer",
+        json!([{"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingadmissionpolicies"], "verbs": ["*"]}]),
+        "writer",
+        "writer",
     )
     .await;
     let writer = As {

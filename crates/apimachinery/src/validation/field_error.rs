@@ -283,8 +283,10 @@ fn render_value(value: &Value) -> String {
     out
 }
 
-/// Quotes a string like Go's `%q` for the characters that occur in practice.
-pub(crate) fn go_quote(s: &str) -> String {
+/// Quotes a string like Go's `%q` (`strconv.Quote`): `"` and `\` escaped,
+/// control characters escaped, printable text kept as is. Upstream builds
+/// many messages clients compare verbatim with it.
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -300,6 +302,9 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\u{0b}' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
         }

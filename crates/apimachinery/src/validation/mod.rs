@@ -17,7 +17,7 @@ mod names;
 
 pub use builtin::{MAX_DATA_BYTES, validate_core_limits};
 pub(crate) use field_error::aggregate_messages;
-pub(crate) use field_error::go_quote;
+pub use field_error::go_quote;
 pub use field_error::{FieldError, FieldErrorType};
 pub use meta::{
     generate_name, random_suffix, validate_annotations, validate_labels, validate_object_meta_name,

@@ -11,6 +11,7 @@ use skewless_apimachinery::validation::FieldError;
 
 use crate::authn::UserInfo;
 use crate::authz::{Chain, Verdict};
+use crate::object;
 use crate::rbac::Rbac;
 
 fn string(v: &Value, field: &str) -> String {
@@ -18,18 +19,6 @@ fn string(v: &Value, field: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned()
-}
-
-fn strings(v: &Value, field: &str) -> Vec<String> {
-    v.get(field)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn invalid(kind: &str, causes: Vec<FieldError>) -> ApiError {
@@ -121,7 +110,7 @@ pub(crate) fn subject(
     let user = UserInfo {
         name: string(&spec, "user"),
         uid: string(&spec, "uid"),
-        groups: strings(&spec, "groups"),
+        groups: object::string_list(spec.get("groups")),
         extra: spec
             .get("extra")
             .cloned()
