@@ -5,13 +5,11 @@
 //! Pure: the caller passes the objects, the decoded managedFields, the
 //! request's manager and the current time, and stores what comes back.
 
-use std::fmt;
-
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::{Conflict, Conflicts, Error};
 use crate::managed::{ManagedFieldsEntry, Operation, cap_update_managers};
-use crate::path::{Path, PathElement, path_to_string, values_equal};
+use crate::path::{Path, PathElement, values_equal};
 use crate::schema::Schema;
 use crate::set::FieldSet;
 use crate::walk;
@@ -116,7 +114,7 @@ impl FieldManager {
         Self {
             schema,
             ignored: FieldSet::new(),
-            max_update_managers: crate::DEFAULT_MAX_UPDATE_MANAGERS,
+            max_update_managers: crate::managed::DEFAULT_MAX_UPDATE_MANAGERS,
         }
     }
 
@@ -219,7 +217,7 @@ impl FieldManager {
         let mut conflicts = Vec::new();
         for e in &others {
             for path in e.fields.intersection(&changed).paths() {
-                conflicts.push(Conflict::new(e, path));
+                conflicts.push(conflict(e, path));
             }
         }
         if !force && !conflicts.is_empty() {
@@ -275,107 +273,14 @@ impl FieldManager {
     }
 }
 
-/// One field an apply would take from another manager.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conflict {
-    /// The other manager.
-    pub manager: String,
-    /// Its operation.
-    pub operation: Operation,
-    /// Its API version.
-    pub api_version: String,
-    /// Its subresource.
-    pub subresource: String,
-    /// The contested field.
-    pub path: Path,
-    identifier: String,
-}
-
-impl Conflict {
-    fn new(owner: &ManagedFieldsEntry, path: Path) -> Self {
-        Self {
-            manager: owner.manager.clone(),
-            operation: owner.operation,
-            api_version: owner.api_version.clone(),
-            subresource: owner.subresource.clone(),
-            path,
-            identifier: owner.identifier(),
-        }
-    }
-
-    /// Upstream's `printManager`: `"kubectl"` for an applier,
-    /// `"kubectl-edit" using v1` for an updater, with
-    /// ` with subresource "status"` after the name when there is one.
-    pub fn manager_description(&self) -> String {
-        let mut out = Value::String(self.manager.clone()).to_string();
-        if !self.subresource.is_empty() {
-            out.push_str(&format!(
-                " with subresource {}",
-                Value::String(self.subresource.clone())
-            ));
-        }
-        if self.operation == Operation::Update {
-            out.push_str(&format!(" using {}", self.api_version));
-        }
-        out
-    }
-
-    /// The `details.causes[].message` of the 409: `conflict with ...`.
-    pub fn message(&self) -> String {
-        format!("conflict with {}", self.manager_description())
-    }
-
-    /// The `details.causes[].field` of the 409: `.spec.replicas`.
-    pub fn field(&self) -> String {
-        path_to_string(&self.path)
-    }
-}
-
-/// The conflicts of a failed apply; `Display` is the 409's message.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conflicts(Vec<Conflict>);
-
-impl Conflicts {
-    fn new(mut conflicts: Vec<Conflict>) -> Self {
-        // Upstream groups by manager identifier in sorted order; within a
-        // manager, paths come in set order. `sort_by` is stable.
-        conflicts.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-        Self(conflicts)
-    }
-
-    /// Each conflict, grouped by manager.
-    pub fn conflicts(&self) -> &[Conflict] {
-        &self.0
-    }
-}
-
-impl fmt::Display for Conflicts {
-    /// `Apply failed with 1 conflict: conflict with "m" using v1: .data.key`,
-    /// or for several: `Apply failed with 2 conflicts: conflicts with
-    /// "a":\n- .x\nconflicts with "b" using v1:\n- .y`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let [only] = self.0.as_slice() {
-            return write!(
-                f,
-                "Apply failed with 1 conflict: {}: {}",
-                only.message(),
-                only.field()
-            );
-        }
-        let mut lines: Vec<String> = Vec::new();
-        let mut current: Option<&str> = None;
-        for c in &self.0 {
-            if current != Some(c.identifier.as_str()) {
-                lines.push(format!("conflicts with {}:", c.manager_description()));
-                current = Some(c.identifier.as_str());
-            }
-            lines.push(format!("- {}", c.field()));
-        }
-        write!(
-            f,
-            "Apply failed with {} conflicts: {}",
-            self.0.len(),
-            lines.join("\n")
-        )
+/// The conflict of `path` with `owner`'s ownership of it.
+fn conflict(owner: &ManagedFieldsEntry, path: Path) -> Conflict {
+    Conflict {
+        manager: owner.manager.clone(),
+        operation: owner.operation,
+        api_version: owner.api_version.clone(),
+        subresource: owner.subresource.clone(),
+        path,
+        identifier: owner.identifier(),
     }
 }

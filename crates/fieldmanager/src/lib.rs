@@ -8,15 +8,18 @@
 //! Type information comes from a [`Schema`]: a CRD's structural schema, the
 //! built-ins' OpenAPI v3, or none (deduced).
 
+mod error;
 mod fieldmanager;
 mod managed;
 mod manager;
+mod operation;
 mod path;
 mod schema;
 mod set;
 mod walk;
 
-pub use fieldmanager::{Applied, Conflict, Conflicts, FieldManager, Writer, field_set};
+pub use error::{Conflict, Conflicts, Error};
+pub use fieldmanager::{Applied, FieldManager, Writer, field_set};
 pub use managed::{
     ANCIENT_CHANGES_MANAGER, DEFAULT_MAX_UPDATE_MANAGERS, MAX_SUBRESOURCE_NAME_LENGTH,
     ManagedFieldsEntry, Operation, cap_update_managers, decode_managed_fields,
@@ -26,25 +29,3 @@ pub use manager::{FIELD_MANAGER_MAX_LENGTH, manager_from_user_agent, validate_ma
 pub use path::{OrderedValue, Path, PathElement, compare_values, path_to_string, values_equal};
 pub use schema::{ListKind, ListType, MapKind, MapType, Schema, TypeRef, object_meta};
 pub use set::FieldSet;
-
-/// What can go wrong managing fields.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum Error {
-    /// A FieldsV1 document that does not parse.
-    #[error("invalid FieldsV1: {0}")]
-    InvalidFieldsV1(String),
-    /// `metadata.managedFields` entries that fail validation; each string
-    /// is one field error of the 422.
-    #[error("{}", .0.join(", "))]
-    InvalidManagedFields(Vec<String>),
-    /// An object or configuration that does not fit its type (a map-list
-    /// element without its keys).
-    #[error("{0}")]
-    InvalidObject(String),
-    /// A schema that cannot be used.
-    #[error("schema: {0}")]
-    Schema(String),
-    /// An apply that conflicts with other managers (409).
-    #[error("{0}")]
-    Conflicts(Conflicts),
-}

@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::Error;
+use crate::error::Error;
 use crate::manager::validate_manager_at;
+pub use crate::operation::Operation;
 use crate::set::FieldSet;
 
 /// The longest `subresource` an entry may name (upstream's
@@ -20,25 +21,6 @@ pub const DEFAULT_MAX_UPDATE_MANAGERS: usize = 10;
 
 /// The manager name of the buckets old Update entries are merged into.
 pub const ANCIENT_CHANGES_MANAGER: &str = "ancient-changes";
-
-/// The operation that recorded an entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Operation {
-    /// Server-side apply.
-    Apply,
-    /// Any other write (create, update, non-apply patch).
-    Update,
-}
-
-impl Operation {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Apply => "Apply",
-            Self::Update => "Update",
-        }
-    }
-}
 
 /// One `metadata.managedFields` entry.
 #[derive(Clone, Debug, PartialEq)]

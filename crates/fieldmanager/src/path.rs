@@ -12,8 +12,6 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::Error;
-
 /// A JSON value ordered and compared as upstream's `value.Compare`.
 #[derive(Clone, Debug)]
 pub struct OrderedValue(pub Value);
@@ -94,9 +92,10 @@ impl PathElement {
         }
     }
 
-    /// Parses a FieldsV1 key (the inverse of [`Self::to_fields_v1_key`]).
-    pub fn from_fields_v1_key(key: &str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::InvalidFieldsV1(format!("{key:?}: {why}"));
+    /// Parses a FieldsV1 key (the inverse of [`Self::to_fields_v1_key`]);
+    /// the error says what is wrong with it.
+    pub fn from_fields_v1_key(key: &str) -> Result<Self, String> {
+        let invalid = |why: &str| format!("{key:?}: {why}");
         let (kind, rest) = match key.split_at_checked(2) {
             Some((kind, rest)) if kind.len() == 2 => (kind, rest),
             _ => return Err(invalid("key must be 2 characters long")),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 
 /// How a map or struct merges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 use crate::path::{Path, PathElement, write_go_json_string};
 
 /// A set of paths into an object.
@@ -263,7 +263,7 @@ impl FieldSet {
                 is_self = true;
                 continue;
             }
-            let pe = PathElement::from_fields_v1_key(key)?;
+            let pe = PathElement::from_fields_v1_key(key).map_err(Error::InvalidFieldsV1)?;
             let (sub, sub_self) = Self::read(child)?;
             if sub.is_empty() {
                 set.members.insert(pe);

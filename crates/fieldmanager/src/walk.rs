@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::Error;
+use crate::error::Error;
 use crate::path::{OrderedValue, Path, PathElement, path_to_string, values_equal};
 use crate::schema::{DEDUCED, ListKind, MapKind, MapType, Schema, TypeRef};
 use crate::set::FieldSet;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use base64::Engine as _;
 
-use crate::pki::Pki;
+use crate::pki::{DEV_NAMESPACE, DEV_USER, Pki};
 
 /// How a kubeconfig user authenticates.
 #[derive(Debug, Clone)]
@@ -40,11 +40,6 @@ impl KubeContext {
         }
     }
 }
-
-/// The ordinary user `cluster up` creates besides the admin, and the one
-/// namespace where it may edit (bound to `edit` there).
-pub const DEV_USER: &str = "dev";
-pub const DEV_NAMESPACE: &str = "dev";
 
 /// A kubeconfig to write.
 #[derive(Debug, Clone)]

@@ -21,7 +21,11 @@ pub const SERVING_CERT: &str = "apiserver.crt";
 pub const SERVING_KEY: &str = "apiserver.key";
 pub const ADMIN_CERT: &str = "admin.crt";
 pub const ADMIN_KEY: &str = "admin.key";
-/// The ordinary user `dev` (no groups; RBAC decides what it may do).
+/// The ordinary user `cluster up` creates besides the admin (no groups;
+/// RBAC decides what it may do), and the one namespace where it may edit
+/// (bound to `edit` there).
+pub const DEV_USER: &str = "dev";
+pub const DEV_NAMESPACE: &str = "dev";
 pub const DEV_CERT: &str = "dev.crt";
 pub const DEV_KEY: &str = "dev.key";
 pub const FRONT_PROXY_CA: &str = "front-proxy-ca.crt";
@@ -109,7 +113,7 @@ impl Pki {
             .context("issuing the admin certificate")?
             .write(dir, &stem(ADMIN_CERT))
             .with_context(context)?;
-        ca.issue_client(crate::kubeconfig::DEV_USER, &[])
+        ca.issue_client(DEV_USER, &[])
             .context("issuing the dev user's certificate")?
             .write(dir, &stem(DEV_CERT))
             .with_context(context)?;

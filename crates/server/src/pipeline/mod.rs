@@ -23,6 +23,7 @@
 pub(crate) mod accept;
 mod dispatch;
 mod drain;
+mod head;
 mod impersonate;
 mod reserve;
 pub(crate) mod route;
@@ -62,7 +63,7 @@ pub(crate) async fn handle(
     let (mut parts, body) = req.into_parts();
     // An early answer leaves the body unread: drained, not reset (drain.rs).
     let body = drain::RequestBody::new(body);
-    if let Err(e) = accept::check_head(&parts) {
+    if let Err(e) = head::check(&parts) {
         return http_util::error(&e);
     }
     let client = parts.extensions.get::<ClientAddr>().map(|c| c.0);

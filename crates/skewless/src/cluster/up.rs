@@ -16,8 +16,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use skewless_apimachinery::catalog::{EmulatedVersion, RuntimeConfig};
 use skewless_local::Credentials;
-use skewless_local::kubeconfig::{DEV_NAMESPACE, DEV_USER};
-use skewless_local::pki::{Ensured, Pki};
+use skewless_local::pki::{DEV_NAMESPACE, DEV_USER, Ensured, Pki};
 use skewless_server::options::FeatureGates;
 
 use super::discovery::{self, Served, wait_merged};
