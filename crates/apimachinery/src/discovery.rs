@@ -434,6 +434,83 @@ pub struct APIResource {
     pub storage_version_hash: String,
 }
 
+// ---------------------------------------------------------------------------
+// Legacy documents from aggregated data
+// ---------------------------------------------------------------------------
+
+impl APIGroup {
+    /// The legacy description of a group (as an item of [`APIGroupList`]:
+    /// no `kind`/`apiVersion`) from its aggregated form: its versions in the
+    /// aggregated order, which is priority order, so the first is the
+    /// preferred one. `None` for a group without versions.
+    pub fn from_aggregated(group: &APIGroupDiscovery) -> Option<Self> {
+        let versions: Vec<GroupVersionForDiscovery> = group
+            .versions
+            .iter()
+            .map(|v| GroupVersionForDiscovery::new(group.name(), &v.version))
+            .collect();
+        Some(Self {
+            name: group.name().to_owned(),
+            preferred_version: versions.first()?.clone(),
+            versions,
+            ..Self::default()
+        })
+    }
+}
+
+impl APIResourceList {
+    /// The legacy `APIResourceList` of one version of `group` from its
+    /// aggregated form: each resource, then each subresource as
+    /// `resource/subresource` with the kind's group/version only when it
+    /// differs from the list's, sorted by name, as upstream writes them.
+    /// `apiVersion` is `v1` under `/apis` and absent for the core group.
+    pub fn from_aggregated(group: &str, version: &APIVersionDiscovery) -> Self {
+        let kind_of = |k: &Option<GroupVersionKind>| k.as_ref().map(|k| k.kind.clone());
+        let mut resources = Vec::new();
+        for r in &version.resources {
+            let namespaced = r.scope.is_namespaced();
+            resources.push(APIResource {
+                name: r.resource.clone(),
+                singular_name: r.singular_resource.clone(),
+                namespaced,
+                kind: kind_of(&r.response_kind).unwrap_or_default(),
+                verbs: r.verbs.clone(),
+                short_names: r.short_names.clone(),
+                categories: r.categories.clone(),
+                ..APIResource::default()
+            });
+            for sub in &r.subresources {
+                let (kind_group, kind_version) = match &sub.response_kind {
+                    Some(k) if !(k.group == group && k.version == version.version) => {
+                        (k.group.clone(), k.version.clone())
+                    }
+                    _ => (String::new(), String::new()),
+                };
+                resources.push(APIResource {
+                    name: format!("{}/{}", r.resource, sub.subresource),
+                    namespaced,
+                    group: kind_group,
+                    version: kind_version,
+                    kind: kind_of(&sub.response_kind).unwrap_or_default(),
+                    verbs: sub.verbs.clone(),
+                    ..APIResource::default()
+                });
+            }
+        }
+        resources.sort_by(|a, b| a.name.cmp(&b.name));
+        Self {
+            kind: "APIResourceList".to_owned(),
+            api_version: if group.is_empty() {
+                String::new()
+            } else {
+                "v1".to_owned()
+            },
+            group_version: GroupVersionForDiscovery::new(group, &version.version).group_version,
+            resources,
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {

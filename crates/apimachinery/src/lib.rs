@@ -10,6 +10,7 @@ pub mod limits;
 pub mod list_options;
 pub mod metrics;
 pub mod negotiate;
+pub mod partial;
 pub mod patch;
 pub mod request_info;
 pub mod selector;

@@ -273,6 +273,49 @@ pub(crate) fn output_conversion(accept: &str) -> Option<Conversion> {
         .flatten()
 }
 
+/// The form a resource endpoint answers in, as negotiated from `Accept`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// The object or list itself.
+    Object,
+    /// A `meta.k8s.io` `Table` of this version (`v1` or `v1beta1`).
+    Table(String),
+    /// A `meta.k8s.io` `PartialObjectMetadata` of this version: answered by
+    /// get and watch; a list asked for in this form is a 406, as upstream.
+    PartialObjectMetadata(String),
+    /// A `meta.k8s.io` `PartialObjectMetadataList` of this version: answered
+    /// by list; a single object asked for in this form is a 406.
+    PartialObjectMetadataList(String),
+}
+
+/// The form a resource request is answered in, or `None` when nothing the
+/// client accepts can be served (406).
+///
+/// As upstream's negotiation with the REST endpoints' restrictions: the
+/// first acceptable JSON clause (by `q`, specificity, then order) that is
+/// either plain (no `as`/`g`/`v`; other parameters are ignored) or asks for
+/// one of the `meta.k8s.io` conversions (`Table`, `PartialObjectMetadata`,
+/// `PartialObjectMetadataList`, in `v1` or `v1beta1`) decides; clauses
+/// asking for anything else, and protobuf or YAML clauses, are skipped. An
+/// empty header means the object itself. Whether the chosen conversion fits
+/// the request (a list, or one object) is the handler's question, not this
+/// one's: upstream answers a misfit with 406 rather than trying the next
+/// clause.
+pub fn resource_output(accept: &str) -> Option<Output> {
+    if accept.trim().is_empty() {
+        return Some(Output::Object);
+    }
+    json_clauses(accept).find_map(|clause| match clause.conversion() {
+        None => Some(Output::Object),
+        Some(conv) if conv.is_meta_conversion() => Some(match conv.kind.as_str() {
+            "Table" => Output::Table(conv.version),
+            "PartialObjectMetadata" => Output::PartialObjectMetadata(conv.version),
+            _ => Output::PartialObjectMetadataList(conv.version),
+        }),
+        Some(_) => None,
+    })
+}
+
 /// The `meta.k8s.io` version (`v1` or `v1beta1`) of the Table the client
 /// prefers (as `kubectl get` asks for with
 /// `application/json;as=Table;v=v1;g=meta.k8s.io`), or `None` if it prefers
@@ -561,6 +604,83 @@ mod tests {
                 kind: "PartialObjectMetadataList".into()
             })
         );
+    }
+
+    /// Upstream's negotiation for resource endpoints: metadata-only forms
+    /// in both versions, fallbacks to later clauses, and 406 when nothing
+    /// can be served.
+    #[test]
+    fn resource_output_table() {
+        use Output::*;
+        let pom = |v: &str| PartialObjectMetadata(v.to_owned());
+        let poml = |v: &str| PartialObjectMetadataList(v.to_owned());
+        // client-go's metadata client (protobuf first, then JSON, then plain).
+        let list_header = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+        let get_header = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+        let cases: Vec<(&str, Option<Output>)> = vec![
+            ("", Some(Object)),
+            ("application/json", Some(Object)),
+            ("*/*", Some(Object)),
+            ("application/json;charset=utf-8", Some(Object)),
+            (list_header, Some(poml("v1"))),
+            (get_header, Some(pom("v1"))),
+            (
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                Some(pom("v1")),
+            ),
+            (
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1beta1",
+                Some(poml("v1beta1")),
+            ),
+            // Parameter order does not matter.
+            (
+                "application/json;v=v1;g=meta.k8s.io;as=PartialObjectMetadata",
+                Some(pom("v1")),
+            ),
+            (
+                "application/json;as=Table;g=meta.k8s.io;v=v1,application/json",
+                Some(Table("v1".into())),
+            ),
+            // Unserved conversions are skipped for the next clause...
+            (
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2,application/json",
+                Some(Object),
+            ),
+            (
+                "application/json;as=PartialObjectMetadata;g=example.com;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+                Some(pom("v1beta1")),
+            ),
+            (
+                "application/json;as=Bogus;g=meta.k8s.io;v=v1,application/json",
+                Some(Object),
+            ),
+            // ...and alone they are a 406.
+            (
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",
+                None,
+            ),
+            ("application/json;as=Bogus;g=meta.k8s.io;v=v1", None),
+            ("application/json;g=meta.k8s.io;v=v1", None),
+            ("application/json;as=Deployment;g=apps;v=v1", None),
+            ("application/vnd.kubernetes.protobuf", None),
+            (
+                "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+                None,
+            ),
+            ("text/html", None),
+            // q decides before order.
+            (
+                "application/json;q=0.5,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+                Some(poml("v1")),
+            ),
+            (
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1;q=0,application/json",
+                Some(Object),
+            ),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(resource_output(accept), expected, "{accept:?}");
+        }
     }
 
     #[test]

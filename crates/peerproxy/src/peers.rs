@@ -45,8 +45,11 @@ pub struct PeerInfo {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PeerDiscovery {
     pub(crate) gvrs: BTreeSet<GroupVersionResource>,
-    /// `/apis` groups (the core group is routable but never merged).
+    /// `/apis` groups.
     pub(crate) groups: Vec<APIGroupDiscovery>,
+    /// `/api`: the core group (merged into legacy `/api/v<n>` only; the
+    /// aggregated `/api` is never peer-aggregated, as upstream).
+    pub(crate) core: Vec<APIGroupDiscovery>,
     pub(crate) api_etag: Option<String>,
     pub(crate) apis_etag: Option<String>,
 }
@@ -384,6 +387,18 @@ impl PeerProxy {
                         .as_ref()
                         .map(|d| (id.clone(), merge::filter_excluded(&d.groups, &excluded)))
                 })
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Every peer's core group (`/api`), by server ID (for merged legacy
+    /// `/api/<version>`).
+    pub fn peer_core(&self) -> BTreeMap<String, Vec<APIGroupDiscovery>> {
+        match self.entries.lock() {
+            Ok(t) => t
+                .iter()
+                .filter_map(|(id, e)| e.discovery.as_ref().map(|d| (id.clone(), d.core.clone())))
                 .collect(),
             Err(_) => BTreeMap::new(),
         }

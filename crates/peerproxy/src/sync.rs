@@ -148,6 +148,11 @@ impl PeerProxy {
                     if path == "/api" {
                         next.api_etag = etag;
                         core = merge::gvrs(&list.items);
+                        next.core = list
+                            .items
+                            .into_iter()
+                            .filter(|g| g.name().is_empty())
+                            .collect();
                     } else {
                         next.apis_etag = etag;
                         next.groups = list

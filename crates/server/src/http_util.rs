@@ -64,9 +64,30 @@ impl<G: Unpin> http_body::Body for Guarded<G> {
     }
 }
 
+/// A value as upstream's JSON encoder writes an API object: compact, ending
+/// with `\n` (Go's `json.Encoder` adds it; clients comparing bodies see it).
+pub(crate) fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    bytes.push(b'\n');
+    bytes
+}
+
 /// A JSON response with the given status.
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(full(json_bytes(value)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A JSON document that is not an API object (`/version`), written as
+/// upstream's `WriteRawJSON` does: indented by two spaces, no trailing
+/// newline.
+pub(crate) fn raw_json(status: StatusCode, value: &Value) -> Response<Body> {
+    let bytes = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(full(bytes));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
@@ -90,7 +111,7 @@ pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Body
 /// reason and details the error carries, and `Retry-After` when it has one.
 pub(crate) fn error(err: &ApiError) -> Response<Body> {
     // Serialised from the struct, so fields keep upstream's order.
-    let bytes = serde_json::to_vec(&err.status()).unwrap_or_else(|_| b"{}".to_vec());
+    let bytes = json_bytes(&err.status());
     let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = Response::new(full(bytes));
     *resp.status_mut() = code;

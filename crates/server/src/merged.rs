@@ -1,6 +1,8 @@
 //! Peer-aggregated discovery: `/apis` (aggregated v2) as the union of what
 //! this server and every peer serve, merged with upstream's deterministic
-//! rules, so every server answers with the same bytes given the same inputs.
+//! rules, so every server answers with the same bytes given the same inputs;
+//! with the core group merged the same way, for legacy `/api/<version>`
+//! (the aggregated `/api` itself stays local, as upstream).
 //!
 //! The merged document is cached with its ETag and rebuilt whenever the
 //! local document or any peer's data changes: the cache key is the pair of
@@ -18,6 +20,8 @@ use crate::cache::GenerationCache;
 #[derive(Debug)]
 pub(crate) struct Merged {
     pub(crate) groups: Vec<APIGroupDiscovery>,
+    /// The core group (`/api`), merged; empty when core is not served.
+    pub(crate) core: Vec<APIGroupDiscovery>,
     pub(crate) bytes: Vec<u8>,
     pub(crate) etag: String,
 }
@@ -68,20 +72,20 @@ impl MergedDiscovery {
         self.nopeer.render(out);
     }
 
-    /// The merged `/apis` document for these generations, from the cache
-    /// when nothing changed, else built from `groups`.
+    /// The merged `/apis` document (and core group) for these generations,
+    /// from the cache when nothing changed, else built by `build`.
     pub(crate) fn get(
         &self,
         generations: (u64, u64),
-        groups: impl FnOnce() -> Vec<APIGroupDiscovery>,
+        build: impl FnOnce() -> (Vec<APIGroupDiscovery>, Vec<APIGroupDiscovery>),
     ) -> Arc<Merged> {
         let (merged, hit) = self.cache.get(generations, || {
-            let groups = groups();
-            let bytes =
-                serde_json::to_vec(&APIGroupDiscoveryList::new(groups.clone())).unwrap_or_default();
+            let (groups, core) = build();
+            let bytes = crate::http_util::json_bytes(&APIGroupDiscoveryList::new(groups.clone()));
             Merged {
                 etag: etag(&bytes),
                 groups,
+                core,
                 bytes,
             }
         });

@@ -918,3 +918,158 @@ async fn delete_preconditions_and_options_are_honoured() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_status(&c.get(&format!("{CMS}/guarded")).await, 404, "NotFound");
 }
+
+/// Issue 15: DELETE answers what kube-apiserver's registry answers per
+/// resource: the deleted object for pods and services (their storage sets
+/// `ReturnDeletedObject`), a `Status` of `Success` for ConfigMaps.
+#[tokio::test]
+async fn delete_answers_the_object_or_a_status_per_resource() {
+    let (_pki, _s, c) = server().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    assert_eq!(c.post_json(pods, &pod).await.status, 201);
+    let svcs = "/api/v1/namespaces/default/services";
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80}]}});
+    assert_eq!(c.post_json(svcs, &svc).await.status, 201);
+    assert_eq!(c.post_json(CMS, &cm("gone")).await.status, 201);
+
+    for (path, kind) in [
+        (format!("{pods}/p"), "Pod"),
+        (format!("{svcs}/s"), "Service"),
+    ] {
+        let r = c.request("DELETE", &path, &[], None).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let body = r.json();
+        assert_eq!(body["kind"], kind, "{body}");
+        assert_eq!(body["apiVersion"], "v1");
+        assert_eq!(c.get(&path).await.status, 404);
+    }
+    let r = c.request("DELETE", &format!("{CMS}/gone"), &[], None).await;
+    assert_eq!(r.status, 200);
+    let s = r.json();
+    assert_eq!(s["kind"], "Status", "{s}");
+    assert_eq!(s["status"], "Success");
+    assert_eq!(s["details"]["name"], "gone");
+    assert_eq!(s["details"]["kind"], "configmaps");
+}
+
+const POM: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+const POML: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+/// Issue 15: `as=PartialObjectMetadata[List]` answers metadata only, for
+/// get, list and watch, in `v1` and `v1beta1`; a form that does not fit the
+/// request, or a conversion nobody serves, is a 406.
+#[tokio::test]
+async fn metadata_only_reads() {
+    let (_pki, _s, c) = server().await;
+    let mut body = cm("meta");
+    body["metadata"]["labels"] = json!({"app": "x"});
+    assert_eq!(c.post_json(CMS, &body).await.status, 201);
+    let get = |accept: &'static str| {
+        let c = c.clone();
+        async move {
+            c.request("GET", &format!("{CMS}/meta"), &[("accept", accept)], None)
+                .await
+        }
+    };
+
+    let r = get(POM).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let partial = r.json();
+    assert_eq!(partial["kind"], "PartialObjectMetadata");
+    assert_eq!(partial["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(partial["metadata"]["name"], "meta");
+    assert_eq!(partial["metadata"]["labels"]["app"], "x");
+    assert!(partial["metadata"]["resourceVersion"].is_string());
+    assert!(partial.get("data").is_none(), "{partial}");
+    let beta = get("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1")
+        .await
+        .json();
+    assert_eq!(beta["apiVersion"], "meta.k8s.io/v1beta1");
+    // client-go's metadata client: protobuf first, then JSON, then plain.
+    let r = get("application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json").await;
+    assert_eq!(r.json()["kind"], "PartialObjectMetadata");
+    // An unserved conversion falls back to the next clause, or is a 406.
+    let r =
+        get("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2,application/json").await;
+    assert_eq!(r.json()["kind"], "ConfigMap");
+    assert_status(
+        &get("application/json;as=Bogus;g=meta.k8s.io;v=v1").await,
+        406,
+        "NotAcceptable",
+    );
+    // The list form of one object is a 406, as upstream.
+    assert_status(&get(POML).await, 406, "NotAcceptable");
+
+    let r = c.request("GET", CMS, &[("accept", POML)], None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let list = r.json();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    assert!(list["metadata"]["resourceVersion"].is_string());
+    let item = &list["items"][0];
+    assert_eq!(item["kind"], "PartialObjectMetadata");
+    assert_eq!(item["metadata"]["name"], "meta");
+    assert!(item.get("data").is_none(), "{item}");
+    let r = c.request("GET", CMS, &[("accept", POM)], None).await;
+    assert_status(&r, 406, "NotAcceptable");
+
+    // A watch sends PartialObjectMetadata objects.
+    let r = c
+        .request(
+            "GET",
+            &format!("{CMS}?watch=true&timeoutSeconds=1"),
+            &[("accept", POM)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let events: Vec<Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!events.is_empty());
+    for e in &events {
+        assert_eq!(e["type"], "ADDED");
+        assert_eq!(e["object"]["kind"], "PartialObjectMetadata", "{e}");
+        assert!(e["object"].get("data").is_none(), "{e}");
+    }
+}
+
+/// Issue 15: JSON bodies end with `\n` as upstream's encoder writes them:
+/// objects, lists, Status errors, legacy and aggregated discovery; `/version`
+/// is written as upstream's raw JSON (indented, no newline).
+#[tokio::test]
+async fn json_bodies_end_with_a_newline() {
+    let (_pki, _s, c) = server().await;
+    assert_eq!(c.post_json(CMS, &cm("nl")).await.status, 201);
+    let aggregated =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    for (path, accept, status) in [
+        (format!("{CMS}/nl"), "application/json", 200),
+        (CMS.to_owned(), "application/json", 200),
+        (format!("{CMS}/missing"), "application/json", 404),
+        ("/api/v1".to_owned(), "application/json", 200),
+        ("/apis".to_owned(), "application/json", 200),
+        ("/apis/apps".to_owned(), "application/json", 200),
+        ("/apis".to_owned(), aggregated, 200),
+        (format!("{CMS}/nl"), POM, 200),
+    ] {
+        let r = c.request("GET", &path, &[("accept", accept)], None).await;
+        assert_eq!(r.status, status, "{path}");
+        assert!(r.body.ends_with(b"}\n"), "{path} {accept}: {:?}", r.text());
+        assert!(!r.body[..r.body.len() - 1].contains(&b'\n'), "{path}");
+    }
+    let r = c.request("DELETE", &format!("{CMS}/nl"), &[], None).await;
+    assert!(r.body.ends_with(b"}\n"), "{}", r.text());
+    let version = c.get("/version").await;
+    assert!(version.body.ends_with(b"}"), "{}", version.text());
+    assert!(
+        version.text().contains("\n  \"major\""),
+        "{}",
+        version.text()
+    );
+}

@@ -178,3 +178,73 @@ async fn kube_rs_watcher_sees_changes_in_order_and_stale_updates_conflict() {
         "{seen:?}"
     );
 }
+
+const PYTHON_DELETE_POD: &str = r#"
+import sys
+from kubernetes import client, config
+
+config.load_kube_config(config_file=sys.argv[1])
+v1 = client.CoreV1Api()
+pod = client.V1Pod(metadata=client.V1ObjectMeta(name="py-pod"),
+                   spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]))
+v1.create_namespaced_pod("default", pod)
+deleted = v1.delete_namespaced_pod("py-pod", "default")
+assert deleted.kind == "Pod" and deleted.metadata.name == "py-pod", deleted
+print("python delete passed")
+"#;
+
+/// Issue 15: a pod DELETE answers the Pod, as kube-apiserver does, so the
+/// typed Python client's `delete_namespaced_pod` (which decodes a V1Pod)
+/// succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_typed_client_deletes_a_pod() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig(dir.path(), &server.url, &pki);
+    let script = dir.path().join("delete.py");
+    std::fs::write(&script, PYTHON_DELETE_POD).unwrap();
+    let out = tokio::process::Command::new(python_path())
+        .arg(&script)
+        .arg(&kubeconfig)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python delete failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+}
+
+/// Issue 15: kube-rs metadata-only reads (`get_metadata`, `list_metadata`)
+/// get `PartialObjectMetadata` back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_reads_metadata_only() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let client = kube_client(&server, &pki).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "meta", "labels": {"k": "v"}}, "data": {"big": "x"}
+    }))
+    .unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let one = cms.get_metadata("meta").await.unwrap();
+    assert_eq!(one.metadata.name.as_deref(), Some("meta"));
+    assert_eq!(
+        one.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+    let list = cms
+        .list_metadata(&kube::api::ListParams::default())
+        .await
+        .unwrap();
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .filter_map(|i| i.metadata.name.clone())
+        .collect();
+    assert!(names.contains(&"meta".to_owned()), "{names:?}");
+}

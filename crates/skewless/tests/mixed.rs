@@ -428,3 +428,172 @@ async fn a_crd_appears_in_and_leaves_merged_discovery_on_every_server() {
     )
     .await;
 }
+
+const DYNAMIC_CLIENT: &str = r#"
+import sys, yaml
+from kubernetes import config, dynamic
+
+client = dynamic.DynamicClient(config.new_client_from_config(config_file=sys.argv[1]))
+api = client.resources.get(api_version="admissionregistration.k8s.io/v1", kind="MutatingAdmissionPolicy")
+assert api.name == "mutatingadmissionpolicies" and not api.namespaced, (api.name, api.namespaced)
+with open(sys.argv[2]) as f:
+    api.create(body=yaml.safe_load(f))
+names = [i.metadata.name for i in api.get().items]
+assert names == ["add-label"], names
+api.delete(name="add-label")
+assert [i.metadata.name for i in api.get().items] == []
+print("dynamic client passed")
+"#;
+
+/// Issue 15: clients that predate aggregated discovery (kubectl forced to
+/// legacy discovery, the Python `DynamicClient`) find through the 1.35
+/// server what only the 1.36 server serves: legacy `/apis/<g>/<v>`,
+/// `/apis/<g>` and `/apis` are merged with peers, deterministically (the
+/// same bytes from both servers). Metadata-only reads work through the
+/// proxy too (the peer converts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_discovery_on_the_older_server_lists_what_the_newer_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let old = peer(&pki, &storage, "server-135", &["--emulated-version=1.35"]).await;
+    let new = peer(&pki, &storage, "server-136", &["--emulated-version=1.36"]).await;
+    let c_old = old.client(&pki, Identity::Admin);
+    let c_new = new.client(&pki, Identity::Admin);
+    let gv = "/apis/admissionregistration.k8s.io/v1";
+    eventually(
+        Duration::from_secs(10),
+        "the 1.35 server's legacy discovery to list mutatingadmissionpolicies",
+        || async {
+            c_old
+                .get(gv)
+                .await
+                .text()
+                .contains("\"mutatingadmissionpolicies\"")
+        },
+    )
+    .await;
+    let list = c_old.get(gv).await.json();
+    let find = |name: &str| -> Value {
+        list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing from {list}"))
+    };
+    let all_verbs = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    for (name, kind) in [
+        ("mutatingadmissionpolicies", "MutatingAdmissionPolicy"),
+        (
+            "mutatingadmissionpolicybindings",
+            "MutatingAdmissionPolicyBinding",
+        ),
+    ] {
+        let r = find(name);
+        assert_eq!(r["kind"], kind, "{r}");
+        assert_eq!(r["namespaced"], false, "{r}");
+        assert_eq!(r["verbs"], serde_json::json!(all_verbs), "{r}");
+    }
+    // What the 1.35 server serves itself is still there.
+    find("validatingadmissionpolicies");
+    find("validatingadmissionpolicies/status");
+    // Every legacy document is the same on both servers.
+    for path in [gv, "/apis/admissionregistration.k8s.io", "/apis", "/api/v1"] {
+        let (a, b) = (c_old.get(path).await, c_new.get(path).await);
+        assert_eq!(a.status, 200, "{path}");
+        assert_eq!(a.text(), b.text(), "{path}");
+    }
+    let group = c_old.get("/apis/admissionregistration.k8s.io").await.json();
+    assert_eq!(group["preferredVersion"]["version"], "v1", "{group}");
+
+    // kubectl: `KUBECTL_AGGREGATED_DISCOVERY=false` forces legacy discovery
+    // in the kubectl releases that had the gate (1.26-1.29, e.g. through
+    // `$KUBECTL`); the pinned 1.37 ignores it and uses aggregated discovery.
+    // The legacy path is proven by the Python DynamicClient below, whose
+    // discovery is legacy only.
+    let k = Kubectl::new(&old.url, &pki);
+    let out = k
+        .command("admin", &["get", "mutatingadmissionpolicies", "-v=6"])
+        .env("KUBECTL_AGGREGATED_DISCOVERY", "false")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kubectl: {stderr}");
+    assert!(stderr.contains("No resources found"), "{stderr}");
+
+    // The Python DynamicClient resolves it through legacy discovery.
+    let script = dir.path().join("dynamic.py");
+    std::fs::write(&script, DYNAMIC_CLIENT).unwrap();
+    let map = dir.path().join("map.yaml");
+    std::fs::write(&map, MAP).unwrap();
+    let kubeconfig = skewless_testkit::kubeconfig(dir.path(), &old.url, &pki);
+    let out = tokio::process::Command::new(skewless_testkit::python_path())
+        .arg(&script)
+        .arg(&kubeconfig)
+        .arg(&map)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dynamic client failed:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        old.log_text()
+    );
+
+    // Metadata-only reads of a resource only the peer serves.
+    let maps = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";
+    let body = serde_json::to_vec(&serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": "add-label"},
+        "spec": {
+            "failurePolicy": "Fail",
+            "reinvocationPolicy": "IfNeeded",
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["deployments"]}]},
+            "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                "expression": "Object{metadata: Object.metadata{labels: {\"mutated\": \"true\"}}}"}}],
+        },
+    }))
+    .unwrap();
+    let r = c_old
+        .request(
+            "POST",
+            maps,
+            &[("content-type", "application/json")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+    let r = c_old
+        .request("GET", maps, &[("accept", accept)], None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let list = r.json();
+    assert_eq!(list["kind"], "PartialObjectMetadataList", "{list}");
+    assert_eq!(list["items"][0]["metadata"]["name"], "add-label");
+    assert!(list["items"][0].get("spec").is_none(), "{list}");
+    let accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    let r = c_old
+        .request(
+            "GET",
+            &format!("{maps}/add-label"),
+            &[("accept", accept)],
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["kind"], "PartialObjectMetadata");
+}

@@ -22,6 +22,7 @@
 //! in `served`.
 
 mod data;
+mod delete_response;
 mod emulated;
 mod entries;
 mod error;
@@ -30,6 +31,7 @@ mod runtime_config;
 mod served;
 mod version;
 
+pub use delete_response::returns_deleted_object;
 pub use entries::{GroupInfo, GroupVersionInfo, ResourceInfo, SubresourceInfo};
 pub use error::CatalogError;
 pub use field_labels::{FieldLabel, field_labels, resolve_field_selector};

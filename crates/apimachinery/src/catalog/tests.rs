@@ -908,3 +908,50 @@ fn aggregated_core_is_api_v1_in_v2_form() {
         "bindings"
     );
 }
+
+/// Legacy documents built from aggregated data (what a server answers when
+/// it merges peers' data) are exactly the catalog's own legacy documents
+/// for every group/version of every release, so merging changes nothing
+/// but the additions.
+#[test]
+fn legacy_documents_from_aggregated_data_match_the_catalogs() {
+    for version in ["1.35", "1.36"] {
+        let c = catalog(version, "api/all=true");
+        let mut aggregated = c.aggregated_core().items;
+        aggregated.extend(c.aggregated_apis().items);
+        for group in &aggregated {
+            for v in &group.versions {
+                assert_eq!(
+                    APIResourceList::from_aggregated(group.name(), v),
+                    c.legacy_resource_list(group.name(), &v.version).unwrap(),
+                    "{version}: {}/{}",
+                    group.name(),
+                    v.version
+                );
+            }
+            if !group.name().is_empty() {
+                assert_eq!(
+                    Some(APIGroup {
+                        kind: "APIGroup".into(),
+                        api_version: "v1".into(),
+                        ..APIGroup::from_aggregated(group).unwrap()
+                    }),
+                    c.legacy_group(group.name()),
+                    "{version}: {}",
+                    group.name()
+                );
+            }
+        }
+        let from_aggregated: Vec<APIGroup> = c
+            .aggregated_apis()
+            .items
+            .iter()
+            .filter_map(APIGroup::from_aggregated)
+            .collect();
+        assert_eq!(from_aggregated, c.legacy_group_list().groups, "{version}");
+    }
+    assert_eq!(
+        APIGroup::from_aggregated(&APIGroupDiscovery::default()),
+        None
+    );
+}

@@ -85,6 +85,11 @@ pub enum ApiError {
         /// The media types the server can produce.
         accepted: Vec<String>,
     },
+    /// 406 NotAcceptable: the negotiated conversion does not fit what was
+    /// asked for (e.g. `PartialObjectMetadata` of a list), with upstream's
+    /// message.
+    #[error("{0}")]
+    ConversionNotAcceptable(String),
     /// 415 UnsupportedMediaType: the body's `Content-Type` is not accepted.
     #[error("the body of the request was in an unknown format - accepted media types include: {}", .accepted.join(", "))]
     UnsupportedMediaType {
@@ -245,7 +250,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden { .. } => 403,
             ApiError::MethodNotSupported { .. } => 405,
-            ApiError::NotAcceptable { .. } => 406,
+            ApiError::NotAcceptable { .. } | ApiError::ConversionNotAcceptable(_) => 406,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::RequestHeaderFieldsTooLarge(_) => 431,
@@ -268,7 +273,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::MethodNotSupported { .. } => "MethodNotAllowed",
-            ApiError::NotAcceptable { .. } => "NotAcceptable",
+            ApiError::NotAcceptable { .. } | ApiError::ConversionNotAcceptable(_) => {
+                "NotAcceptable"
+            }
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             ApiError::RequestHeaderFieldsTooLarge(_) => "",
@@ -347,6 +354,7 @@ impl ApiError {
             ApiError::BadRequest(_)
             | ApiError::Unauthorized(_)
             | ApiError::NotAcceptable { .. }
+            | ApiError::ConversionNotAcceptable(_)
             | ApiError::UnsupportedMediaType { .. }
             | ApiError::RequestEntityTooLarge(_)
             | ApiError::RequestHeaderFieldsTooLarge(_)

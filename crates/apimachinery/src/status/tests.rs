@@ -145,6 +145,14 @@ fn simple_reasons_json() {
             "only the following media types are accepted: application/json",
         ),
         (
+            ApiError::ConversionNotAcceptable(
+                "you requested PartialObjectMetadata, but the requested object is a list".into(),
+            ),
+            406,
+            "NotAcceptable",
+            "you requested PartialObjectMetadata, but the requested object is a list",
+        ),
+        (
             ApiError::UnsupportedMediaType {
                 accepted: vec!["application/json".into(), "application/yaml".into()],
             },

@@ -10,13 +10,19 @@ use crate::merged::Merged;
 use crate::openapi::{OpenApiDocs, peer_only_resources};
 use crate::state::State;
 
-/// The merged `/apis` document: this server's groups plus every peer's.
+/// The merged `/apis` document: this server's groups plus every peer's;
+/// and the core group, merged likewise.
 pub(crate) fn merged(state: &State) -> Arc<Merged> {
     state.merged.get(state.generations(), || {
-        let local = state.catalog().aggregated_apis().items;
+        let catalog = state.catalog();
+        let local = catalog.aggregated_apis().items;
+        let local_core = catalog.aggregated_core().items;
         match &state.proxy {
-            Some(proxy) => merge_groups(&state.server_id, &local, &proxy.peer_groups()),
-            None => local,
+            Some(proxy) => (
+                merge_groups(&state.server_id, &local, &proxy.peer_groups()),
+                merge_groups(&state.server_id, &local_core, &proxy.peer_core()),
+            ),
+            None => (local, local_core),
         }
     })
 }

@@ -1,15 +1,17 @@
 //! Non-resource endpoints: discovery (legacy and aggregated v2, with ETag
 //! and 304), `/version`, the health checks and `/metrics`.
 //!
-//! Discovery describes only what *this* server serves; it never reads
-//! storage, so it answers even when storage is slow.
+//! Discovery describes what this server serves, merged with what its peers
+//! serve (aggregated `/apis` and every legacy document but `/api`; the
+//! aggregated `profile=nopeer` is the local view); it never reads storage,
+//! so it answers even when storage is slow.
 
 use std::sync::atomic::Ordering;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 use serde_json::{Value, json};
-use skewless_apimachinery::discovery::{APIGroup, APIGroupList, GroupVersionForDiscovery};
+use skewless_apimachinery::discovery::{APIGroup, APIGroupList, APIResourceList};
 use skewless_apimachinery::negotiate::{DiscoveryFormat, discovery_kind};
 use skewless_apimachinery::status::ApiError;
 
@@ -26,7 +28,7 @@ fn cached(
     value: &impl Serialize,
     content_type: &'static str,
 ) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let bytes = http_util::json_bytes(value);
     let tag = crate::merged::etag(&bytes);
     cached_bytes(headers, bytes, &tag, content_type)
 }
@@ -94,7 +96,7 @@ pub(crate) fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     Some(match segments.as_slice() {
-        ["version"] => Ok(http_util::json(StatusCode::OK, &api.version_info)),
+        ["version"] => Ok(http_util::raw_json(StatusCode::OK, &api.version_info)),
         ["healthz" | "livez" | "readyz", rest @ ..] => Ok(health(api, segments[0], rest, query)),
         ["metrics"] => {
             let mut text = api.metrics.render();
@@ -161,53 +163,89 @@ pub(crate) fn handle(
             )),
             DiscoveryFormat::NotAcceptable => Err(not_acceptable()),
         },
-        ["api", version] => match api.catalog().legacy_resource_list("", version) {
-            Some(list) => Ok(cached(headers, &list, "application/json")),
+        ["api", version] => legacy_resources(api, headers, "", version),
+        ["apis", group] => match legacy_group(api, group) {
+            Some(g) => Ok(warn_missing_peers(
+                api,
+                cached(headers, &g, "application/json"),
+            )),
             None => Err(ApiError::not_found_path()),
         },
-        ["apis", group] => match api.catalog().legacy_group(group) {
-            Some(g) => Ok(cached(headers, &g, "application/json")),
-            None => Err(ApiError::not_found_path()),
-        },
-        ["apis", group, version] => match api.catalog().legacy_resource_list(group, version) {
-            Some(list) => Ok(cached(headers, &list, "application/json")),
-            None => Err(ApiError::not_found_path()),
-        },
+        ["apis", group, version] => legacy_resources(api, headers, group, version),
         _ => return None,
     })
 }
 
-/// Legacy `/apis`: the local groups, then groups only peers serve (from
-/// the merged document), so old clients see the whole control plane too.
+// Legacy discovery (`/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/api/<v>`) is
+// derived from the merged aggregated data whenever the proxy is on, so a
+// client that predates aggregated discovery sees what the whole control
+// plane serves, with the same deterministic merge (and the same CRD
+// exclusions) as `/apis`. Without the proxy the catalog's documents are
+// used; for a server's own data both are identical (a catalog test checks).
+
+/// Legacy `/apis`: every group served anywhere, in the merged order.
 fn legacy_group_list(api: &State) -> APIGroupList {
     let mut list = api.catalog().legacy_group_list();
-    if api.proxy.is_none() {
-        return list;
-    }
-    let merged = crate::handlers::derived::merged(api);
-    for g in &merged.groups {
-        let name = g.name();
-        if name.is_empty() || list.groups.iter().any(|l| l.name == name) {
-            continue;
-        }
-        let versions: Vec<GroupVersionForDiscovery> = g
-            .versions
+    if api.proxy.is_some() {
+        list.groups = crate::handlers::derived::merged(api)
+            .groups
             .iter()
-            .map(|v| GroupVersionForDiscovery::new(name, &v.version))
+            .filter(|g| !g.name().is_empty())
+            .filter_map(APIGroup::from_aggregated)
             .collect();
-        let Some(preferred) = versions.first().cloned() else {
-            continue;
-        };
-        list.groups.push(APIGroup {
-            kind: String::new(),
-            api_version: String::new(),
-            name: name.to_owned(),
-            versions,
-            preferred_version: preferred,
-            ..APIGroup::default()
-        });
     }
     list
+}
+
+/// Legacy `/apis/<group>`: the versions served anywhere, the preferred one
+/// first (the merged document's order).
+fn legacy_group(api: &State, group: &str) -> Option<APIGroup> {
+    if api.proxy.is_none() {
+        return api.catalog().legacy_group(group);
+    }
+    let merged = crate::handlers::derived::merged(api);
+    let found = merged
+        .groups
+        .iter()
+        .find(|g| !group.is_empty() && g.name() == group)?;
+    Some(APIGroup {
+        kind: "APIGroup".to_owned(),
+        api_version: "v1".to_owned(),
+        ..APIGroup::from_aggregated(found)?
+    })
+}
+
+/// Legacy `/api/<version>` (group `""`) or `/apis/<group>/<version>`: every
+/// resource served anywhere in that group/version.
+fn legacy_resources(
+    api: &State,
+    headers: &HeaderMap,
+    group: &str,
+    version: &str,
+) -> Result<Response<Body>, ApiError> {
+    let list = if api.proxy.is_none() {
+        api.catalog().legacy_resource_list(group, version)
+    } else {
+        let merged = crate::handlers::derived::merged(api);
+        let groups = if group.is_empty() {
+            &merged.core
+        } else {
+            &merged.groups
+        };
+        groups
+            .iter()
+            .filter(|g| g.name() == group)
+            .flat_map(|g| &g.versions)
+            .find(|v| v.version == version)
+            .map(|v| APIResourceList::from_aggregated(group, v))
+    };
+    match list {
+        Some(list) => Ok(warn_missing_peers(
+            api,
+            cached(headers, &list, "application/json"),
+        )),
+        None => Err(ApiError::not_found_path()),
+    }
 }
 
 fn not_acceptable() -> ApiError {

@@ -20,6 +20,8 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::negotiate::Output;
+use skewless_apimachinery::partial;
 use skewless_apimachinery::status::ApiError;
 use skewless_store::{Event, Revision, StoreError};
 use tokio::sync::mpsc;
@@ -60,14 +62,16 @@ fn random_spread() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Output shape of a watch: plain objects or single-row Tables.
+/// Output shape of a watch: plain objects, single-row Tables, or
+/// `PartialObjectMetadata` of a `meta.k8s.io` version.
 #[derive(Clone)]
 enum Shape {
     Object,
     Table(Option<String>),
+    Metadata(String),
 }
 
-pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response<Body>, ApiError> {
     let sel = Selection::from_request(req)?;
     let timeout = watch_timeout(
         req.query.number("timeoutSeconds")?,
@@ -77,10 +81,16 @@ pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<
     let bookmarks = req.query.flag("allowWatchBookmarks");
     let send_initial = req.query.get("sendInitialEvents").map(|v| v == "true");
     let rv = req.query.get("resourceVersion").unwrap_or("");
-    let shape = if as_table {
-        Shape::Table(req.query.get("includeObject").map(str::to_owned))
-    } else {
-        Shape::Object
+    let shape = match output {
+        Output::Object => Shape::Object,
+        Output::Table(_) => Shape::Table(req.query.get("includeObject").map(str::to_owned)),
+        // Event objects are single objects: a metadata client's watch asks
+        // for `PartialObjectMetadata`; one asking for the list form gets
+        // the same (upstream fails that conversion per event and sends the
+        // whole object, which a metadata client does not expect).
+        Output::PartialObjectMetadata(version) | Output::PartialObjectMetadataList(version) => {
+            Shape::Metadata(version.clone())
+        }
     };
 
     // Initial state, when asked for (RV unset or 0, or sendInitialEvents).
@@ -136,6 +146,7 @@ pub(crate) async fn watch(req: &Request<'_>, as_table: bool) -> Result<Response<
         let emit = |kind: &str, obj: &Value| -> Bytes {
             let object = match &shape {
                 Shape::Object => obj.clone(),
+                Shape::Metadata(version) => partial::object_metadata(obj, version),
                 Shape::Table(include) => crate::handlers::table::table(
                     &resource,
                     crd_for_table.as_deref(),

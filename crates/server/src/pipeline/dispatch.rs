@@ -5,7 +5,8 @@
 //! watch or table handlers.
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use skewless_apimachinery::negotiate::{response_json_acceptable, wants_table};
+use skewless_apimachinery::negotiate::{Output, resource_output};
+use skewless_apimachinery::partial;
 use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::ApiError;
 
@@ -84,11 +85,11 @@ pub(super) async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    if !response_json_acceptable(&accept) {
+    let Some(output) = resource_output(&accept) else {
         return Err(ApiError::NotAcceptable {
             accepted: vec!["application/json".into(), "application/yaml".into()],
         });
-    }
+    };
     let body = match info.verb.as_str() {
         "create" | "update" | "patch" | "delete" | "deletecollection" => {
             let bytes = http_util::read_body(body, api.max_body).await?;
@@ -109,42 +110,59 @@ pub(super) async fn dispatch(
         headers: &parts.headers,
         body,
     };
-    let as_table = wants_table(&accept);
     let mut resp = match info.verb.as_str() {
-        "get" if as_table && info.subresource.is_empty() => {
+        "get" if info.subresource.is_empty() && output != Output::Object => {
             let obj = rest::get_value(&req).await?;
-            let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
-            http_util::json(
-                StatusCode::OK,
-                &table::table(
-                    resource,
-                    crd.as_deref(),
-                    &[obj],
-                    query.get("includeObject"),
-                    meta,
-                ),
-            )
+            let body = match &output {
+                Output::Table(_) => {
+                    let meta = serde_json::json!({"resourceVersion": crate::object::meta_str(&obj, "resourceVersion")});
+                    table::table(
+                        resource,
+                        crd.as_deref(),
+                        &[obj],
+                        query.get("includeObject"),
+                        meta,
+                    )
+                }
+                Output::PartialObjectMetadata(version) => partial::object_metadata(&obj, version),
+                Output::PartialObjectMetadataList(_) => {
+                    return Err(ApiError::ConversionNotAcceptable(format!(
+                        "you requested PartialObjectMetadataList, but the requested object is not a list ({})",
+                        resource.kind
+                    )));
+                }
+                Output::Object => obj,
+            };
+            http_util::json(StatusCode::OK, &body)
         }
         "get" => rest::get(&req).await?,
         "list" => {
             let list = rest::list(&req).await?;
-            if as_table {
-                let items = list["items"].as_array().cloned().unwrap_or_default();
-                http_util::json(
-                    StatusCode::OK,
-                    &table::table(
+            let body = match &output {
+                Output::Table(_) => {
+                    let items = list["items"].as_array().cloned().unwrap_or_default();
+                    table::table(
                         resource,
                         crd.as_deref(),
                         &items,
                         query.get("includeObject"),
                         list["metadata"].clone(),
-                    ),
-                )
-            } else {
-                http_util::json(StatusCode::OK, &list)
-            }
+                    )
+                }
+                Output::PartialObjectMetadataList(version) => {
+                    partial::list_metadata(&list, version)
+                }
+                Output::PartialObjectMetadata(_) => {
+                    return Err(ApiError::ConversionNotAcceptable(format!(
+                        "you requested PartialObjectMetadata, but the requested object is a list ({}List)",
+                        resource.kind
+                    )));
+                }
+                Output::Object => list,
+            };
+            http_util::json(StatusCode::OK, &body)
         }
-        "watch" => watch::watch(&req, as_table).await?,
+        "watch" => watch::watch(&req, &output).await?,
         "create" => rest::create(&req).await?,
         "update" => rest::update(&req).await?,
         "patch" => rest::patch(&req).await?,

@@ -7,6 +7,7 @@ use crate::object;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
+use skewless_apimachinery::catalog::returns_deleted_object;
 use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::{ApiError, Status};
 use skewless_store::{StoreError, WriteOptions};
@@ -155,6 +156,13 @@ pub(super) async fn delete_one(
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(e, &req.group_resource(), name)),
             }
+        }
+        // As upstream's registry: the object for resources whose storage
+        // returns it (pods, services, ...), a Status for the rest and for
+        // every custom resource.
+        if req.crd.is_none() && returns_deleted_object(&req.resource.group, &req.resource.resource)
+        {
+            return Ok((StatusCode::OK, current));
         }
         let gr = req.group_resource();
         let status = Status::deleted(&gr, name, object::meta_str(&current, "uid"));
