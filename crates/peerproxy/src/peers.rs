@@ -146,6 +146,10 @@ impl Default for ProxyTiming {
     }
 }
 
+/// Why a peer whose endpoint disappeared cannot be reached.
+const ENDPOINT_LOST: &str =
+    "its address is not known any more: its peer endpoint expired (is it hung or cut off?)";
+
 /// The peer table, its routing snapshot and the transport.
 pub struct PeerProxy {
     pub(crate) self_id: String,
@@ -258,7 +262,8 @@ impl PeerProxy {
     /// leases; our own ID is ignored). A new peer or a restarted one (new
     /// holder) triggers a discovery round at once and is routed as
     /// "discovery unknown" until it is fetched; a peer whose endpoint
-    /// changes or disappears keeps its last known discovery.
+    /// changes or disappears keeps its last known discovery; one whose
+    /// endpoint disappears is down until it has one again.
     pub fn set_peers(&self, peers: Vec<PeerInfo>) {
         let mut changed = false;
         if let Ok(mut table) = self.entries.lock() {
@@ -278,7 +283,15 @@ impl PeerProxy {
                             *entry = Entry::new(info);
                         } else {
                             if entry.info.endpoint != info.endpoint {
-                                entry.link = Link::Up;
+                                // A new address is tried afresh; a lost one
+                                // (its endpoint expired: the peer stopped
+                                // refreshing it) leaves no way to reach it.
+                                entry.link = match info.endpoint {
+                                    Some(_) => Link::Up,
+                                    None => Link::Down {
+                                        cause: ENDPOINT_LOST.to_owned(),
+                                    },
+                                };
                             }
                             entry.info = info;
                         }
