@@ -425,3 +425,95 @@ async fn kube_rs_patch_apply_with_force() {
         .collect();
     assert!(owners.contains(&"two".to_owned()), "{owners:?}");
 }
+
+const CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              ports:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [port, protocol]
+                items:
+                  type: object
+                  required: [port, protocol]
+                  properties:
+                    port: {type: integer}
+                    protocol: {type: string}
+                    name: {type: string}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resource_list_map_keys_split_ownership() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    k.ok_with(&["apply", "-f", "-"], Some(CRD));
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ]);
+    let mine = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  ports:\n  - {port: 80, protocol: TCP, name: http}\n";
+    let theirs = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  ports:\n  - {port: 80, protocol: UDP, name: dns}\n";
+    // kubectl may need a moment to discover the new kind.
+    let mut tries = 0;
+    loop {
+        let out = k.run(&["apply", "--server-side", "-f", "-"], Some(mine));
+        if out.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 20, "{}", String::from_utf8_lossy(&out.stderr));
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Another key (port 80/UDP) is another element: no conflict, both kept.
+    k.ok_with(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        Some(theirs),
+    );
+    let w = get_json(&k, &["widgets.example.com", "w"]);
+    assert_eq!(
+        w["spec"]["ports"],
+        json!([{"port": 80, "protocol": "TCP", "name": "http"},
+               {"port": 80, "protocol": "UDP", "name": "dns"}]),
+        "{w}"
+    );
+    let other = w["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["manager"] == "other")
+        .unwrap();
+    assert!(
+        other["fieldsV1"]["f:spec"]["f:ports"]
+            .get(r#"k:{"port":80,"protocol":"UDP"}"#)
+            .is_some(),
+        "{other}"
+    );
+    // The same key with another value conflicts.
+    let err = k.fails(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        Some(&mine.replace("http", "web")),
+    );
+    assert!(
+        err.contains(r#"conflict with "kubectl": .spec.ports[port=80,protocol="TCP"].name"#),
+        "{err}"
+    );
+}
