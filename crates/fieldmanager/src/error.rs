@@ -76,7 +76,7 @@ impl Conflict {
 
 /// The conflicts of a failed apply; `Display` is the 409's message.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Conflicts(Vec<Conflict>);
+pub struct Conflicts(pub(crate) Vec<Conflict>);
 
 impl Conflicts {
     pub(crate) fn new(mut conflicts: Vec<Conflict>) -> Self {

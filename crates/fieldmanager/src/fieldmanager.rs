@@ -245,6 +245,22 @@ impl FieldManager {
         })
     }
 
+    /// The fields `last_applied` (a client-side `kubectl apply`'s
+    /// last-applied configuration) sets whose values `live` has not
+    /// modified since: upstream's lastAppliedManager lets kubectl's first
+    /// server-side apply take these from other managers without conflict.
+    pub fn fields_still_applied(
+        &self,
+        last_applied: &Value,
+        live: &Value,
+    ) -> Result<FieldSet, Error> {
+        let last_applied = without_managed_fields(last_applied);
+        let live = without_managed_fields(live);
+        let set = walk::to_field_set(&self.schema, &last_applied)?;
+        let cmp = walk::compare(&self.schema, &last_applied, &live)?;
+        Ok(set.difference(&cmp.modified))
+    }
+
     /// Removes from `merged` the fields in `last` (the applier's previous
     /// set) that nobody owns any more (`owned`: every manager, the
     /// applier's new set included), as upstream's `prune`: remove `last`,
@@ -282,5 +298,18 @@ fn conflict(owner: &ManagedFieldsEntry, path: Path) -> Conflict {
         subresource: owner.subresource.clone(),
         path,
         identifier: owner.identifier(),
+    }
+}
+
+impl Conflicts {
+    /// The conflicts on fields outside `allowed` (none left: `None`).
+    pub fn without(&self, allowed: &FieldSet) -> Option<Conflicts> {
+        let rest: Vec<Conflict> = self
+            .0
+            .iter()
+            .filter(|c| !allowed.has(&c.path))
+            .cloned()
+            .collect();
+        (!rest.is_empty()).then(|| Conflicts::new(rest))
     }
 }

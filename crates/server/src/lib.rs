@@ -22,6 +22,7 @@ mod authn;
 mod authz;
 mod cache;
 mod controllers;
+mod fieldmanagers;
 mod handlers;
 mod http_util;
 mod inflight;

@@ -24,6 +24,8 @@ pub(crate) struct OpenApiDocs {
     /// needs only the schemas.
     v3: OnceLock<(V3Spec, Vec<u8>)>,
     v2: OnceLock<Vec<u8>>,
+    /// Type information for server-side apply, built per kind on first use.
+    field_managers: crate::fieldmanagers::FieldManagers,
 }
 
 impl std::fmt::Debug for OpenApiDocs {
@@ -141,7 +143,20 @@ impl OpenApiDocs {
             openapi,
             v3: OnceLock::new(),
             v2: OnceLock::new(),
+            field_managers: Default::default(),
         }
+    }
+
+    /// The field manager of `r` for writes in `scope` (`crd`: the served
+    /// custom resource behind `r`, if it is one).
+    pub(crate) fn field_manager(
+        &self,
+        r: &ResourceInfo,
+        crd: Option<&crate::registry::ServedCrd>,
+        scope: crate::fieldmanagers::Scope,
+    ) -> std::sync::Arc<skewless_fieldmanager::FieldManager> {
+        self.field_managers
+            .get(&self.openapi, r, crd.map(|c| c.raw_schema.as_ref()), scope)
     }
 
     fn v3(&self) -> &(V3Spec, Vec<u8>) {

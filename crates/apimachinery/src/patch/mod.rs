@@ -1,7 +1,8 @@
 //! The PATCH engines: JSON patch (RFC 6902), JSON merge patch (RFC 7386),
-//! strategic merge patch as kube-apiserver applies it, and an approximation
-//! of server-side apply, each a pure function from (live object, patch body)
-//! to the patched object. The strategic merge engine reads the
+//! strategic merge patch as kube-apiserver applies it, and server-side
+//! apply's body checks, each a pure function from (live object, patch body)
+//! to the patched object (for apply: the checked configuration, which
+//! `skewless-fieldmanager` merges). The strategic merge engine reads the
 //! `patchStrategy`/`patchMergeKey` knowledge of the built-in types from a
 //! static table ([`merge_keys_for`]) rather than from Go struct tags.
 //!
@@ -66,8 +67,8 @@ pub(crate) fn apply_patch(
 ///
 /// `merge_keys` is the patch metadata of the object's type: the server
 /// passes [`built_in_merge_keys`] for a built-in type and `None` for a
-/// custom resource, which refuses strategic merge patch (415) and applies
-/// apply patches as merge patches.
+/// custom resource, which refuses strategic merge patch (415). An apply
+/// patch returns the checked applied configuration, not merged.
 ///
 /// For an apply patch that creates the object, pass as `original` an object
 /// holding only the request's `apiVersion` and `kind`: the applied object
@@ -93,7 +94,7 @@ pub fn apply_patch_with_limits(
             let schema = merge_keys.ok_or(PatchError::StrategicMergeUnsupported)?;
             strategic_merge_patch(original, patch_body, schema)?
         }
-        PatchType::Apply => apply_configuration(original, patch_body, merge_keys)?,
+        PatchType::Apply => apply_configuration(original, patch_body)?,
     };
     limits.check_result(&patched)?;
     Ok(patched)

@@ -42,6 +42,17 @@ pub enum ApiError {
         /// Why, e.g. [`OPTIMISTIC_LOCK_ERROR_MSG`].
         message: String,
     },
+    /// 409 Conflict of a server-side apply, as upstream's `NewApplyConflict`:
+    /// the conflicts' own message (`Apply failed with 1 conflict: ...`),
+    /// one `FieldManagerConflict` cause per contested field, and no object
+    /// in the details.
+    #[error("{message}")]
+    ApplyConflict {
+        /// The whole message.
+        message: String,
+        /// `(field, message)` per conflict: `(".data.key", "conflict with \"m\"")`.
+        causes: Vec<(String, String)>,
+    },
     /// 422 Invalid: `ConfigMap "x" is invalid: [metadata.name: ..., ...]`,
     /// one cause per field error.
     #[error("{}", invalid_message(.kind, .name, .causes))]
@@ -244,7 +255,9 @@ impl ApiError {
     pub fn code(&self) -> u16 {
         match self {
             ApiError::NotFound { .. } => 404,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::AlreadyExists { .. }
+            | ApiError::Conflict { .. }
+            | ApiError::ApplyConflict { .. } => 409,
             ApiError::Invalid { .. } => 422,
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized(_) => 401,
@@ -267,7 +280,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized(_) => "Unauthorized",
@@ -329,6 +342,17 @@ impl ApiError {
                 group: kind.group.clone(),
                 kind: kind.kind.clone(),
                 causes: causes.iter().map(StatusCause::from).collect(),
+                ..StatusDetails::default()
+            }),
+            ApiError::ApplyConflict { causes, .. } => Some(StatusDetails {
+                causes: causes
+                    .iter()
+                    .map(|(field, message)| StatusCause {
+                        cause_type: "FieldManagerConflict".to_owned(),
+                        message: message.clone(),
+                        field: field.clone(),
+                    })
+                    .collect(),
                 ..StatusDetails::default()
             }),
             ApiError::InternalError(message) => Some(StatusDetails {

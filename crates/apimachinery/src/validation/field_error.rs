@@ -154,6 +154,33 @@ impl FieldError {
         Self::new(FieldErrorType::NotFound, field, Some(value.into()), "")
     }
 
+    /// A field error from its rendered text (`fieldManager: Too long: may
+    /// not be more than 128 bytes`), as crates that validate without this
+    /// one word them: the phrase gives the type, the rest is the detail.
+    pub fn from_message(text: &str) -> Self {
+        const TYPES: [FieldErrorType; 11] = [
+            FieldErrorType::NotFound,
+            FieldErrorType::Required,
+            FieldErrorType::Duplicate,
+            FieldErrorType::Invalid,
+            FieldErrorType::NotSupported,
+            FieldErrorType::Forbidden,
+            FieldErrorType::TooLong,
+            FieldErrorType::TooShort,
+            FieldErrorType::TooMany,
+            FieldErrorType::TooFew,
+            FieldErrorType::Internal,
+        ];
+        let (field, body) = text.split_once(": ").unwrap_or(("", text));
+        for t in TYPES {
+            if let Some(rest) = body.strip_prefix(t.phrase()) {
+                let detail = rest.strip_prefix(": ").unwrap_or(rest);
+                return Self::new(t, field, None, detail);
+            }
+        }
+        Self::new(FieldErrorType::Invalid, field, None, body)
+    }
+
     /// A repeated value that must be unique.
     pub(crate) fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
         Self::new(FieldErrorType::Duplicate, field, Some(value.into()), "")

@@ -288,14 +288,27 @@ pub(crate) fn table(
                 None => cols.iter().map(|c| (c.cell)(o)).collect(),
             };
             let mut row = json!({"cells": cells});
+            // Rows never carry managedFields, as upstream strips them.
+            let without_managed = |mut v: Value| {
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("managedFields");
+                }
+                v
+            };
             match include_object.unwrap_or("Metadata") {
                 "None" => {}
-                "Object" => row["object"] = o.clone(),
+                "Object" => {
+                    let mut obj = o.clone();
+                    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.remove("managedFields");
+                    }
+                    row["object"] = obj;
+                }
                 _ => {
                     row["object"] = json!({
                         "kind": "PartialObjectMetadata",
                         "apiVersion": "meta.k8s.io/v1",
-                        "metadata": o.get("metadata").cloned().unwrap_or(json!({})),
+                        "metadata": without_managed(o.get("metadata").cloned().unwrap_or(json!({}))),
                     })
                 }
             }

@@ -11,6 +11,7 @@ mod codec;
 mod delete;
 mod get;
 mod list;
+mod managed;
 pub(crate) mod request;
 mod scale;
 mod write;

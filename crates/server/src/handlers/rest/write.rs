@@ -6,7 +6,7 @@ use crate::handlers::admission;
 use crate::http_util::Body;
 use crate::object;
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 use serde_json::{Value, json};
 use skewless_apimachinery::status::ApiError;
 use skewless_store::{StoreError, WriteOptions};
@@ -15,8 +15,10 @@ use super::codec::{
     admit, apply_patch, check_namespace, check_type_meta, decode_body, decode_for,
     encode_for_storage, validate_meta,
 };
+use super::managed::{self, Options, Tracking};
 use super::request::{Request, is_crd_resource, respond, store_error, subresource_not_found};
 use super::scale::{apply_scale, scale_of};
+use crate::patching::PatchKind;
 
 pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     if !req.info.subresource.is_empty() {
@@ -25,10 +27,22 @@ pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError
             action: "create".into(),
         });
     }
-    let mut obj = decode_body(req.headers, &req.body).await?;
+    let obj = decode_body(req.headers, &req.body).await?;
     if let Some(resp) = crate::handlers::special::create(req, &obj)? {
         return Ok(resp);
     }
+    let tracking = Tracking::new(req, Options::Create)?;
+    create_object(req, obj, &tracking, false).await
+}
+
+/// Creates `obj`; `applied`: its managedFields come from an apply,
+/// otherwise the create is recorded as an Update by `tracking`'s manager.
+async fn create_object(
+    req: &Request<'_>,
+    mut obj: Value,
+    tracking: &Tracking,
+    applied: bool,
+) -> Result<Response<Body>, ApiError> {
     check_type_meta(
         req,
         &mut obj,
@@ -98,6 +112,10 @@ pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError
         map.remove("status");
     }
     crate::handlers::special::prepare_create(req.resource, &mut obj);
+    if !applied {
+        // A create is an update from the type's zero object.
+        tracking.record_update(req, &json!({}), &mut obj)?;
+    }
 
     let mut resp = if req.query.dry_run()? {
         respond(StatusCode::CREATED, &obj)
@@ -171,6 +189,15 @@ pub(super) async fn write_existing_warned(
         return Err(subresource_not_found(req, sub));
     }
     let dry_run = req.query.dry_run()?;
+    let tracking = Tracking::new(
+        req,
+        match &change {
+            Change::Replace(_) => Options::Update,
+            Change::Patch(kind, _) => Options::Patch {
+                apply: *kind == PatchKind::Apply,
+            },
+        },
+    )?;
     loop {
         let kv = req
             .api
@@ -179,15 +206,17 @@ pub(super) async fn write_existing_warned(
             .await
             .map_err(|e| store_error(e, &req.group_resource(), &name))?;
         let Some(kv) = kv else {
-            if let Change::Patch(crate::patching::PatchKind::Apply, body) = &change
+            if let Change::Patch(PatchKind::Apply, body) = &change
                 && sub.is_empty()
             {
-                return apply_create(req, body).await;
+                return apply_create(req, body, &tracking).await;
             }
             return Err(req.not_found(&name));
         };
         let current = decode_for(req, &kv)?;
         // What the client sent, as a whole object of this subresource's shape.
+        // An apply's managedFields, computed with the merge.
+        let mut applied_fields: Option<Value> = None;
         let (mut incoming, precondition) = match &change {
             Change::Replace(obj) => {
                 let rv = object::meta_str(obj, "resourceVersion").to_owned();
@@ -199,7 +228,36 @@ pub(super) async fn write_existing_warned(
                 } else {
                     current.clone()
                 };
-                let patched = apply_patch(req, &name, &base, *kind, body).await?;
+                let mut patched = apply_patch(req, &name, &base, *kind, body).await?;
+                if *kind == PatchKind::Apply {
+                    let config_rv = object::meta_str(&patched, "resourceVersion").to_owned();
+                    let mut merged = if sub == "scale" {
+                        // A Scale has no managedFields of its own: merged
+                        // as a sole owner, recorded on the parent below as
+                        // the scale subresource's update.
+                        tracking.apply(&base, &patched, true)?.object
+                    } else {
+                        let merged = tracking.apply(&base, &patched, managed::force(req))?.object;
+                        applied_fields = Some(
+                            merged
+                                .pointer("/metadata/managedFields")
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                        );
+                        merged
+                    };
+                    // The configuration's resourceVersion is a precondition.
+                    let meta = object::meta_mut(&mut merged);
+                    if config_rv.is_empty() {
+                        meta.insert(
+                            "resourceVersion".into(),
+                            json!(object::meta_str(&base, "resourceVersion")),
+                        );
+                    } else {
+                        meta.insert("resourceVersion".into(), json!(config_rv));
+                    }
+                    patched = merged;
+                }
                 let rv = object::meta_str(&patched, "resourceVersion").to_owned();
                 // A patch that leaves resourceVersion as it was does not ask
                 // for a precondition.
@@ -264,6 +322,15 @@ pub(super) async fn write_existing_warned(
                 let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
                 object::meta_mut(&mut next).insert("generation".into(), json!(generation));
             }
+        }
+        match &applied_fields {
+            Some(Value::Null) => {
+                object::meta_mut(&mut next).remove("managedFields");
+            }
+            Some(fields) => {
+                object::meta_mut(&mut next).insert("managedFields".into(), fields.clone());
+            }
+            None => tracking.record_update(req, &current, &mut next)?,
         }
         object::prepare_for_output(
             &mut next,
@@ -373,31 +440,31 @@ pub(super) fn copy_status(target: &mut Value, source: &Value) {
     }
 }
 
-/// Server-side apply of an object that does not exist yet creates it.
-pub(super) async fn apply_create(
+/// Server-side apply of an object that does not exist yet creates it: the
+/// configuration merged into nothing, owned by the applier.
+async fn apply_create(
     req: &Request<'_>,
     body: &Bytes,
+    tracking: &Tracking,
 ) -> Result<Response<Body>, ApiError> {
     let empty = json!({"apiVersion": req.api_version(), "kind": req.resource.kind});
-    let applied = apply_patch(
-        req,
-        &req.info.name,
-        &empty,
-        crate::patching::PatchKind::Apply,
-        body,
-    )
-    .await?;
-    let inner = Request {
-        api: req.api,
-        user: req.user,
-        info: req.info,
-        resource: req.resource,
-        crd: req.crd,
-        query: req.query,
-        headers: &HeaderMap::new(),
-        body: Bytes::from(serde_json::to_vec(&applied).unwrap_or_default()),
-    };
-    create(&inner).await
+    let config = apply_patch(req, &req.info.name, &empty, PatchKind::Apply, body).await?;
+    if !object::meta_str(&config, "resourceVersion").is_empty() {
+        // A precondition on an object that does not exist cannot hold.
+        return Err(req.not_found(&req.info.name));
+    }
+    let applied = tracking.apply(&Value::Null, &config, managed::force(req))?;
+    let mut obj = applied.object;
+    let body_name = object::name(&obj);
+    if body_name.is_empty() {
+        object::meta_mut(&mut obj).insert("name".into(), json!(req.info.name));
+    } else if body_name != req.info.name {
+        return Err(ApiError::BadRequest(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            req.info.name
+        )));
+    }
+    create_object(req, obj, tracking, true).await
 }
 
 // ---------------------------------------------------------------------------
