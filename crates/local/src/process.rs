@@ -103,14 +103,24 @@ pub struct Started {
     pub log_offset: u64,
 }
 
-/// Whether `pid` is a live process (a zombie is not).
+/// Whether `pid` is a live process (a zombie whose threads are all gone is
+/// not).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // "pid (comm) S ...": the state follows the last ')'.
-        Ok(stat) => stat
+        // "pid (comm) S ...": the state follows the last ')'. A zombie
+        // leader whose other threads are still exiting still holds the
+        // process's files (its listening socket: a restart on the same
+        // port would fail), so it counts as alive until they are gone.
+        Ok(stat) => match stat
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| !matches!(state, 'Z' | 'X')),
+        {
+            Some('Z' | 'X') => std::fs::read_dir(format!("/proc/{pid}/task"))
+                .map(|tasks| tasks.count() > 1)
+                .unwrap_or(false),
+            Some(_) => true,
+            None => false,
+        },
         Err(_) if Path::new("/proc/self").exists() => false,
         Err(_) => {
             Pid::from_raw(pid as i32).is_some_and(|p| rustix::process::test_kill_process(p).is_ok())

@@ -517,3 +517,77 @@ async fn custom_resource_list_map_keys_split_ownership() {
         "{err}"
     );
 }
+
+const MAP: &str = "apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata:
+  name: ssa-map
+spec:
+  failurePolicy: Fail
+  reinvocationPolicy: Never
+  mutations: []
+";
+
+/// A resource only the 1.36 peer serves, applied through the 1.35
+/// server: the peer records ownership, conflicts come back through the
+/// proxy, and both servers show the same object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_through_the_proxy_is_owned_where_it_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    let new = skewless_testkit::start_peer(
+        Path::new(BIN),
+        &pki,
+        &storage,
+        "server-136",
+        &["--emulated-version=1.36"],
+    )
+    .await;
+    let old = skewless_testkit::start_peer(
+        Path::new(BIN),
+        &pki,
+        &storage,
+        "server-135",
+        &["--emulated-version=1.35"],
+    )
+    .await;
+    let via_old = Kubectl::new(&old.url, &pki);
+    let direct = Kubectl::new(&new.url, &pki);
+    let admin = old.client(&pki, skewless_testkit::Identity::Admin);
+    skewless_testkit::eventually(
+        std::time::Duration::from_secs(15),
+        "MAPs proxied",
+        || async {
+            admin
+                .get("/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies")
+                .await
+                .status
+                == 200
+        },
+    )
+    .await;
+    let out = via_old.ok_with(&["apply", "--server-side", "-f", "-"], Some(MAP));
+    assert!(out.contains("serverside-applied"), "{out}");
+    let obj = get_json(&via_old, &["mutatingadmissionpolicies", "ssa-map"]);
+    assert_eq!(managers(&obj), pairs(&[("kubectl", "Apply")]));
+    assert_eq!(
+        obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:failurePolicy"],
+        json!({})
+    );
+    assert_eq!(
+        get_json(&direct, &["mutatingadmissionpolicies", "ssa-map"]),
+        obj,
+        "the same object through the proxy and direct"
+    );
+    let err = via_old.fails(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        Some(&MAP.replace("failurePolicy: Fail", "failurePolicy: Ignore")),
+    );
+    assert!(
+        err.contains(
+            "Apply failed with 1 conflict: conflict with \"kubectl\": .spec.failurePolicy"
+        ),
+        "{err}"
+    );
+}

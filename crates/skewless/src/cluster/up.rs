@@ -50,8 +50,9 @@ pub struct UpArgs {
     /// The etcd key prefix [default: /skewless/<random>, one per state directory].
     #[arg(long)]
     etcd_prefix: Option<String>,
-    /// The first server's port; server N listens on base+N-1. 0 lets the
-    /// system pick free ports [default: 6443, or the previous run's ports].
+    /// The first server's port; server N listens on base+N-1. 0 picks free
+    /// ports below the ephemeral range, so a restarted server gets its port
+    /// back [default: 6443, or the previous run's ports].
     #[arg(long)]
     base_port: Option<u16>,
     /// Feature gates for every server, e.g.
@@ -166,7 +167,7 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
         runtime_configs(&args.runtime_config, n)?
     };
     let ports: Vec<u16> = match args.base_port {
-        Some(0) => vec![0; n],
+        Some(0) => free_ports(n),
         Some(base) => (0..n)
             .map(|i| {
                 u16::try_from(usize::from(base) + i).map_err(|_| {
@@ -355,6 +356,43 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     supervise(layout, children).await
+}
+
+/// The first port of the kernel's ephemeral range.
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+}
+
+/// `n` ports free now, below the kernel's ephemeral range: a server that
+/// `upgrade` restarts (or that was killed) gets its port back, where a
+/// port from the ephemeral range may meanwhile be taken by any outgoing
+/// connection or any program that asked for port 0. Port 0 (the kernel
+/// picks at start) for those not found.
+fn free_ports(n: usize) -> Vec<u16> {
+    let (low, high) = (10_000u16, ephemeral_low().max(10_001));
+    let span = u32::from(high - low);
+    // A varying starting point, so clusters started side by side do not
+    // all try the same ports first.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ std::process::id());
+    let mut ports = Vec::with_capacity(n);
+    for step in 0..span {
+        if ports.len() == n {
+            break;
+        }
+        let offset =
+            u16::try_from((seed.wrapping_add(step.wrapping_mul(7919))) % span).unwrap_or(0);
+        let port = low + offset;
+        if !ports.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+        }
+    }
+    ports.resize(n, 0);
+    ports
 }
 
 /// Creates namespace `dev` and binds the ordinary user `dev` to `edit`
@@ -677,6 +715,18 @@ mod tests {
         };
         f(&mut a);
         a
+    }
+
+    #[test]
+    fn free_ports_are_distinct_bindable_and_below_the_ephemeral_range() {
+        let ports = free_ports(3);
+        assert_eq!(ports.len(), 3);
+        let high = ephemeral_low();
+        assert!(ports.iter().all(|p| *p >= 10_000 && *p < high), "{ports:?}");
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 3);
     }
 
     #[test]
