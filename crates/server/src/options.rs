@@ -76,6 +76,77 @@ pub struct ServeOptions {
     /// `--advertise-address`: the IP clients (and, without
     /// `--peer-advertise-ip`, peers) reach this server at.
     pub advertise_address: Option<IpAddr>,
+    /// `--service-cluster-ip-range`: the `kubernetes` Service gets its
+    /// first address.
+    pub service_cluster_ip_range: ServiceCidr,
+}
+
+/// `--service-cluster-ip-range`, one CIDR (skewless is single-stack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCidr {
+    /// The network address (host bits cleared, as Go's `net.ParseCIDR`).
+    pub network: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl ServiceCidr {
+    /// The first address after the network address: the `kubernetes`
+    /// Service's ClusterIP (`10.0.0.1` for `10.0.0.0/24`).
+    pub fn first_address(&self) -> IpAddr {
+        match self.network {
+            IpAddr::V4(n) => IpAddr::from(u32::from(n).wrapping_add(1).to_be_bytes()),
+            IpAddr::V6(n) => IpAddr::from(u128::from(n).wrapping_add(1).to_be_bytes()),
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceCidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix_len)
+    }
+}
+
+impl FromStr for ServiceCidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.contains(',') {
+            return Err("dual-stack service CIDRs are not supported by skewless".into());
+        }
+        let (ip, len) = s
+            .split_once('/')
+            .ok_or_else(|| format!("invalid CIDR address: {s}"))?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("invalid CIDR address: {s}"))?;
+        let len: u8 = len
+            .parse()
+            .map_err(|_| format!("invalid CIDR address: {s}"))?;
+        let bits: u8 = if ip.is_ipv4() { 32 } else { 128 };
+        if len > bits {
+            return Err(format!("invalid CIDR address: {s}"));
+        }
+        // Room for a network address and at least one Service.
+        if bits - len < 2 {
+            return Err(format!(
+                "specified --service-cluster-ip-range {s} is too small"
+            ));
+        }
+        let network = match ip {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0);
+                IpAddr::from((u32::from(a) & mask).to_be_bytes())
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
+                IpAddr::from((u128::from(a) & mask).to_be_bytes())
+            }
+        };
+        Ok(Self {
+            network,
+            prefix_len: len,
+        })
+    }
 }
 
 /// `--authorization-mode` values skewless implements.
@@ -283,6 +354,10 @@ impl Default for ServeOptions {
                 ..PeerOptions::default()
             },
             advertise_address: None,
+            service_cluster_ip_range: ServiceCidr {
+                network: IpAddr::from([10, 0, 0, 0]),
+                prefix_len: 24,
+            },
             max_connections: 0,
             min_request_timeout: Duration::from_secs(1800),
             max_requests_inflight: 400,
@@ -340,6 +415,27 @@ mod tests {
                 .contains("not supported")
         );
         assert!(AuthorizationMode::parse_list("rbac").is_err());
+    }
+
+    #[test]
+    fn service_cidrs_parse_as_go_does() {
+        let c: ServiceCidr = "10.0.0.0/24".parse().unwrap();
+        assert_eq!(c, ServeOptions::default().service_cluster_ip_range);
+        assert_eq!(c.first_address().to_string(), "10.0.0.1");
+        let c: ServiceCidr = "10.96.7.9/12".parse().unwrap();
+        assert_eq!(c.to_string(), "10.96.0.0/12");
+        assert_eq!(c.first_address().to_string(), "10.96.0.1");
+        let c: ServiceCidr = "fd00::/108".parse().unwrap();
+        assert_eq!(c.first_address().to_string(), "fd00::1");
+        for bad in [
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "x/8",
+            "10.0.0.0/31",
+            "10.0.0.0/24,fd00::/108",
+        ] {
+            assert!(bad.parse::<ServiceCidr>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -147,6 +147,27 @@ fn peer_advertise_address(opts: &ServeOptions, bound: SocketAddr) -> anyhow::Res
     ))
 }
 
+/// Where clients reach this server, as upstream's `--advertise-address`
+/// defaulting: that flag, else the bind address, and when that is
+/// unspecified the default route's interface; with the bound port. `None`
+/// (logged) when bound to all interfaces without a default route: the
+/// server then is missing from the `kubernetes` Service's endpoints.
+fn client_advertise_address(opts: &ServeOptions, bound: SocketAddr) -> Option<SocketAddr> {
+    let ip = opts.advertise_address.unwrap_or(bound.ip());
+    let ip = if ip.is_unspecified() {
+        match default_route_address(ip.is_ipv6()) {
+            Ok(ip) => ip,
+            Err(e) => {
+                tracing::warn!(error = %e, "no address to advertise to clients; set --advertise-address");
+                return None;
+            }
+        }
+    } else {
+        ip
+    };
+    Some(SocketAddr::new(ip, bound.port()))
+}
+
 /// The local address the kernel picks for the default route (a UDP
 /// "connect" sends nothing; it only selects a route).
 fn default_route_address(v6: bool) -> anyhow::Result<std::net::IpAddr> {
@@ -296,6 +317,11 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             identity: opts.identity,
             holder: format!("{server_id}_{}", uuid::Uuid::new_v4()),
             peer_address: gate.then_some(peer_address),
+            client_address: client_advertise_address(&opts, addr).map(|a| a.to_string()),
+            service: controllers::kubernetes_service::Settings {
+                cluster_ip: opts.service_cluster_ip_range.first_address(),
+                target_port: addr.port(),
+            },
         },
     );
     let (stop, stop_rx) = tokio::sync::watch::channel(false);

@@ -167,6 +167,9 @@ struct ServeArgs {
     /// The IP address clients (and peers, without --peer-advertise-ip) reach this server at.
     #[arg(long)]
     advertise_address: Option<IpAddr>,
+    /// A CIDR range of IPs to assign to Services; the `kubernetes` Service gets its first address.
+    #[arg(long, default_value_t = defaults().service_cluster_ip_range.to_string())]
+    service_cluster_ip_range: String,
     /// How long an identity lease is valid without renewal.
     #[arg(long, default_value_t = GoDuration(defaults().identity.lease_duration))]
     identity_lease_duration: GoDuration,
@@ -247,6 +250,12 @@ impl ServeArgs {
                 hop_timeout: self.peer_proxy_hop_timeout.0,
             },
             advertise_address: self.advertise_address,
+            service_cluster_ip_range: self.service_cluster_ip_range.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid argument {:?} for \"--service-cluster-ip-range\" flag: {e}",
+                    self.service_cluster_ip_range
+                )
+            })?,
             max_connections: self.max_connections,
             min_request_timeout: Duration::from_secs(self.min_request_timeout),
             max_requests_inflight: self.max_requests_inflight,

@@ -24,6 +24,12 @@ pub const IDENTITY_LABEL: &str = "apiserver.kubernetes.io/identity";
 pub const IDENTITY_VALUE: &str = "kube-apiserver";
 /// Where identity leases live.
 pub const LEASE_PREFIX: &str = lease::KUBE_SYSTEM_PREFIX;
+/// The annotation on an identity Lease naming where clients reach that
+/// server (`ip:port`, the advertise address and the secure port): what the
+/// `kubernetes` Service's endpoints list. Upstream keeps these in separate
+/// master leases; skewless records them on the identity Lease it already
+/// keeps.
+pub const ADVERTISE_ANNOTATION: &str = "skewless.io/advertise-address";
 /// Where peer endpoints live (unreachable from REST).
 pub(crate) const ENDPOINT_PREFIX: &str = "peerendpoints/";
 
@@ -73,7 +79,7 @@ pub(crate) fn hostname() -> String {
 pub(crate) fn lease_object(
     id: &str,
     holder: &str,
-    advertise: Option<&str>,
+    advertise: &Advertised,
     timing: &IdentityTiming,
 ) -> Value {
     let now = lease::micro_now();
@@ -84,8 +90,15 @@ pub(crate) fn lease_object(
         "creationTimestamp": object::now_rfc3339(),
         "labels": {IDENTITY_LABEL: IDENTITY_VALUE, "kubernetes.io/hostname": hostname()},
     });
-    if let Some(addr) = advertise {
-        meta["annotations"] = json!({"kubernetes.io/peer-advertise-address": addr});
+    let mut annotations = serde_json::Map::new();
+    if let Some(addr) = &advertise.peer {
+        annotations.insert("kubernetes.io/peer-advertise-address".into(), json!(addr));
+    }
+    if let Some(addr) = &advertise.client {
+        annotations.insert(ADVERTISE_ANNOTATION.into(), json!(addr));
+    }
+    if !annotations.is_empty() {
+        meta["annotations"] = Value::Object(annotations);
     }
     json!({
         "apiVersion": "coordination.k8s.io/v1",
@@ -100,6 +113,15 @@ pub(crate) fn lease_object(
     })
 }
 
+/// The addresses an identity Lease advertises.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Advertised {
+    /// Where peers dial this server (only with the Mixed Version Proxy on).
+    pub(crate) peer: Option<String>,
+    /// Where clients reach it (`ip:port`), when an address is known.
+    pub(crate) client: Option<String>,
+}
+
 pub(crate) fn endpoint_key(id: &str) -> String {
     format!("{ENDPOINT_PREFIX}{id}")
 }
@@ -109,7 +131,7 @@ pub(crate) fn endpoint_key(id: &str) -> String {
 pub(crate) async fn run_lease(
     api: Arc<State>,
     holder: String,
-    advertise: Option<String>,
+    advertise: Advertised,
     timing: IdentityTiming,
 ) {
     let key = lease::key(&api.server_id);
@@ -127,7 +149,7 @@ pub(crate) async fn run_lease(
             _ = shutdown.changed() => break,
             _ = tick.tick() => {}
         }
-        revision = renew(&api, &key, &holder, advertise.as_deref(), &timing, revision).await;
+        revision = renew(&api, &key, &holder, &advertise, &timing, revision).await;
     }
     // Only while the lease is still this run's: a restart of this server
     // (same ID) may already have replaced both, and deleting its lease and
@@ -153,7 +175,7 @@ async fn renew(
     api: &State,
     key: &str,
     holder: &str,
-    advertise: Option<&str>,
+    advertise: &Advertised,
     timing: &IdentityTiming,
     revision: Option<Revision>,
 ) -> Option<Revision> {

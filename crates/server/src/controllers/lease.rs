@@ -135,6 +135,22 @@ pub(crate) async fn hold(state: &State, name: &str, duration_seconds: i64) -> bo
     }
 }
 
+/// Gives up the leader-election Lease `kube-system/<name>` if this server
+/// holds it (upstream's `ReleaseOnCancel`), so another server takes over
+/// at its next attempt instead of after the Lease expires. Guarded by the
+/// revision read: a Lease taken over meanwhile is left alone.
+pub(crate) async fn release(state: &State, name: &str) {
+    let key = key(name);
+    let Ok(Some(kv)) = state.store.get(&key).await else {
+        return;
+    };
+    let ours = serde_json::from_slice::<Value>(&kv.value)
+        .is_ok_and(|v| Lease::of(&v).holder == state.server_id);
+    if ours {
+        let _ = state.store.delete(&key, Some(kv.mod_revision)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub(crate) mod compaction;
 pub(crate) mod crds;
 pub(crate) mod identity;
+pub(crate) mod kubernetes_service;
 pub(crate) mod lease;
 pub(crate) mod namespaces;
 pub(crate) mod peers;
@@ -30,6 +31,11 @@ pub(crate) struct Settings {
     /// Where peers dial this server, when the Mixed Version Proxy is on
     /// (the endpoint is written and advertised only then).
     pub(crate) peer_address: Option<String>,
+    /// Where clients reach this server (`ip:port`), recorded on the
+    /// identity Lease for the `kubernetes` Service's endpoints.
+    pub(crate) client_address: Option<String>,
+    /// The `kubernetes` Service's ClusterIP and this server's secure port.
+    pub(crate) service: kubernetes_service::Settings,
 }
 
 /// Starts every controller; the task ends when all of them did (after
@@ -55,9 +61,13 @@ pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
             identity::run_lease(
                 Arc::clone(&state),
                 settings.holder.clone(),
-                settings.peer_address.clone(),
+                identity::Advertised {
+                    peer: settings.peer_address.clone(),
+                    client: settings.client_address.clone(),
+                },
                 timing
             ),
+            kubernetes_service::run(Arc::clone(&state), settings.service),
             identity::run_gc(Arc::clone(&state), timing.gc_period),
             endpoint,
             peers,
