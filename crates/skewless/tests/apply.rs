@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use skewless_testkit::{Kubectl, Pki, ServerProcess, Storage, python_path};
+use skewless_testkit::{Kubectl, Pki, ServerProcess, Storage};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
@@ -353,23 +353,7 @@ print("python apply passed")
 async fn python_client_applies_and_sees_conflicts() {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = skewless_testkit::kubeconfig(dir.path(), &server.url, &pki);
-    let script = dir.path().join("apply.py");
-    std::fs::write(&script, PYTHON_APPLY).unwrap();
-    let out = tokio::process::Command::new(python_path())
-        .arg(&script)
-        .arg(&kubeconfig)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python apply failed:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log_text()
-    );
+    skewless_testkit::run_python(&server, &pki, PYTHON_APPLY, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

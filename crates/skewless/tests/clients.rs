@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
-use skewless_testkit::{Pki, ServerProcess, Storage, kubeconfig, python_path};
+use skewless_testkit::{Pki, ServerProcess, Storage, kubeconfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
@@ -70,23 +70,7 @@ print("python scenario passed")
 async fn python_client_creates_lists_watches_and_deletes() {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig(dir.path(), &server.url, &pki);
-    let script = dir.path().join("scenario.py");
-    std::fs::write(&script, PYTHON_SCENARIO).unwrap();
-    let out = tokio::process::Command::new(python_path())
-        .arg(&script)
-        .arg(&kubeconfig)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python scenario failed:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        server.log_text()
-    );
+    skewless_testkit::run_python(&server, &pki, PYTHON_SCENARIO, &[]).await;
 }
 
 async fn kube_client(server: &ServerProcess, pki: &Pki) -> kube::Client {
@@ -200,22 +184,7 @@ print("python delete passed")
 async fn python_typed_client_deletes_a_pod() {
     let pki = Pki::generate();
     let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig(dir.path(), &server.url, &pki);
-    let script = dir.path().join("delete.py");
-    std::fs::write(&script, PYTHON_DELETE_POD).unwrap();
-    let out = tokio::process::Command::new(python_path())
-        .arg(&script)
-        .arg(&kubeconfig)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python delete failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    skewless_testkit::run_python(&server, &pki, PYTHON_DELETE_POD, &[]).await;
 }
 
 /// Issue 15: kube-rs metadata-only reads (`get_metadata`, `list_metadata`)

@@ -533,25 +533,9 @@ async fn legacy_discovery_on_the_older_server_lists_what_the_newer_serves() {
     assert!(stderr.contains("No resources found"), "{stderr}");
 
     // The Python DynamicClient resolves it through legacy discovery.
-    let script = dir.path().join("dynamic.py");
-    std::fs::write(&script, DYNAMIC_CLIENT).unwrap();
     let map = dir.path().join("map.yaml");
     std::fs::write(&map, MAP).unwrap();
-    let kubeconfig = skewless_testkit::kubeconfig(dir.path(), &old.url, &pki);
-    let out = tokio::process::Command::new(skewless_testkit::python_path())
-        .arg(&script)
-        .arg(&kubeconfig)
-        .arg(&map)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dynamic client failed:\n{}\n{}\nserver log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        old.log_text()
-    );
+    skewless_testkit::run_python(&old, &pki, DYNAMIC_CLIENT, &[&map]).await;
 
     // Metadata-only reads of a resource only the peer serves.
     let maps = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";

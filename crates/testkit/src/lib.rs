@@ -495,6 +495,32 @@ where
     }
 }
 
+/// Runs the Python `script` (the pinned `kubernetes` client's interpreter)
+/// with a kubeconfig for `server` and then `args` as its arguments;
+/// panics with its output and the server's log unless it succeeds.
+/// Returns its standard output.
+pub async fn run_python(server: &ServerProcess, pki: &Pki, script: &str, args: &[&Path]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig(dir.path(), &server.url, pki);
+    let path = dir.path().join("script.py");
+    std::fs::write(&path, script).unwrap();
+    let out = tokio::process::Command::new(python_path())
+        .arg(&path)
+        .arg(&kubeconfig)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server.log_text()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Starts a server named `id` with the Mixed Version Proxy on (peer
 /// discovery re-checked every 500 ms), plus `extra` flags.
 pub async fn start_peer(
