@@ -362,12 +362,22 @@ async fn impersonation_needs_the_impersonate_verb() {
 }
 
 #[tokio::test]
-async fn ordinary_users_cannot_escalate_or_remove_the_servers_identity_leases() {
+async fn ordinary_users_cannot_escalate_or_remove_the_servers_identity_leases_sqlite() {
+    escalation_and_identity_leases(Storage::Sqlite).await;
+}
+
+#[tokio::test]
+async fn ordinary_users_cannot_escalate_or_remove_the_servers_identity_leases_etcd() {
+    let (endpoints, _cluster) = etcd_endpoints().await;
+    escalation_and_identity_leases(Storage::Etcd(endpoints)).await;
+}
+
+async fn escalation_and_identity_leases(storage: Storage) {
     let pki = Pki::generate();
     let s = ServerProcess::start(
         Path::new(BIN),
         &pki,
-        &Storage::Sqlite,
+        &storage,
         &["--apiserver-id=apiserver-test"],
     )
     .await;
@@ -499,9 +509,20 @@ async fn ordinary_users_cannot_escalate_or_remove_the_servers_identity_leases() 
 }
 
 #[tokio::test]
-async fn both_hops_authorize_a_proxied_request() {
+async fn both_hops_authorize_a_proxied_request_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    both_hops(Storage::SharedSqlite(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_hops_authorize_a_proxied_request_etcd() {
+    let (endpoints, _cluster) = etcd_endpoints().await;
+    // One prefix for the whole control plane.
+    let prefix = format!("/skewless-authz-{}", std::process::id());
+    both_hops(Storage::EtcdPrefix(endpoints, prefix)).await;
+}
+
+async fn both_hops(storage: Storage) {
     let pki = Pki::generate();
     let new = skewless_testkit::start_peer(
         Path::new(BIN),
