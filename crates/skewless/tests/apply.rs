@@ -575,3 +575,189 @@ async fn apply_through_the_proxy_is_owned_where_it_is_served() {
         "{err}"
     );
 }
+
+/// Apply to the `scale` subresource (an autoscaler's way): the parent's
+/// owner of `spec.replicas` conflicts, `force` takes it over, and the
+/// parent records the applier as an Apply entry of the scale subresource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_to_scale_conflicts_with_the_replicas_owner_and_forces() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    k.ok_with(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=deployer",
+            "-f",
+            "-",
+        ],
+        Some(&DEPLOY.replace("spec:\n  selector:", "spec:\n  replicas: 2\n  selector:")),
+    );
+    let admin = server.client(&pki, skewless_testkit::Identity::Admin);
+    let scale = "/apis/apps/v1/namespaces/default/deployments/web/scale";
+    let body = br#"{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web"},"spec":{"replicas":5}}"#;
+    let apply = |query: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .request(
+                    "PATCH",
+                    &format!("{scale}?fieldManager=hpa{query}"),
+                    &[("Content-Type", "application/apply-patch+yaml")],
+                    Some(body.to_vec()),
+                )
+                .await
+        }
+    };
+    let r = apply("").await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "Apply failed with 1 conflict: conflict with \"deployer\": .spec.replicas"
+    );
+    let r = apply("&force=true").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["spec"]["replicas"], 5);
+    let d = get_json(&k, &["deployment", "web"]);
+    assert_eq!(d["spec"]["replicas"], 5);
+    let entries = d["metadata"]["managedFields"].as_array().unwrap().clone();
+    let deployer = entries.iter().find(|e| e["manager"] == "deployer").unwrap();
+    assert!(
+        deployer["fieldsV1"]["f:spec"].get("f:replicas").is_none(),
+        "the deployer lost replicas: {deployer}"
+    );
+    let hpa = entries.iter().find(|e| e["manager"] == "hpa").unwrap();
+    assert_eq!(hpa["operation"], "Apply");
+    assert_eq!(hpa["subresource"], "scale");
+    assert_eq!(hpa["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+}
+
+/// `kubectl edit` records its change as manager `kubectl-edit` (Update).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_edit_records_its_manager() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    k.ok(&["create", "configmap", "edited", "--from-literal=color=blue"]);
+    let editor = k.dir().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/color: blue/color: green/' \"$1\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = k
+        .command("admin", &["edit", "configmap", "edited"])
+        .env("KUBE_EDITOR", &editor)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cm = get_json(&k, &["configmap", "edited"]);
+    assert_eq!(cm["data"]["color"], "green");
+    assert_eq!(
+        managers(&cm),
+        pairs(&[("kubectl-create", "Update"), ("kubectl-edit", "Update")])
+    );
+}
+
+/// Ownership recorded through one served version of a CRD holds for an
+/// apply through another (both versions share the stored object).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ownership_carries_across_served_versions_of_a_crd() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    // The same CRD served at v1 (stored) and v2 (same schema).
+    let (head, schema) = CRD.split_at(CRD.find("  - name: v1").unwrap());
+    let v2 = schema
+        .replace("  - name: v1", "  - name: v2")
+        .replace("storage: true", "storage: false");
+    k.ok_with(&["apply", "-f", "-"], Some(&format!("{head}{schema}{v2}")));
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ]);
+    let config = |version: &str, name: &str| {
+        format!(
+            "apiVersion: example.com/{version}\nkind: Widget\nmetadata:\n  name: w\nspec:\n  ports:\n  - {{port: 80, protocol: TCP, name: {name}}}\n"
+        )
+    };
+    let mut tries = 0;
+    loop {
+        let out = k.run(
+            &["apply", "--server-side", "-f", "-"],
+            Some(&config("v1", "http")),
+        );
+        if out.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 20, "{}", String::from_utf8_lossy(&out.stderr));
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let err = k.fails(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        Some(&config("v2", "web")),
+    );
+    assert!(
+        err.contains("conflict with \"kubectl\"") && err.contains(".name"),
+        "{err}"
+    );
+    let w = get_json(&k, &["widgets.v2.example.com", "w"]);
+    assert_eq!(w["spec"]["ports"][0]["name"], "http");
+    assert_eq!(managers(&w), pairs(&[("kubectl", "Apply")]));
+}
+
+/// Apply to the `status` subresource: only status is taken from the
+/// configuration, and the entry names the subresource.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_to_status_owns_status_fields() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let k = Kubectl::new(&server.url, &pki);
+    k.ok_with(&["apply", "--server-side", "-f", "-"], Some(DEPLOY));
+    let admin = server.client(&pki, skewless_testkit::Identity::Admin);
+    let body = br#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"paused":true},"status":{"replicas":3,"observedGeneration":1}}"#;
+    let r = admin
+        .request(
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/deployments/web/status?fieldManager=controller",
+            &[("Content-Type", "application/apply-patch+yaml")],
+            Some(body.to_vec()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let d = get_json(&k, &["deployment", "web"]);
+    assert_eq!(d["status"]["replicas"], 3);
+    assert!(
+        d["spec"].get("paused").is_none(),
+        "spec is not the status' to set: {d}"
+    );
+    let entries = d["metadata"]["managedFields"].as_array().unwrap().clone();
+    let controller = entries
+        .iter()
+        .find(|e| e["manager"] == "controller")
+        .unwrap();
+    assert_eq!(controller["operation"], "Apply");
+    assert_eq!(controller["subresource"], "status");
+    assert!(
+        controller["fieldsV1"]["f:status"]
+            .get("f:replicas")
+            .is_some(),
+        "{controller}"
+    );
+    assert!(
+        controller["fieldsV1"].get("f:spec").is_none(),
+        "{controller}"
+    );
+}

@@ -15,9 +15,9 @@ use skewless_apimachinery::request_info::GroupKind;
 use skewless_apimachinery::status::ApiError;
 use skewless_apimachinery::validation::FieldError;
 use skewless_fieldmanager::{
-    Applied, Conflicts, Error as FmError, FieldManager, ManagedFieldsEntry, Operation, Writer,
-    decode_managed_fields, encode_managed_fields, is_reset_request, manager_from_user_agent,
-    validate_manager,
+    Applied, Conflicts, Error as FmError, FieldManager, FieldSet, ManagedFieldsEntry, Operation,
+    PathElement, Writer, decode_managed_fields, encode_managed_fields, is_reset_request,
+    manager_from_user_agent, validate_manager,
 };
 
 use crate::fieldmanagers::Scope;
@@ -211,6 +211,83 @@ impl Tracking {
         }
         set_managed_fields(&mut applied.object, &applied.managed_fields);
         Ok(applied)
+    }
+
+    /// Server-side apply to the `scale` subresource, as upstream's scale
+    /// handler: the parent's owners of its replicas field (`replicas`, the
+    /// path segments in the parent) become owners of the Scale's
+    /// `spec.replicas`, the apply runs on the Scale (conflicting with
+    /// them unless forced), and the result goes back to the parent: owners
+    /// that lost the field lose it there, and the applier gets an Apply
+    /// entry for the scale subresource owning the parent's replicas
+    /// field. Returns the merged Scale and the parent's new managedFields.
+    pub(super) fn apply_scale(
+        &self,
+        parent: &Value,
+        scale: &Value,
+        config: &Value,
+        force: bool,
+        replicas: &[String],
+    ) -> Result<(Value, Value), ApiError> {
+        let parent_path: Vec<PathElement> = replicas
+            .iter()
+            .map(|f| PathElement::Field(f.clone()))
+            .collect();
+        let scale_path = vec![
+            PathElement::Field("spec".into()),
+            PathElement::Field("replicas".into()),
+        ];
+        let parent_entries =
+            decode_managed_fields(parent.get("metadata").and_then(|m| m.get("managedFields")))
+                .unwrap_or_default();
+        let scale_entries: Vec<ManagedFieldsEntry> = parent_entries
+            .iter()
+            .filter(|e| e.fields.has(&parent_path))
+            .map(|e| ManagedFieldsEntry {
+                fields: FieldSet::from_paths([scale_path.clone()]),
+                ..e.clone()
+            })
+            .collect();
+        let mut live = scale.clone();
+        object::meta_mut(&mut live).remove("managedFields");
+        let applied = self
+            .fm
+            .apply(&live, config, &scale_entries, &self.writer(), force)
+            .map_err(|e| self.apply_error(e))?;
+        let owns_replicas = |id: &str| {
+            applied
+                .managed_fields
+                .iter()
+                .any(|e| e.identifier() == id && e.fields.has(&scale_path))
+        };
+        let just_replicas = FieldSet::from_paths([parent_path.clone()]);
+        let mut next: Vec<ManagedFieldsEntry> = Vec::new();
+        for mut e in parent_entries {
+            if e.fields.has(&parent_path) && !owns_replicas(&e.identifier()) {
+                e.fields = e.fields.difference(&just_replicas);
+                if e.fields.is_empty() {
+                    continue;
+                }
+            }
+            next.push(e);
+        }
+        for e in applied
+            .managed_fields
+            .iter()
+            .filter(|e| e.subresource == self.subresource && e.fields.has(&scale_path))
+        {
+            let entry = ManagedFieldsEntry {
+                fields: just_replicas.clone(),
+                ..e.clone()
+            };
+            match next.iter_mut().find(|p| p.identifier() == e.identifier()) {
+                Some(existing) => *existing = entry,
+                None => next.push(entry),
+            }
+        }
+        let mut object = applied.object;
+        object::meta_mut(&mut object).remove("managedFields");
+        Ok((object, encode_managed_fields(&next)))
     }
 
     /// For kubectl's server-side apply of an object last applied

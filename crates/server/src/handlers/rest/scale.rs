@@ -70,6 +70,25 @@ pub(super) fn scale_of(req: &Request<'_>, obj: &Value) -> Result<Value, ApiError
     }))
 }
 
+/// The parent's replicas field as path segments (`spec`, `replicas`; a
+/// CRD's `specReplicasPath`).
+pub(super) fn replicas_field(req: &Request<'_>) -> Vec<String> {
+    match req.crd.and_then(|c| c.scale.as_ref()) {
+        Some(scale) => scale
+            .spec_replicas_path
+            .split('.')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => SCALE_PATHS
+            .0
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
 pub(super) fn apply_scale(
     req: &Request<'_>,
     current: &Value,

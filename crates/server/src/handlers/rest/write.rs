@@ -17,7 +17,7 @@ use super::codec::{
 };
 use super::managed::{self, Options, Tracking};
 use super::request::{Request, is_crd_resource, respond, store_error, subresource_not_found};
-use super::scale::{apply_scale, scale_of};
+use super::scale::{apply_scale, replicas_field, scale_of};
 use crate::patching::PatchKind;
 
 pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
@@ -232,10 +232,18 @@ pub(super) async fn write_existing_warned(
                 if *kind == PatchKind::Apply {
                     let config_rv = object::meta_str(&patched, "resourceVersion").to_owned();
                     let mut merged = if sub == "scale" {
-                        // A Scale has no managedFields of its own: merged
-                        // as a sole owner, recorded on the parent below as
-                        // the scale subresource's update.
-                        tracking.apply(&base, &patched, true)?.object
+                        // A Scale has no managedFields of its own: its
+                        // replicas' owners come from the parent, and go
+                        // back to it.
+                        let (merged, parent_fields) = tracking.apply_scale(
+                            &current,
+                            &base,
+                            &patched,
+                            managed::force(req),
+                            &replicas_field(req),
+                        )?;
+                        applied_fields = Some(parent_fields);
+                        merged
                     } else {
                         let merged = tracking.apply(&base, &patched, managed::force(req))?.object;
                         applied_fields = Some(
