@@ -55,6 +55,29 @@ impl Authorizer for AlwaysDeny {
     }
 }
 
+/// A resource request the server asks about rather than serves (the
+/// impersonation checks, the RBAC `escalate` and `bind` verbs), as the
+/// authorizers see requests.
+pub(crate) fn resource_request(
+    verb: &str,
+    group: &str,
+    resource: &str,
+    subresource: &str,
+    namespace: &str,
+    name: &str,
+) -> RequestInfo {
+    RequestInfo {
+        is_resource_request: true,
+        verb: verb.into(),
+        api_group: group.into(),
+        resource: resource.into(),
+        subresource: subresource.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        ..RequestInfo::default()
+    }
+}
+
 /// The authorizers of `--authorization-mode`, behind the privileged group.
 pub(crate) struct Chain {
     authorizers: Vec<Box<dyn Authorizer>>,

@@ -14,7 +14,7 @@ use skewless_apimachinery::status::ApiError;
 use skewless_rbac::{Attributes, Policy, PolicyRule};
 
 use crate::authn::{MASTERS_GROUP, UserInfo};
-use crate::authz::{Authorizer, Chain, Verdict};
+use crate::authz::{Authorizer, Chain, Verdict, resource_request};
 
 /// The API group of the RBAC objects.
 pub(crate) const GROUP: &str = "rbac.authorization.k8s.io";
@@ -95,15 +95,7 @@ fn may(
     namespace: &str,
     name: &str,
 ) -> bool {
-    let info = RequestInfo {
-        is_resource_request: true,
-        verb: verb.into(),
-        api_group: GROUP.into(),
-        resource: resource.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-        ..RequestInfo::default()
-    };
+    let info = resource_request(verb, GROUP, resource, "", namespace, name);
     matches!(authz.verdict(user, &info), Verdict::Allow(_))
 }
 
@@ -171,37 +163,26 @@ impl Write<'_> {
     }
 
     /// A binding may be written when the writer may `bind` the role it
-    /// references, or holds every rule of that role. `role` is the stored
+    /// references (`role_resource` `roles` or `clusterroles`, named
+    /// `role_name`), or holds every rule of that role. `role` is the stored
     /// referenced role, if it exists (a binding to a missing role grants
     /// nothing and is allowed).
     pub(crate) fn check_binding(
         &self,
-        binding: &Value,
+        role_resource: &str,
+        role_name: &str,
         role: Option<&Value>,
     ) -> Result<(), ApiError> {
-        if self.user.in_group(MASTERS_GROUP) {
-            return Ok(());
-        }
-        let kind = binding
-            .pointer("/roleRef/kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let role_name = binding
-            .pointer("/roleRef/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let resource = match kind {
-            "ClusterRole" => "clusterroles",
-            _ => "roles",
-        };
-        if may(
-            self.authz,
-            self.user,
-            "bind",
-            resource,
-            self.namespace,
-            role_name,
-        ) {
+        if self.user.in_group(MASTERS_GROUP)
+            || may(
+                self.authz,
+                self.user,
+                "bind",
+                role_resource,
+                self.namespace,
+                role_name,
+            )
+        {
             return Ok(());
         }
         match role {

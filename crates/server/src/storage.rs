@@ -17,7 +17,7 @@ fn storage_group(group: &str) -> &str {
 /// The prefix holding a resource's objects: in one namespace, or all of
 /// them (`namespace` empty, or a cluster-scoped resource).
 pub(crate) fn prefix(r: &ResourceInfo, namespace: &str) -> String {
-    let base = format!("/{}/{}/", storage_group(&r.group), r.resource);
+    let base = format!("{}{}/", group_prefix(&r.group), r.resource);
     if r.namespaced && !namespace.is_empty() {
         format!("{base}{namespace}/")
     } else {
@@ -27,11 +27,37 @@ pub(crate) fn prefix(r: &ResourceInfo, namespace: &str) -> String {
 
 /// The key of one object.
 pub(crate) fn key(r: &ResourceInfo, namespace: &str, name: &str) -> String {
-    if r.namespaced {
-        format!("{}{namespace}/{name}", prefix(r, ""))
-    } else {
-        format!("{}{name}", prefix(r, ""))
+    key_in(
+        &r.group,
+        &r.resource,
+        r.namespaced.then_some(namespace),
+        name,
+    )
+}
+
+/// The key of one object from its parts (`namespace` empty for a
+/// cluster-scoped resource), for code that knows them without a
+/// `ResourceInfo` at hand.
+pub(crate) fn object_key(group: &str, resource: &str, namespace: &str, name: &str) -> String {
+    key_in(
+        group,
+        resource,
+        (!namespace.is_empty()).then_some(namespace),
+        name,
+    )
+}
+
+fn key_in(group: &str, resource: &str, namespace: Option<&str>, name: &str) -> String {
+    let base = group_prefix(group);
+    match namespace {
+        Some(ns) => format!("{base}{resource}/{ns}/{name}"),
+        None => format!("{base}{resource}/{name}"),
     }
+}
+
+/// Where every resource of `group` lives (a watch over all of them).
+pub(crate) fn group_prefix(group: &str) -> String {
+    format!("/{}/", storage_group(group))
 }
 
 /// The key of a namespace object.

@@ -18,16 +18,19 @@ use serde_json::{Value, json};
 use skewless_store::{Event, ListOptions, StoreError, WriteOptions};
 
 use crate::object;
+use crate::rbac;
 use crate::state::State;
 use crate::storage;
 
 /// Where RBAC objects live: `/rbac.authorization.k8s.io/<resource>/...`.
-const PREFIX: &str = "/rbac.authorization.k8s.io/";
+fn prefix() -> String {
+    storage::group_prefix(rbac::GROUP)
+}
 /// Attempts at one compare-and-swap write before giving up for this round.
 const ATTEMPTS: usize = 8;
 
 fn key_of(resource: &str, obj: &Value) -> String {
-    format!("{PREFIX}{resource}/{}", object::name(obj))
+    storage::object_key(rbac::GROUP, resource, "", object::name(obj))
 }
 
 /// Fills what the REST create path would: uid and creation time.
@@ -108,7 +111,7 @@ struct Objects {
 
 impl Objects {
     fn kind(&mut self, key: &str) -> Option<&mut BTreeMap<String, Value>> {
-        let resource = key.strip_prefix(PREFIX)?.split('/').next()?;
+        let resource = key.strip_prefix(&prefix())?.split('/').next()?;
         match resource {
             "roles" => Some(&mut self.roles),
             "clusterroles" => Some(&mut self.cluster_roles),
@@ -125,6 +128,14 @@ impl Objects {
                 Some(v) => map.insert(key.to_owned(), v),
                 None => map.remove(key),
             };
+        }
+    }
+
+    /// One watch event.
+    fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Put { kv, .. } => self.put(&kv.key, &kv.value),
+            Event::Delete { prev, .. } => self.remove(&prev.key),
         }
     }
 
@@ -154,7 +165,7 @@ pub(crate) async fn load(api: &State) -> Result<i64, StoreError> {
 }
 
 async fn list(api: &State) -> Result<(Objects, i64), StoreError> {
-    let listed = api.store.list(PREFIX, ListOptions::default()).await?;
+    let listed = api.store.list(&prefix(), ListOptions::default()).await?;
     let mut objects = Objects::default();
     for kv in &listed.items {
         objects.put(&kv.key, &kv.value);
@@ -166,7 +177,7 @@ async fn list(api: &State) -> Result<(Objects, i64), StoreError> {
 async fn aggregate(api: &State, objects: &Objects) {
     let roles: Vec<Value> = objects.cluster_roles.values().cloned().collect();
     for (name, rules) in skewless_rbac::aggregate(&roles) {
-        let key = format!("{PREFIX}clusterroles/{name}");
+        let key = storage::object_key(rbac::GROUP, "clusterroles", "", &name);
         let Ok(Some(kv)) = api.store.get(&key).await else {
             continue;
         };
@@ -200,7 +211,7 @@ pub(crate) async fn run(api: Arc<State>) {
         };
         api.rbac.set(objects.policy());
         aggregate(&api, &objects).await;
-        let Ok(mut watch) = api.store.watch(PREFIX, revision).await else {
+        let Ok(mut watch) = api.store.watch(&prefix(), revision).await else {
             continue;
         };
         loop {
@@ -209,17 +220,12 @@ pub(crate) async fn run(api: Arc<State>) {
                 event = watch.next() => event,
             };
             match event {
-                Some(Ok(Event::Put { kv, .. })) => objects.put(&kv.key, &kv.value),
-                Some(Ok(Event::Delete { prev, .. })) => objects.remove(&prev.key),
+                Some(Ok(event)) => objects.apply(&event),
                 Some(Err(_)) | None => break,
             }
             // Take whatever else is already there before rebuilding once.
-            while let Some(Some(event)) = watch.next().now_or_never() {
-                match event {
-                    Ok(Event::Put { kv, .. }) => objects.put(&kv.key, &kv.value),
-                    Ok(Event::Delete { prev, .. }) => objects.remove(&prev.key),
-                    Err(_) => break,
-                }
+            while let Some(Some(Ok(event))) = watch.next().now_or_never() {
+                objects.apply(&event);
             }
             api.rbac.set(objects.policy());
             aggregate(&api, &objects).await;

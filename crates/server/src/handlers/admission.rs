@@ -15,9 +15,10 @@ use skewless_apimachinery::status::ApiError;
 
 use crate::authn::{APISERVER_USER, MASTERS_GROUP};
 use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE};
-use crate::handlers::rest::request::Request;
+use crate::handlers::rest::request::{Request, store_error};
 use crate::object;
 use crate::rbac;
+use crate::storage;
 
 fn is_identity_lease(req: &Request<'_>, obj: &Value) -> bool {
     req.resource.group == "coordination.k8s.io"
@@ -66,32 +67,32 @@ pub(crate) async fn rbac_escalation(req: &Request<'_>, obj: &Value) -> Result<()
     match req.resource.resource.as_str() {
         "roles" | "clusterroles" => write.check_role(obj),
         "rolebindings" | "clusterrolebindings" => {
-            let kind = obj
-                .pointer("/roleRef/kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let name = obj
-                .pointer("/roleRef/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            // Storage keys as `storage::key` lays them out.
-            let key = match kind {
-                "ClusterRole" => format!("/{}/clusterroles/{name}", rbac::GROUP),
-                _ => format!("/{}/roles/{}/{name}", rbac::GROUP, req.namespace()),
+            let role_ref = |field: &str| {
+                obj.pointer(&format!("/roleRef/{field}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
             };
+            let (role_resource, role_namespace) = match role_ref("kind") {
+                "ClusterRole" => ("clusterroles", ""),
+                _ => ("roles", req.namespace()),
+            };
+            let role_name = role_ref("name");
+            let key = storage::object_key(rbac::GROUP, role_resource, role_namespace, role_name);
             let role = req
                 .api
                 .store
                 .get(&key)
                 .await
-                .map_err(|e| storage_error(&e))?
+                .map_err(|e| {
+                    store_error(
+                        e,
+                        &GroupResource::new(rbac::GROUP, role_resource),
+                        role_name,
+                    )
+                })?
                 .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok());
-            write.check_binding(obj, role.as_ref())
+            write.check_binding(role_resource, role_name, role.as_ref())
         }
         _ => Ok(()),
     }
-}
-
-fn storage_error(e: &skewless_store::StoreError) -> ApiError {
-    ApiError::InternalError(format!("reading the referenced role: {e}"))
 }

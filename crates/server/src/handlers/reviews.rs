@@ -162,22 +162,9 @@ pub(crate) fn rules(authz: &Chain, rbac: &Rbac, user: &UserInfo, body: &Value) -
             "incomplete": false,
         });
     }
+    // `PolicyRule` serializes as upstream's ResourceRule / NonResourceRule
+    // (empty lists left out), and `rules_for` splits the two kinds.
     let (resource, non_resource) = rbac.policy().rules_for(&user.name, &user.groups, namespace);
-    let resource: Vec<Value> = resource
-        .iter()
-        .map(|r| {
-            let mut v =
-                json!({"verbs": r.verbs, "apiGroups": r.api_groups, "resources": r.resources});
-            if !r.resource_names.is_empty() {
-                v["resourceNames"] = json!(r.resource_names);
-            }
-            v
-        })
-        .collect();
-    let non_resource: Vec<Value> = non_resource
-        .iter()
-        .map(|r| json!({"verbs": r.verbs, "nonResourceURLs": r.non_resource_urls}))
-        .collect();
     json!({
         "resourceRules": resource,
         "nonResourceRules": non_resource,

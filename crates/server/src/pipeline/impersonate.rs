@@ -15,7 +15,7 @@ use skewless_apimachinery::status::ApiError;
 use crate::authn::{
     ANONYMOUS_USER, AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP, UserInfo, unescape_extra_key,
 };
-use crate::authz::Chain;
+use crate::authz::{Chain, resource_request};
 
 const USER: &str = "impersonate-user";
 const GROUP: &str = "impersonate-group";
@@ -73,16 +73,7 @@ fn take(headers: &mut HeaderMap) -> Result<Asked, ApiError> {
 /// The attributes of "impersonate this": what the requester must be
 /// allowed.
 fn attributes(group: &str, resource: &str, sub: &str, namespace: &str, name: &str) -> RequestInfo {
-    RequestInfo {
-        is_resource_request: true,
-        verb: "impersonate".into(),
-        api_group: group.into(),
-        resource: resource.into(),
-        subresource: sub.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-        ..RequestInfo::default()
-    }
+    resource_request("impersonate", group, resource, sub, namespace, name)
 }
 
 /// The user the request acts as: `requester` itself without impersonation

@@ -74,7 +74,6 @@ pub(crate) async fn handle(
         seat.prove();
     }
     let audit_id = audit::audit_id(&mut parts.headers);
-    let proxied_by = proxied_by(peer, &parts.headers);
     let info = match parse(&parts) {
         Ok(info) => info,
         Err(e) => return with_audit_id(http_util::error(&e), &audit_id),
@@ -114,6 +113,7 @@ pub(crate) async fn handle(
     .await;
     let mut resp = answer.unwrap_or_else(|e| http_util::error(&e));
     if let (Some(audit), Some(record)) = (&state.audit, record) {
+        let proxied_by = proxied_by(peer, &parts.headers);
         resp = audited(state, audit, record, proxied_by, resp).await;
     }
     observe(state, &info, &parts, &resp, started, user.as_ref());
