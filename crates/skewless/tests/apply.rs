@@ -520,22 +520,12 @@ async fn apply_through_the_proxy_is_owned_where_it_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::SharedSqlite(dir.path().to_path_buf());
     let pki = Pki::generate();
-    let new = skewless_testkit::start_peer(
-        Path::new(BIN),
-        &pki,
-        &storage,
-        "server-136",
-        &["--emulated-version=1.36"],
-    )
-    .await;
-    let old = skewless_testkit::start_peer(
-        Path::new(BIN),
-        &pki,
-        &storage,
-        "server-135",
-        &["--emulated-version=1.35"],
-    )
-    .await;
+    let new =
+        skewless_testkit::start_peer_at(Path::new(BIN), &pki, &storage, "server-136", "1.36", &[])
+            .await;
+    let old =
+        skewless_testkit::start_peer_at(Path::new(BIN), &pki, &storage, "server-135", "1.35", &[])
+            .await;
     let via_old = Kubectl::new(&old.url, &pki);
     let direct = Kubectl::new(&new.url, &pki);
     let admin = old.client(&pki, skewless_testkit::Identity::Admin);

@@ -524,22 +524,12 @@ async fn both_hops_authorize_a_proxied_request_etcd() {
 
 async fn both_hops(storage: Storage) {
     let pki = Pki::generate();
-    let new = skewless_testkit::start_peer(
-        Path::new(BIN),
-        &pki,
-        &storage,
-        "server-136",
-        &["--emulated-version=1.36"],
-    )
-    .await;
-    let old = skewless_testkit::start_peer(
-        Path::new(BIN),
-        &pki,
-        &storage,
-        "server-135",
-        &["--emulated-version=1.35"],
-    )
-    .await;
+    let new =
+        skewless_testkit::start_peer_at(Path::new(BIN), &pki, &storage, "server-136", "1.36", &[])
+            .await;
+    let old =
+        skewless_testkit::start_peer_at(Path::new(BIN), &pki, &storage, "server-135", "1.35", &[])
+            .await;
     let admin = old.client(&pki, Identity::Admin);
     grant(
         &admin,
@@ -584,12 +574,13 @@ async fn both_hops(storage: Storage) {
     // Allowed here, denied by the peer's own policy: a third server at 1.36
     // that allows nobody but system:masters; with the 1.36 server stopped,
     // it is the only one that serves MAPs.
-    let strict = skewless_testkit::start_peer(
+    let strict = skewless_testkit::start_peer_at(
         Path::new(BIN),
         &pki,
         &storage,
         "server-136-strict",
-        &["--emulated-version=1.36", "--authorization-mode=AlwaysDeny"],
+        "1.36",
+        &["--authorization-mode=AlwaysDeny"],
     )
     .await;
     let mut new = new;

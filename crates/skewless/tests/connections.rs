@@ -110,14 +110,9 @@ async fn requests_beyond_the_inflight_seats_get_429() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::SharedSqlite(dir.path().to_path_buf());
     let pki = Pki::generate();
-    let peer = skewless_testkit::start_peer(
-        Path::new(BIN),
-        &pki,
-        &storage,
-        "server-136",
-        &["--emulated-version=1.36"],
-    )
-    .await;
+    let peer =
+        skewless_testkit::start_peer_at(Path::new(BIN), &pki, &storage, "server-136", "1.36", &[])
+            .await;
     let server = skewless_testkit::start_peer(
         Path::new(BIN),
         &pki,

@@ -10,9 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use skewless_testkit::{
-    Client, Identity, Pki, ServerProcess, Storage, etcd_endpoints, eventually, start_peer,
-};
+use skewless_testkit::{Client, Identity, Pki, ServerProcess, Storage, etcd_endpoints, eventually};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 /// Served only at 1.36.
@@ -30,10 +28,7 @@ const TIMING: [&str; 3] = [
 ];
 
 async fn server(pki: &Pki, storage: &Storage, id: &str, version: &str) -> ServerProcess {
-    let mut extra: Vec<String> = TIMING.iter().map(|s| (*s).to_owned()).collect();
-    extra.push(format!("--emulated-version={version}"));
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    start_peer(Path::new(BIN), pki, storage, id, &extra).await
+    skewless_testkit::start_peer_at(Path::new(BIN), pki, storage, id, version, &TIMING).await
 }
 
 /// Shared storage for one control plane: a SQLite directory, or a fresh

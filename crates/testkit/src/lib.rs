@@ -535,6 +535,21 @@ pub async fn start_peer(
     start_peer_with_log(binary, pki, storage, id, &args, DEBUG_LOG).await
 }
 
+/// [`start_peer`] at Kubernetes `version` (`--emulated-version`).
+pub async fn start_peer_at(
+    binary: &Path,
+    pki: &Pki,
+    storage: &Storage,
+    id: &str,
+    version: &str,
+    extra: &[&str],
+) -> ServerProcess {
+    let emulated = format!("--emulated-version={version}");
+    let mut args = vec![emulated.as_str()];
+    args.extend(extra);
+    start_peer(binary, pki, storage, id, &args).await
+}
+
 /// Starts a server named `id` with the Mixed Version Proxy on and the
 /// server's own timing, plus `extra` flags, logging with `log_filter`.
 pub async fn start_peer_with_log(
