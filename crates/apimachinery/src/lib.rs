@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod crd;
+pub mod defaults;
 pub mod discovery;
 mod jsonpath;
 pub mod limits;
