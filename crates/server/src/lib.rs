@@ -36,6 +36,7 @@ mod pipeline;
 mod protobuf;
 mod rbac;
 mod registry;
+mod service_alloc;
 mod start;
 mod state;
 mod storage;

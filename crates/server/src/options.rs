@@ -79,6 +79,65 @@ pub struct ServeOptions {
     /// `--service-cluster-ip-range`: the `kubernetes` Service gets its
     /// first address.
     pub service_cluster_ip_range: ServiceCidr,
+    /// `--service-node-port-range`: the ports NodePort and LoadBalancer
+    /// Services get theirs from.
+    pub service_node_port_range: NodePortRange,
+}
+
+/// `--service-node-port-range` (`30000-32767`, both ends included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodePortRange {
+    pub base: u16,
+    /// How many ports, from `base` on.
+    pub size: u16,
+}
+
+impl NodePortRange {
+    /// The last port of the range.
+    pub fn last(&self) -> u16 {
+        self.base.saturating_add(self.size.saturating_sub(1))
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        port >= self.base && port <= self.last()
+    }
+}
+
+impl std::fmt::Display for NodePortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.base, self.last())
+    }
+}
+
+impl FromStr for NodePortRange {
+    type Err = String;
+
+    /// `low-high`, `low+size` or a single port, as upstream's `PortRange`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("unable to parse port range: {s}");
+        let s = s.trim();
+        let (base, size) = if let Some((low, high)) = s.split_once('-') {
+            let low: u16 = low.trim().parse().map_err(|_| bad())?;
+            let high: u16 = high.trim().parse().map_err(|_| bad())?;
+            if high < low {
+                return Err(bad());
+            }
+            (low, high - low + 1)
+        } else if let Some((low, offset)) = s.split_once('+') {
+            let low: u16 = low.trim().parse().map_err(|_| bad())?;
+            let offset: u16 = offset.trim().parse().map_err(|_| bad())?;
+            if u32::from(low) + u32::from(offset) > u32::from(u16::MAX) {
+                return Err(bad());
+            }
+            (low, offset + 1)
+        } else {
+            (s.parse().map_err(|_| bad())?, 1)
+        };
+        if base == 0 {
+            return Err(bad());
+        }
+        Ok(Self { base, size })
+    }
 }
 
 /// `--service-cluster-ip-range`, one CIDR (skewless is single-stack).
@@ -358,6 +417,10 @@ impl Default for ServeOptions {
                 network: IpAddr::from([10, 0, 0, 0]),
                 prefix_len: 24,
             },
+            service_node_port_range: NodePortRange {
+                base: 30000,
+                size: 2768,
+            },
             max_connections: 0,
             min_request_timeout: Duration::from_secs(1800),
             max_requests_inflight: 400,
@@ -415,6 +478,18 @@ mod tests {
                 .contains("not supported")
         );
         assert!(AuthorizationMode::parse_list("rbac").is_err());
+    }
+
+    #[test]
+    fn node_port_ranges_parse() {
+        let r: NodePortRange = "30000-32767".parse().unwrap();
+        assert_eq!(r, ServeOptions::default().service_node_port_range);
+        assert_eq!(r.to_string(), "30000-32767");
+        assert!(r.contains(30000) && r.contains(32767) && !r.contains(32768));
+        assert_eq!("30000+9".parse::<NodePortRange>().unwrap().last(), 30009);
+        for bad in ["", "x", "3-1", "0-5", "65535+2"] {
+            assert!(bad.parse::<NodePortRange>().is_err(), "{bad}");
+        }
     }
 
     #[test]

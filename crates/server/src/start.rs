@@ -298,6 +298,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             .to_string(),
         proxy: proxy.clone(),
         merged: crate::merged::MergedDiscovery::default(),
+        service_ranges: crate::service_alloc::ServiceRanges {
+            cidr: opts.service_cluster_ip_range,
+            node_ports: opts.service_node_port_range,
+        },
     });
 
     namespaces::bootstrap(&api)

@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) advertise: String,
     /// The Mixed Version Proxy, when active (gate on and `--peer-ca-file`).
     pub(crate) proxy: Option<Arc<PeerProxy>>,
+    /// Where Services' cluster IPs and node ports come from.
+    pub(crate) service_ranges: crate::service_alloc::ServiceRanges,
 }
 
 impl std::fmt::Debug for State {

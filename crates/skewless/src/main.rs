@@ -170,6 +170,9 @@ struct ServeArgs {
     /// A CIDR range of IPs to assign to Services; the `kubernetes` Service gets its first address.
     #[arg(long, default_value_t = defaults().service_cluster_ip_range.to_string())]
     service_cluster_ip_range: String,
+    /// A port range to reserve for services with NodePort visibility (e.g. '30000-32767'), inclusive at both ends.
+    #[arg(long, default_value_t = defaults().service_node_port_range.to_string())]
+    service_node_port_range: String,
     /// How long an identity lease is valid without renewal.
     #[arg(long, default_value_t = GoDuration(defaults().identity.lease_duration))]
     identity_lease_duration: GoDuration,
@@ -254,6 +257,12 @@ impl ServeArgs {
                 anyhow::anyhow!(
                     "invalid argument {:?} for \"--service-cluster-ip-range\" flag: {e}",
                     self.service_cluster_ip_range
+                )
+            })?,
+            service_node_port_range: self.service_node_port_range.parse().map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid argument {:?} for \"--service-node-port-range\" flag: {e}",
+                    self.service_node_port_range
                 )
             })?,
             max_connections: self.max_connections,

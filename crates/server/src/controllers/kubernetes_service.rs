@@ -189,6 +189,11 @@ async fn reconcile(api: &State, settings: Settings) -> Result<Revision, StoreErr
         })
         .and_then(|p| u16::try_from(p).ok());
     let target = target_port(current_target, &live, settings.target_port);
+    if !crate::service_alloc::claim_ip(api.store.as_ref(), &settings.cluster_ip, "default", NAME)
+        .await?
+    {
+        tracing::warn!(ip = %settings.cluster_ip, "the kubernetes Service's cluster IP is held by another Service");
+    }
     ensure(
         api,
         SERVICE_KEY,

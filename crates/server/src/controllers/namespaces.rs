@@ -126,6 +126,9 @@ async fn empty_namespace(api: &State, ns: &str) -> Result<bool, StoreError> {
             };
             if object::finalizers(&obj).is_empty() {
                 match api.store.delete(&kv.key, Some(kv.mod_revision)).await {
+                    Ok(_) if r.group.is_empty() && r.resource == "services" => {
+                        crate::service_alloc::release_all(api.store.as_ref(), &obj).await;
+                    }
                     Ok(_) | Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
                     Err(e) => return Err(e),
                 }

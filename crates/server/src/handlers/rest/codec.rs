@@ -62,14 +62,19 @@ fn admit_now(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError
         )?;
         if req.resource.group.is_empty() {
             crate::handlers::special::prepare_write(req.resource, obj);
-            let errors = validate_core_limits(&req.resource.kind, obj);
-            if !errors.is_empty() {
-                return Err(ApiError::Invalid {
-                    kind: req.group_kind(),
-                    name: object::name(obj).to_owned(),
-                    causes: errors,
-                });
-            }
+        }
+        let (group, kind) = (&req.resource.group, &req.resource.kind);
+        skewless_apimachinery::defaults::apply(group, kind, obj);
+        let mut errors = skewless_apimachinery::defaults::validate(group, kind, obj);
+        if group.is_empty() {
+            errors.extend(validate_core_limits(kind, obj));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Invalid {
+                kind: req.group_kind(),
+                name: object::name(obj).to_owned(),
+                causes: errors,
+            });
         }
         return Ok(warnings);
     };

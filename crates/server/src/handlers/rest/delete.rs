@@ -152,7 +152,11 @@ pub(super) async fn delete_one(
                 .delete(&req.key(name), Some(kv.mod_revision))
                 .await
             {
-                Ok(_) => {}
+                Ok(_) => {
+                    if super::write::is_services(req) {
+                        crate::service_alloc::release_all(req.api.store.as_ref(), &current).await;
+                    }
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(e, &req.group_resource(), name)),
             }

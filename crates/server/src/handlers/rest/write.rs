@@ -19,6 +19,8 @@ use super::managed::{self, Options, Tracking};
 use super::request::{Request, is_crd_resource, respond, store_error, subresource_not_found};
 use super::scale::{apply_scale, replicas_field, scale_of};
 use crate::patching::PatchKind;
+use crate::service_alloc;
+use skewless_apimachinery::defaults;
 
 pub(crate) async fn create(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
     if !req.info.subresource.is_empty() {
@@ -96,7 +98,11 @@ async fn create_object(
         let meta = object::meta_mut(&mut obj);
         meta.insert("uid".into(), json!(object::new_uid()));
         meta.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
-        meta.insert("generation".into(), json!(1));
+        if tracks_generation(req) {
+            meta.insert("generation".into(), json!(1));
+        } else {
+            meta.remove("generation");
+        }
         for owned in [
             "resourceVersion",
             "deletionTimestamp",
@@ -116,20 +122,51 @@ async fn create_object(
         // A create is an update from the type's zero object.
         tracking.record_update(req, &json!({}), &mut obj)?;
     }
+    // What the registry sets after the fields are recorded: no manager
+    // owns a new Pod's status or a Service's allocated addresses.
+    if req.crd.is_none()
+        && let Some(status) =
+            defaults::status_on_create(&req.resource.group, &req.resource.kind, &obj)
+    {
+        obj["status"] = status;
+    }
+    let dry_run = req.query.dry_run()?;
+    let claims = if is_services(req) {
+        Some(
+            service_alloc::allocate(
+                req.api.store.as_ref(),
+                &req.api.service_ranges,
+                &mut obj,
+                None,
+                dry_run,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
 
-    let mut resp = if req.query.dry_run()? {
+    let mut resp = if dry_run {
         respond(StatusCode::CREATED, &obj)
     } else {
-        let kv = req
-            .api
-            .store
-            .create(
-                &req.key(&name),
-                encode_for_storage(&obj)?,
-                WriteOptions::default(),
-            )
-            .await
-            .map_err(|e| store_error(e, &req.group_resource(), &name))?;
+        let created = match encode_for_storage(&obj) {
+            Ok(value) => req
+                .api
+                .store
+                .create(&req.key(&name), value, WriteOptions::default())
+                .await
+                .map_err(|e| store_error(e, &req.group_resource(), &name)),
+            Err(e) => Err(e),
+        };
+        let kv = match created {
+            Ok(kv) => kv,
+            Err(e) => {
+                if let Some(claims) = claims {
+                    service_alloc::release(req.api.store.as_ref(), claims).await;
+                }
+                return Err(e);
+            }
+        };
         respond(StatusCode::CREATED, &decode_for(req, &kv)?)
     };
     crate::openapi::add_warnings(&mut resp, &warnings);
@@ -326,7 +363,7 @@ pub(super) async fn write_existing_warned(
         }
         if sub.is_empty() {
             validate_meta(req, &next, false)?;
-            if object::spec_differs(&current, &next) {
+            if tracks_generation(req) && object::spec_differs(&current, &next) {
                 let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
                 object::meta_mut(&mut next).insert("generation".into(), json!(generation));
             }
@@ -346,8 +383,22 @@ pub(super) async fn write_existing_warned(
             &req.resource.kind,
             kv.mod_revision,
         );
+        let claims = if sub.is_empty() && is_services(req) {
+            service_alloc::allocate(
+                req.api.store.as_ref(),
+                &req.api.service_ranges,
+                &mut next,
+                Some(&current),
+                dry_run,
+            )
+            .await?
+        } else {
+            service_alloc::Claims::default()
+        };
+        let store = req.api.store.as_ref();
         if next == current {
             // Nothing changed: no write, same resourceVersion (as upstream).
+            service_alloc::release(store, claims).await;
             return Ok(respond(StatusCode::OK, &output_for(req, &current)?));
         }
         if dry_run {
@@ -363,17 +414,34 @@ pub(super) async fn write_existing_warned(
                 .delete(&req.key(&name), Some(kv.mod_revision))
                 .await
             {
-                Ok(_) => Ok(respond(StatusCode::OK, &output_for(req, &next)?)),
-                Err(StoreError::Conflict { .. }) if precondition.is_empty() => continue,
-                Err(e) => Err(store_error(e, &req.group_resource(), &name)),
+                Ok(_) => {
+                    service_alloc::release(store, claims).await;
+                    if is_services(req) {
+                        service_alloc::release_all(store, &current).await;
+                    }
+                    Ok(respond(StatusCode::OK, &output_for(req, &next)?))
+                }
+                Err(StoreError::Conflict { .. }) if precondition.is_empty() => {
+                    service_alloc::release(store, claims).await;
+                    continue;
+                }
+                Err(e) => {
+                    service_alloc::release(store, claims).await;
+                    Err(store_error(e, &req.group_resource(), &name))
+                }
             };
         }
-        match req
-            .api
-            .store
+        let value = match encode_for_storage(&next) {
+            Ok(value) => value,
+            Err(e) => {
+                service_alloc::release(store, claims).await;
+                return Err(e);
+            }
+        };
+        match store
             .update(
                 &req.key(&name),
-                encode_for_storage(&next)?,
+                value,
                 kv.mod_revision,
                 WriteOptions::default(),
             )
@@ -381,14 +449,34 @@ pub(super) async fn write_existing_warned(
         {
             Ok(kv) => {
                 let stored = decode_for(req, &kv)?;
+                if is_services(req) {
+                    service_alloc::release_unused(store, &current, &stored).await;
+                }
                 return Ok(respond(StatusCode::OK, &output_for(req, &stored)?));
             }
             // Someone else wrote in between: an unconditional write retries
             // against the new current object.
-            Err(StoreError::Conflict { .. }) if precondition.is_empty() => continue,
-            Err(e) => return Err(store_error(e, &req.group_resource(), &name)),
+            Err(StoreError::Conflict { .. }) if precondition.is_empty() => {
+                service_alloc::release(store, claims).await;
+                continue;
+            }
+            Err(e) => {
+                service_alloc::release(store, claims).await;
+                return Err(store_error(e, &req.group_resource(), &name));
+            }
         }
     }
+}
+
+/// Whether the resource keeps `metadata.generation`: custom resources
+/// always, built-ins as upstream's strategies.
+fn tracks_generation(req: &Request<'_>) -> bool {
+    req.crd.is_some() || defaults::tracks_generation(&req.resource.group, &req.resource.resource)
+}
+
+/// Core v1 Services: their cluster IPs and node ports are allocated.
+pub(super) fn is_services(req: &Request<'_>) -> bool {
+    req.crd.is_none() && req.resource.group.is_empty() && req.resource.resource == "services"
 }
 
 pub(super) fn output_for(req: &Request<'_>, obj: &Value) -> Result<Value, ApiError> {

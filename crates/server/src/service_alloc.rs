@@ -1,0 +1,588 @@
+//! Cluster IPs and node ports for Services, claimed in storage so that
+//! servers sharing one storage never hand out the same one.
+//!
+//! A cluster IP is claimed by creating its `networking.k8s.io/v1`
+//! IPAddress object (named after the IP, `parentRef` the Service), as
+//! kube-apiserver's allocator has done since 1.33: the create is the
+//! atomic claim, `Exists` means another Service holds it. A node port is
+//! claimed by creating the key `/skewless.io/nodeports/<port>` (the same
+//! create-is-the-claim rule; upstream keeps a bitmap instead, which every
+//! server would have to compare-and-swap as a whole). Free values are
+//! found from a random start, probing upward around the range, as
+//! upstream's allocators do, skipping what a list says is taken.
+//!
+//! Claims are given back when the write that needed them does not happen,
+//! when an update stops using them, and when the Service is deleted. This
+//! module never decides what a Service needs (that is
+//! `skewless_apimachinery::defaults`), and it never writes the Service.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde_json::{Value, json};
+use skewless_apimachinery::defaults::{set_ip_families, wants_cluster_ip, wants_node_ports};
+use skewless_apimachinery::request_info::GroupKind;
+use skewless_apimachinery::status::ApiError;
+use skewless_apimachinery::validation::FieldError;
+use skewless_store::{ListOptions, Store, StoreError, WriteOptions};
+
+use crate::object;
+use crate::options::{NodePortRange, ServiceCidr};
+use crate::storage;
+
+const IP_PREFIX: &str = "/networking.k8s.io/ipaddresses/";
+const NODE_PORT_PREFIX: &str = "/skewless.io/nodeports/";
+/// Upstream's labels on the IPAddresses its allocator creates.
+const FAMILY_LABEL: &str = "ipaddress.kubernetes.io/ip-family";
+const MANAGED_BY_LABEL: &str = "ipaddress.kubernetes.io/managed-by";
+const MANAGED_BY: &str = "ipallocator.k8s.io";
+
+/// `--service-cluster-ip-range` and `--service-node-port-range`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServiceRanges {
+    pub(crate) cidr: ServiceCidr,
+    pub(crate) node_ports: NodePortRange,
+}
+
+/// What one write claimed: given back if the write does not happen.
+#[derive(Debug, Default)]
+pub(crate) struct Claims {
+    ips: Vec<IpAddr>,
+    ports: Vec<u16>,
+}
+
+fn ip_key(ip: &IpAddr) -> String {
+    storage::object_key("networking.k8s.io", "ipaddresses", "", &ip.to_string())
+}
+
+fn port_key(port: u16) -> String {
+    format!("{NODE_PORT_PREFIX}{port}")
+}
+
+fn family(ip: &IpAddr) -> &'static str {
+    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+fn service_kind() -> GroupKind {
+    GroupKind::new("", "Service")
+}
+
+fn invalid(svc: &Value, causes: Vec<FieldError>) -> ApiError {
+    ApiError::Invalid {
+        kind: service_kind(),
+        name: object::name(svc).to_owned(),
+        causes,
+    }
+}
+
+/// The IPAddress object that claims `ip` for a Service.
+pub(crate) fn ip_address(ip: &IpAddr, namespace: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IPAddress",
+        "metadata": {
+            "name": ip.to_string(),
+            "uid": object::new_uid(),
+            "creationTimestamp": object::now_rfc3339(),
+            "labels": {FAMILY_LABEL: family(ip), MANAGED_BY_LABEL: MANAGED_BY},
+        },
+        "spec": {"parentRef": {"group": "", "resource": "services", "namespace": namespace, "name": name}},
+    })
+}
+
+/// Claims `ip` for the Service `namespace/name`: `Ok(true)` when claimed
+/// now or already its own, `Ok(false)` when another holds it.
+pub(crate) async fn claim_ip(
+    store: &dyn Store,
+    ip: &IpAddr,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
+    let value = serde_json::to_vec(&ip_address(ip, namespace, name))
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    match store
+        .create(&ip_key(ip), value, WriteOptions::default())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(StoreError::Exists(_)) => {
+            let held = store.get(&ip_key(ip)).await?;
+            Ok(held.is_some_and(|kv| is_parent(&kv.value, namespace, name)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_parent(value: &[u8], namespace: &str, name: &str) -> bool {
+    serde_json::from_slice::<Value>(value).is_ok_and(|v| {
+        v.pointer("/spec/parentRef/namespace")
+            .and_then(Value::as_str)
+            == Some(namespace)
+            && v.pointer("/spec/parentRef/name").and_then(Value::as_str) == Some(name)
+    })
+}
+
+/// The offsets from the network address that may be handed out: not the
+/// network address, not an IPv4 broadcast address; at most 2^32 of them.
+fn ip_offsets(cidr: &ServiceCidr) -> (u128, u128) {
+    let bits: u32 = if cidr.network.is_ipv4() { 32 } else { 128 };
+    let host_bits = (bits - u32::from(cidr.prefix_len)).min(32);
+    let size = 1u128 << host_bits;
+    let last = if cidr.network.is_ipv4() {
+        size - 2
+    } else {
+        size - 1
+    };
+    (1, last)
+}
+
+fn ip_at(cidr: &ServiceCidr, offset: u128) -> IpAddr {
+    match cidr.network {
+        IpAddr::V4(n) => IpAddr::from((u32::from(n).wrapping_add(offset as u32)).to_be_bytes()),
+        IpAddr::V6(n) => IpAddr::from(u128::from(n).wrapping_add(offset).to_be_bytes()),
+    }
+}
+
+fn offset_of(cidr: &ServiceCidr, ip: &IpAddr) -> Option<u128> {
+    let (first, last) = ip_offsets(cidr);
+    let offset = match (cidr.network, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => u128::from(u32::from(*a).wrapping_sub(u32::from(n))),
+        (IpAddr::V6(n), IpAddr::V6(a)) => u128::from(*a).wrapping_sub(u128::from(n)),
+        _ => return None,
+    };
+    (first..=last).contains(&offset).then_some(offset)
+}
+
+fn random() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+/// The names under `prefix` (what is taken now).
+async fn taken(store: &dyn Store, prefix: &str) -> Result<BTreeSet<String>, ApiError> {
+    let listed = store
+        .list(prefix, ListOptions::default())
+        .await
+        .map_err(|e| ApiError::InternalError(e.to_string()))?;
+    Ok(listed
+        .items
+        .iter()
+        .filter_map(|kv| kv.key.strip_prefix(prefix).map(str::to_owned))
+        .collect())
+}
+
+/// Fills in what `svc` needs from the ranges (its IP family fields, a
+/// cluster IP, node ports), keeping what `old` (an update) already holds,
+/// and claims it unless `dry_run`. On error nothing stays claimed.
+pub(crate) async fn allocate(
+    store: &dyn Store,
+    ranges: &ServiceRanges,
+    svc: &mut Value,
+    old: Option<&Value>,
+    dry_run: bool,
+) -> Result<Claims, ApiError> {
+    let mut claims = Claims::default();
+    match allocate_into(store, ranges, svc, old, dry_run, &mut claims).await {
+        Ok(()) => Ok(claims),
+        Err(e) => {
+            release(store, claims).await;
+            Err(e)
+        }
+    }
+}
+
+async fn allocate_into(
+    store: &dyn Store,
+    ranges: &ServiceRanges,
+    svc: &mut Value,
+    old: Option<&Value>,
+    dry_run: bool,
+    claims: &mut Claims,
+) -> Result<(), ApiError> {
+    if let Some(old) = old {
+        carry_over(svc, old)?;
+    }
+    set_ip_families(svc, family(&ranges.cidr.network));
+    let namespace = object::namespace(svc).to_owned();
+    let name = object::name(svc).to_owned();
+    let spec_str = |svc: &Value, p: &str| {
+        svc.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    if spec_str(svc, "/spec/clusterIP") == "None" {
+        svc["spec"]["clusterIPs"] = json!(["None"]);
+    } else if wants_cluster_ip(svc) {
+        let requested = match spec_str(svc, "/spec/clusterIP") {
+            ip if !ip.is_empty() => ip,
+            _ => spec_str(svc, "/spec/clusterIPs/0"),
+        };
+        let held = old
+            .map(|o| spec_str(o, "/spec/clusterIP"))
+            .unwrap_or_default();
+        let ip = if !requested.is_empty() && requested == held {
+            requested.parse::<IpAddr>().map_err(|_| {
+                ApiError::InternalError(format!("stored clusterIP {requested} is not an IP"))
+            })?
+        } else if requested.is_empty() {
+            let ip = allocate_ip(store, &ranges.cidr, &namespace, &name, dry_run).await?;
+            if !dry_run {
+                claims.ips.push(ip);
+            }
+            ip
+        } else {
+            let not_allocated = |why: String| {
+                invalid(
+                    svc,
+                    vec![FieldError::from_message(&format!(
+                        "spec.clusterIPs: Invalid value: []string{{{}}}: failed to allocate IP {requested}: {why}",
+                        skewless_apimachinery::validation::go_quote(&requested)
+                    ))],
+                )
+            };
+            let ip: IpAddr = requested.parse().map_err(|_| {
+                invalid(
+                    svc,
+                    vec![FieldError::invalid(
+                        "spec.clusterIPs[0]",
+                        requested.clone(),
+                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    )],
+                )
+            })?;
+            if offset_of(&ranges.cidr, &ip).is_none() {
+                return Err(not_allocated(format!(
+                    "the provided IP ({ip}) is not in the valid range. The range of valid IPs is {}",
+                    ranges.cidr
+                )));
+            }
+            let free = if dry_run {
+                store
+                    .get(&ip_key(&ip))
+                    .await
+                    .map_err(|e| ApiError::InternalError(e.to_string()))?
+                    .is_none_or(|kv| is_parent(&kv.value, &namespace, &name))
+            } else {
+                claim_ip(store, &ip, &namespace, &name)
+                    .await
+                    .map_err(|e| ApiError::InternalError(e.to_string()))?
+            };
+            if !free {
+                return Err(not_allocated("provided IP is already allocated".into()));
+            }
+            if !dry_run {
+                claims.ips.push(ip);
+            }
+            ip
+        };
+        svc["spec"]["clusterIP"] = json!(ip.to_string());
+        svc["spec"]["clusterIPs"] = json!([ip.to_string()]);
+    }
+
+    if wants_node_ports(svc) {
+        let held: BTreeSet<u16> = old.map(node_ports).unwrap_or_default();
+        let count = svc
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let mut used_here = BTreeSet::new();
+        for i in 0..count {
+            let current = svc["spec"]["ports"][i]["nodePort"].as_i64().unwrap_or(0);
+            let port = if current != 0 {
+                let port = u16::try_from(current)
+                    .ok()
+                    .filter(|p| ranges.node_ports.contains(*p));
+                let Some(port) = port else {
+                    return Err(invalid(
+                        svc,
+                        vec![FieldError::invalid(
+                            format!("spec.ports[{i}].nodePort"),
+                            current,
+                            format!(
+                                "provided port is not in the valid range. The range of valid ports is {}",
+                                ranges.node_ports
+                            ),
+                        )],
+                    ));
+                };
+                if !held.contains(&port) && !used_here.contains(&port) {
+                    let free = if dry_run {
+                        store
+                            .get(&port_key(port))
+                            .await
+                            .map_err(|e| ApiError::InternalError(e.to_string()))?
+                            .is_none()
+                    } else {
+                        claim_port(store, port, &namespace, &name).await?
+                    };
+                    if !free {
+                        return Err(invalid(
+                            svc,
+                            vec![FieldError::invalid(
+                                format!("spec.ports[{i}].nodePort"),
+                                current,
+                                "provided port is already allocated",
+                            )],
+                        ));
+                    }
+                    if !dry_run {
+                        claims.ports.push(port);
+                    }
+                }
+                port
+            } else {
+                let port =
+                    allocate_port(store, &ranges.node_ports, &namespace, &name, dry_run).await?;
+                if !dry_run {
+                    claims.ports.push(port);
+                }
+                port
+            };
+            used_here.insert(port);
+            svc["spec"]["ports"][i]["nodePort"] = json!(port);
+        }
+    }
+    Ok(())
+}
+
+/// An update keeps what the Service holds when the client left it out
+/// (upstream's `patchAllocatedValues`); a cluster IP may not change.
+fn carry_over(svc: &mut Value, old: &Value) -> Result<(), ApiError> {
+    let old_ip = old
+        .pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let new_ip = svc
+        .pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    let external_name = spec.get("type").and_then(Value::as_str) == Some("ExternalName");
+    if !external_name && !old_ip.is_empty() {
+        if new_ip.is_empty() {
+            for field in ["clusterIP", "clusterIPs"] {
+                if let Some(v) = old.pointer(&format!("/spec/{field}")) {
+                    spec.insert(field.into(), v.clone());
+                }
+            }
+        } else if new_ip != old_ip && old_ip != "None" {
+            return Err(ApiError::Invalid {
+                kind: service_kind(),
+                name: object::name(old).to_owned(),
+                causes: vec![FieldError::invalid(
+                    "spec.clusterIPs[0]",
+                    new_ip,
+                    "field is immutable",
+                )],
+            });
+        }
+        for field in ["ipFamilies", "ipFamilyPolicy"] {
+            if spec.get(field).is_none_or(Value::is_null)
+                && let Some(v) = old.pointer(&format!("/spec/{field}"))
+            {
+                spec.insert(field.into(), v.clone());
+            }
+        }
+    }
+    let old_ports: Vec<(i64, String, i64)> = old
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["port"].as_i64().unwrap_or(0),
+                p["protocol"].as_str().unwrap_or("TCP").to_owned(),
+                p["nodePort"].as_i64().unwrap_or(0),
+            )
+        })
+        .filter(|(_, _, n)| *n != 0)
+        .collect();
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                continue;
+            }
+            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            if let Some((_, _, n)) = old_ports
+                .iter()
+                .find(|(op, pr, _)| *op == port && pr == protocol)
+            {
+                p.insert("nodePort".into(), json!(n));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn allocate_ip(
+    store: &dyn Store,
+    cidr: &ServiceCidr,
+    namespace: &str,
+    name: &str,
+    dry_run: bool,
+) -> Result<IpAddr, ApiError> {
+    // The first address is the `kubernetes` Service's, which its
+    // controller claims; a Service created before it runs must not take it.
+    let (first, last) = ip_offsets(cidr);
+    let first = (first + 1).min(last);
+    let count = last - first + 1;
+    let taken = taken(store, IP_PREFIX).await?;
+    let start = random() % count;
+    for step in 0..count {
+        let ip = ip_at(cidr, first + (start + step) % count);
+        if taken.contains(&ip.to_string()) {
+            continue;
+        }
+        if dry_run {
+            return Ok(ip);
+        }
+        match claim_ip(store, &ip, namespace, name).await {
+            Ok(true) => return Ok(ip),
+            Ok(false) => continue,
+            Err(e) => return Err(ApiError::InternalError(e.to_string())),
+        }
+    }
+    Err(ApiError::InternalError(
+        "failed to allocate a serviceIP: range is full".into(),
+    ))
+}
+
+async fn claim_port(
+    store: &dyn Store,
+    port: u16,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, ApiError> {
+    let value = serde_json::to_vec(&json!({"namespace": namespace, "name": name}))
+        .map_err(|e| ApiError::InternalError(e.to_string()))?;
+    match store
+        .create(&port_key(port), value, WriteOptions::default())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(StoreError::Exists(_)) => Ok(false),
+        Err(e) => Err(ApiError::InternalError(e.to_string())),
+    }
+}
+
+async fn allocate_port(
+    store: &dyn Store,
+    range: &NodePortRange,
+    namespace: &str,
+    name: &str,
+    dry_run: bool,
+) -> Result<u16, ApiError> {
+    let taken = taken(store, NODE_PORT_PREFIX).await?;
+    let count = u32::from(range.size);
+    let start = (random() % u128::from(count.max(1))) as u32;
+    for step in 0..count {
+        let port = range.base + ((start + step) % count) as u16;
+        if taken.contains(&port.to_string()) {
+            continue;
+        }
+        if dry_run || claim_port(store, port, namespace, name).await? {
+            return Ok(port);
+        }
+    }
+    Err(ApiError::InternalError(
+        "failed to allocate a nodePort: range is full".into(),
+    ))
+}
+
+fn node_ports(svc: &Value) -> BTreeSet<u16> {
+    svc.pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("nodePort").and_then(Value::as_u64))
+        .filter_map(|n| u16::try_from(n).ok())
+        .collect()
+}
+
+fn cluster_ip(svc: &Value) -> Option<IpAddr> {
+    svc.pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+/// Gives back what a write claimed and did not use.
+pub(crate) async fn release(store: &dyn Store, claims: Claims) {
+    for ip in claims.ips {
+        let _ = store.delete(&ip_key(&ip), None).await;
+    }
+    for port in claims.ports {
+        let _ = store.delete(&port_key(port), None).await;
+    }
+}
+
+/// After an update: gives back what `old` held and `new` does not.
+pub(crate) async fn release_unused(store: &dyn Store, old: &Value, new: &Value) {
+    let mut unused = Claims::default();
+    if let Some(ip) = cluster_ip(old)
+        && cluster_ip(new) != Some(ip)
+    {
+        unused.ips.push(ip);
+    }
+    let kept = node_ports(new);
+    unused.ports = node_ports(old).difference(&kept).copied().collect();
+    release_owned(store, old, unused).await;
+}
+
+/// After a delete: gives back everything the Service held.
+pub(crate) async fn release_all(store: &dyn Store, svc: &Value) {
+    let all = Claims {
+        ips: cluster_ip(svc).into_iter().collect(),
+        ports: node_ports(svc).into_iter().collect(),
+    };
+    release_owned(store, svc, all).await;
+}
+
+/// Deletes the claims that belong to `svc` (a claim another Service
+/// holds now is left alone).
+async fn release_owned(store: &dyn Store, svc: &Value, claims: Claims) {
+    let namespace = object::namespace(svc);
+    let name = object::name(svc);
+    let keys = claims
+        .ips
+        .iter()
+        .map(ip_key)
+        .chain(claims.ports.iter().map(|p| port_key(*p)));
+    for key in keys {
+        let Ok(Some(kv)) = store.get(&key).await else {
+            continue;
+        };
+        let owned = serde_json::from_slice::<Value>(&kv.value).is_ok_and(|v| {
+            let (ns, n) = match v.pointer("/spec/parentRef") {
+                Some(parent) => (&parent["namespace"], &parent["name"]),
+                None => (&v["namespace"], &v["name"]),
+            };
+            ns.as_str() == Some(namespace) && n.as_str() == Some(name)
+        });
+        if owned {
+            let _ = store.delete(&key, Some(kv.mod_revision)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_leave_out_network_and_broadcast() {
+        let cidr: ServiceCidr = "10.0.0.0/24".parse().unwrap();
+        assert_eq!(ip_offsets(&cidr), (1, 254));
+        assert_eq!(ip_at(&cidr, 254).to_string(), "10.0.0.254");
+        assert_eq!(offset_of(&cidr, &"10.0.0.5".parse().unwrap()), Some(5));
+        assert_eq!(offset_of(&cidr, &"10.0.0.255".parse().unwrap()), None);
+        assert_eq!(offset_of(&cidr, &"10.0.1.5".parse().unwrap()), None);
+        let v6: ServiceCidr = "fd00::/120".parse().unwrap();
+        assert_eq!(ip_offsets(&v6), (1, 255));
+    }
+}
