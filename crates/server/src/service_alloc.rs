@@ -199,7 +199,7 @@ async fn allocate_into(
     claims: &mut Claims,
 ) -> Result<(), ApiError> {
     if let Some(old) = old {
-        carry_over(svc, old)?;
+        check_immutable(svc, old)?;
     }
     set_ip_families(svc, family(&ranges.cidr.network));
     let namespace = object::namespace(svc).to_owned();
@@ -280,75 +280,120 @@ async fn allocate_into(
         svc["spec"]["clusterIPs"] = json!([ip.to_string()]);
     }
 
+    let held: BTreeSet<u16> = old.map(node_ports).unwrap_or_default();
+    let mut wanted = PortRequest {
+        store,
+        range: &ranges.node_ports,
+        namespace: &namespace,
+        name: &name,
+        held: &held,
+        used_here: BTreeSet::new(),
+        dry_run,
+    };
     if wants_node_ports(svc) {
-        let held: BTreeSet<u16> = old.map(node_ports).unwrap_or_default();
         let count = svc
             .pointer("/spec/ports")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
-        let mut used_here = BTreeSet::new();
         for i in 0..count {
             let current = svc["spec"]["ports"][i]["nodePort"].as_i64().unwrap_or(0);
-            let port = if current != 0 {
-                let port = u16::try_from(current)
-                    .ok()
-                    .filter(|p| ranges.node_ports.contains(*p));
-                let Some(port) = port else {
-                    return Err(invalid(
-                        svc,
-                        vec![FieldError::invalid(
-                            format!("spec.ports[{i}].nodePort"),
-                            current,
-                            format!(
-                                "provided port is not in the valid range. The range of valid ports is {}",
-                                ranges.node_ports
-                            ),
-                        )],
-                    ));
-                };
-                if !held.contains(&port) && !used_here.contains(&port) {
-                    let free = if dry_run {
-                        store
-                            .get(&port_key(port))
-                            .await
-                            .map_err(|e| ApiError::InternalError(e.to_string()))?
-                            .is_none()
-                    } else {
-                        claim_port(store, port, &namespace, &name).await?
-                    };
-                    if !free {
-                        return Err(invalid(
-                            svc,
-                            vec![FieldError::invalid(
-                                format!("spec.ports[{i}].nodePort"),
-                                current,
-                                "provided port is already allocated",
-                            )],
-                        ));
-                    }
-                    if !dry_run {
-                        claims.ports.push(port);
-                    }
-                }
-                port
-            } else {
-                let port =
-                    allocate_port(store, &ranges.node_ports, &namespace, &name, dry_run).await?;
-                if !dry_run {
-                    claims.ports.push(port);
-                }
-                port
-            };
-            used_here.insert(port);
+            let field = format!("spec.ports[{i}].nodePort");
+            let port = wanted.port(svc, &field, current, claims).await?;
             svc["spec"]["ports"][i]["nodePort"] = json!(port);
         }
+    }
+    // A load balancer that keeps traffic local gets a health check port.
+    if spec_str(svc, "/spec/type") == "LoadBalancer"
+        && spec_str(svc, "/spec/externalTrafficPolicy") == "Local"
+    {
+        let current = svc["spec"]["healthCheckNodePort"].as_i64().unwrap_or(0);
+        let port = wanted
+            .port(svc, "spec.healthCheckNodePort", current, claims)
+            .await?;
+        svc["spec"]["healthCheckNodePort"] = json!(port);
     }
     Ok(())
 }
 
-/// An update keeps what the Service holds when the client left it out
-/// (upstream's `patchAllocatedValues`); a cluster IP may not change.
-fn carry_over(svc: &mut Value, old: &Value) -> Result<(), ApiError> {
+/// Node ports for one Service write: what it holds already, what this
+/// write has taken so far.
+struct PortRequest<'a> {
+    store: &'a dyn Store,
+    range: &'a NodePortRange,
+    namespace: &'a str,
+    name: &'a str,
+    held: &'a BTreeSet<u16>,
+    used_here: BTreeSet<u16>,
+    dry_run: bool,
+}
+
+impl PortRequest<'_> {
+    /// The port for `field` (`current`: what the client asked for, 0 for
+    /// any), claimed unless the Service holds it already.
+    async fn port(
+        &mut self,
+        svc: &Value,
+        field: &str,
+        current: i64,
+        claims: &mut Claims,
+    ) -> Result<u16, ApiError> {
+        if current == 0 {
+            let port = allocate_port(
+                self.store,
+                self.range,
+                self.namespace,
+                self.name,
+                self.dry_run,
+            )
+            .await?;
+            if !self.dry_run {
+                claims.ports.push(port);
+            }
+            self.used_here.insert(port);
+            return Ok(port);
+        }
+        // What the Service holds already stays, whatever this server's range.
+        if let Ok(port) = u16::try_from(current)
+            && self.held.contains(&port)
+        {
+            self.used_here.insert(port);
+            return Ok(port);
+        }
+        let refuse = |why: String| invalid(svc, vec![FieldError::invalid(field, current, why)]);
+        let Some(port) = u16::try_from(current)
+            .ok()
+            .filter(|p| self.range.contains(*p))
+        else {
+            return Err(refuse(format!(
+                "provided port is not in the valid range. The range of valid ports is {}",
+                self.range
+            )));
+        };
+        if !self.used_here.contains(&port) {
+            let free = if self.dry_run {
+                self.store
+                    .get(&port_key(port))
+                    .await
+                    .map_err(|e| ApiError::InternalError(e.to_string()))?
+                    .is_none()
+            } else {
+                claim_port(self.store, port, self.namespace, self.name).await?
+            };
+            if !free {
+                return Err(refuse("provided port is already allocated".into()));
+            }
+            if !self.dry_run {
+                claims.ports.push(port);
+            }
+        }
+        self.used_here.insert(port);
+        Ok(port)
+    }
+}
+
+/// A cluster IP may not change once set (what the client left out the
+/// update already took from `old`, `defaults::prepare_for_update`).
+fn check_immutable(svc: &Value, old: &Value) -> Result<(), ApiError> {
     let old_ip = old
         .pointer("/spec/clusterIP")
         .and_then(Value::as_str)
@@ -356,66 +401,17 @@ fn carry_over(svc: &mut Value, old: &Value) -> Result<(), ApiError> {
     let new_ip = svc
         .pointer("/spec/clusterIP")
         .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) else {
-        return Ok(());
-    };
-    let external_name = spec.get("type").and_then(Value::as_str) == Some("ExternalName");
-    if !external_name && !old_ip.is_empty() {
-        if new_ip.is_empty() {
-            for field in ["clusterIP", "clusterIPs"] {
-                if let Some(v) = old.pointer(&format!("/spec/{field}")) {
-                    spec.insert(field.into(), v.clone());
-                }
-            }
-        } else if new_ip != old_ip && old_ip != "None" {
-            return Err(ApiError::Invalid {
-                kind: service_kind(),
-                name: object::name(old).to_owned(),
-                causes: vec![FieldError::invalid(
-                    "spec.clusterIPs[0]",
-                    new_ip,
-                    "field is immutable",
-                )],
-            });
-        }
-        for field in ["ipFamilies", "ipFamilyPolicy"] {
-            if spec.get(field).is_none_or(Value::is_null)
-                && let Some(v) = old.pointer(&format!("/spec/{field}"))
-            {
-                spec.insert(field.into(), v.clone());
-            }
-        }
-    }
-    let old_ports: Vec<(i64, String, i64)> = old
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            (
-                p["port"].as_i64().unwrap_or(0),
-                p["protocol"].as_str().unwrap_or("TCP").to_owned(),
-                p["nodePort"].as_i64().unwrap_or(0),
-            )
-        })
-        .filter(|(_, _, n)| *n != 0)
-        .collect();
-    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
-        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
-            if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                continue;
-            }
-            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-            if let Some((_, _, n)) = old_ports
-                .iter()
-                .find(|(op, pr, _)| *op == port && pr == protocol)
-            {
-                p.insert("nodePort".into(), json!(n));
-            }
-        }
+        .unwrap_or("");
+    if wants_cluster_ip(svc) && !old_ip.is_empty() && old_ip != "None" && new_ip != old_ip {
+        return Err(ApiError::Invalid {
+            kind: service_kind(),
+            name: object::name(old).to_owned(),
+            causes: vec![FieldError::invalid(
+                "spec.clusterIPs[0]",
+                new_ip.to_owned(),
+                "field is immutable",
+            )],
+        });
     }
     Ok(())
 }
@@ -495,13 +491,19 @@ async fn allocate_port(
     ))
 }
 
+/// The node ports a Service holds (its ports' and its health check's).
 fn node_ports(svc: &Value) -> BTreeSet<u16> {
     svc.pointer("/spec/ports")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|p| p.get("nodePort").and_then(Value::as_u64))
+        .chain(
+            svc.pointer("/spec/healthCheckNodePort")
+                .and_then(Value::as_u64),
+        )
         .filter_map(|n| u16::try_from(n).ok())
+        .filter(|n| *n != 0)
         .collect()
 }
 

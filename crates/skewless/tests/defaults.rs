@@ -240,9 +240,8 @@ async fn built_in_objects_read_back_with_upstreams_defaults_through_either_serve
         r.json()["message"],
         r#"Service "np-far" is invalid: spec.ports[0].nodePort: Invalid value: 31010: provided port is not in the valid range. The range of valid ports is 31000-31009"#
     );
-    let taken =
-        get(&Kubectl::new(&new.url, &pki), "service/np-new")["spec"]["ports"][0]["nodePort"]
-            .clone();
+    let k = Kubectl::new(&new.url, &pki);
+    let taken = get(&k, "service/np-new")["spec"]["ports"][0]["nodePort"].clone();
     bad["spec"]["ports"][0]["nodePort"] = taken.clone();
     let r = c.post_json(SERVICES, &bad).await;
     assert_eq!(
@@ -251,6 +250,66 @@ async fn built_in_objects_read_back_with_upstreams_defaults_through_either_serve
             r#"Service "np-far" is invalid: spec.ports[0].nodePort: Invalid value: {taken}: provided port is already allocated"#
         )
     );
+    // Switching the type to ClusterIP drops the node port (the merge patch
+    // leaves it in the ports) and gives it back.
+    k.ok(&[
+        "patch",
+        "service",
+        "np-new",
+        "-p",
+        r#"{"spec":{"type":"ClusterIP"}}"#,
+    ]);
+    let svc = get(&k, "service/np-new");
+    assert!(svc["spec"]["ports"][0].get("nodePort").is_none(), "{svc}");
+    assert!(svc["spec"].get("externalTrafficPolicy").is_none(), "{svc}");
+    let r = c.post_json(SERVICES, &bad).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["spec"]["ports"][0]["nodePort"], taken);
+    // The other nine ports of the range, then none left.
+    for i in 0..9 {
+        let svc: Value = serde_json::from_str(&service(&format!("fill-{i}"), "NodePort")).unwrap();
+        let r = c.post_json(SERVICES, &svc).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let svc: Value = serde_json::from_str(&service("one-too-many", "NodePort")).unwrap();
+    let r = c.post_json(SERVICES, &svc).await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(
+        r.json()["message"],
+        "Internal error occurred: failed to allocate a nodePort: range is full"
+    );
+    // The failed create kept no cluster IP: only the Services hold one.
+    let services = c.get(SERVICES).await.json();
+    let addresses = c.get("/apis/networking.k8s.io/v1/ipaddresses").await.json();
+    let with_ip = services["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["spec"]["clusterIP"]
+                .as_str()
+                .is_some_and(|ip| ip != "None")
+        })
+        .count();
+    assert_eq!(
+        addresses["items"].as_array().unwrap().len(),
+        with_ip,
+        "{addresses}"
+    );
+
+    // A Job selects its pods by its UID.
+    k.ok(&["create", "job", "pi", "--image=busybox"]);
+    let job = get(&k, "job/pi");
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        job["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    );
+    assert_eq!(job["metadata"]["labels"]["job-name"], "pi");
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    assert_eq!(job["spec"]["completionMode"], "NonIndexed");
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    assert_eq!(job["metadata"]["generation"], 1);
 }
 
 async fn create_service(c: &Client, name: String, cluster_ip: Option<&str>) -> (u16, Value) {
@@ -294,6 +353,18 @@ async fn parallel_creates(storage: Storage) {
         !ips.contains("10.0.0.1"),
         "the kubernetes Service's IP was handed out"
     );
+    // The default ServiceCIDR names the range.
+    skewless_testkit::eventually(
+        std::time::Duration::from_secs(30),
+        "the default ServiceCIDR",
+        || async {
+            let r = clients[0]
+                .get("/apis/networking.k8s.io/v1/servicecidrs/kubernetes")
+                .await;
+            r.status == 200 && r.json()["spec"]["cidrs"] == json!(["10.0.0.0/24"])
+        },
+    )
+    .await;
 
     // Each address is claimed by an IPAddress naming its Service.
     let listed = clients[1]

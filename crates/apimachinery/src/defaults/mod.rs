@@ -58,6 +58,16 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
     }
 }
 
+/// What an update of a built-in object keeps from, or drops because of,
+/// the stored object `old`, after defaulting and before validation (for
+/// Services: allocated values the client left out, fields the new type no
+/// longer uses).
+pub fn prepare_for_update(group: &str, kind: &str, obj: &mut Value, old: &Value) {
+    if (group, kind) == ("", "Service") {
+        service::prepare_for_update(obj, old);
+    }
+}
+
 /// The defaulted fields of a built-in object that hold values upstream
 /// refuses, as upstream words them (`spec.restartPolicy: Unsupported
 /// value: "Bogus": supported values: "Always", "Never", "OnFailure"`).
@@ -76,6 +86,16 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<FieldError> {
         _ => {}
     }
     errors
+}
+
+/// What the registry sets on a new object once it has its name and UID
+/// (after the fields a create records as its manager's): a Job's selector.
+pub fn prepare_for_create(group: &str, kind: &str, obj: &mut Value) {
+    if (group, kind) == ("batch", "Job")
+        && let Some(map) = obj.as_object_mut()
+    {
+        workloads::job_selector(map);
+    }
 }
 
 /// The status a new object of `group`/`kind` starts with whatever the

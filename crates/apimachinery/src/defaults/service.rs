@@ -88,6 +88,141 @@ pub(super) fn service(obj: &mut Map<String, Value>) {
     }
 }
 
+/// What an update keeps from the stored Service `old` and what it drops,
+/// before validation (upstream's `patchAllocatedValues` and
+/// `dropTypeDependentFields`): allocated values the client left out stay
+/// while the type still needs them (node ports matched by port name); a
+/// type that no longer needs them loses those the client did not change.
+pub(super) fn prepare_for_update(svc: &mut Value, old: &Value) {
+    let needs_cluster_ip = |s: &Value| str_of(s, "/spec/type") != "ExternalName";
+    let needs_node_ports =
+        |s: &Value| matches!(str_of(s, "/spec/type"), "NodePort" | "LoadBalancer");
+    let needs_hc_node_port = |s: &Value| {
+        str_of(s, "/spec/type") == "LoadBalancer"
+            && str_of(s, "/spec/externalTrafficPolicy") == "Local"
+    };
+    let same = |new: &Value, field: &str| new.pointer(field) == old.pointer(field);
+    let node_ports_of = |s: &Value| -> Vec<i64> {
+        s.pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("nodePort").and_then(Value::as_i64))
+            .filter(|n| *n != 0)
+            .collect()
+    };
+
+    // Kept while needed.
+    if needs_cluster_ip(old) && needs_cluster_ip(svc) {
+        for field in ["clusterIP", "clusterIPs"] {
+            let unset = match svc.pointer(&format!("/spec/{field}")) {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => s.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(_) => false,
+            };
+            if unset
+                && let Some(v) = old.pointer(&format!("/spec/{field}")).cloned()
+                && let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut)
+            {
+                spec.insert(field.into(), v);
+            }
+        }
+    }
+    if needs_node_ports(old) && needs_node_ports(svc) {
+        let in_use = node_ports_of(svc);
+        let by_name: Vec<(String, i64)> = old
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    p.get("nodePort").and_then(Value::as_i64).unwrap_or(0),
+                )
+            })
+            .collect();
+        if let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) {
+            for p in each(spec, "ports") {
+                if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                    continue;
+                }
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+                if let Some((_, n)) = by_name.iter().find(|(o, _)| o == name)
+                    && *n != 0
+                    && !in_use.contains(n)
+                {
+                    p.insert("nodePort".into(), json!(n));
+                }
+            }
+        }
+    }
+    if needs_hc_node_port(old)
+        && needs_hc_node_port(svc)
+        && svc
+            .pointer("/spec/healthCheckNodePort")
+            .is_none_or(|v| v.as_i64() == Some(0))
+        && let Some(v) = old.pointer("/spec/healthCheckNodePort").cloned()
+        && let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut)
+    {
+        spec.insert("healthCheckNodePort".into(), v);
+    }
+
+    // Dropped once not needed, unless the client changed them.
+    let drop_cluster_ip = needs_cluster_ip(old) && !needs_cluster_ip(svc);
+    let same_cluster_ips = same(svc, "/spec/clusterIP") && same(svc, "/spec/clusterIPs");
+    let same_families = same(svc, "/spec/ipFamilies");
+    let same_family_policy = same(svc, "/spec/ipFamilyPolicy");
+    let drop_node_ports =
+        needs_node_ports(old) && !needs_node_ports(svc) && node_ports_of(svc) == node_ports_of(old);
+    let drop_hc = needs_hc_node_port(old)
+        && !needs_hc_node_port(svc)
+        && same(svc, "/spec/healthCheckNodePort");
+    let was_lb = str_of(old, "/spec/type") == "LoadBalancer";
+    let is_lb = str_of(svc, "/spec/type") == "LoadBalancer";
+    let drop_allocate_lb = was_lb
+        && !is_lb
+        && svc.pointer("/spec/allocateLoadBalancerNodePorts").is_some()
+        && same(svc, "/spec/allocateLoadBalancerNodePorts");
+    let external = |s: &Value| matches!(str_of(s, "/spec/type"), "NodePort" | "LoadBalancer");
+    let drop_etp = external(old) && !external(svc) && same(svc, "/spec/externalTrafficPolicy");
+    if let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) {
+        if drop_cluster_ip {
+            if same_cluster_ips {
+                spec.remove("clusterIP");
+                spec.remove("clusterIPs");
+            }
+            if same_families {
+                spec.remove("ipFamilies");
+            }
+            if same_family_policy {
+                spec.remove("ipFamilyPolicy");
+            }
+        }
+        if drop_node_ports {
+            for p in each(spec, "ports") {
+                p.remove("nodePort");
+            }
+        }
+        if drop_hc {
+            spec.remove("healthCheckNodePort");
+        }
+        if drop_allocate_lb {
+            spec.remove("allocateLoadBalancerNodePorts");
+        }
+        if drop_etp {
+            spec.remove("externalTrafficPolicy");
+        }
+    }
+    if !is_lb && let Some(map) = svc.as_object_mut() {
+        map.insert("status".into(), json!({"loadBalancer": {}}));
+    }
+}
+
 /// Whether a Service gets a cluster IP: not ExternalName, not headless.
 pub fn wants_cluster_ip(svc: &Value) -> bool {
     str_of(svc, "/spec/type") != "ExternalName" && str_of(svc, "/spec/clusterIP") != "None"

@@ -350,3 +350,62 @@ fn generation_only_where_upstream_keeps_it() {
         );
     }
 }
+
+#[test]
+fn a_service_update_keeps_allocations_and_drops_what_its_new_type_does_not_use() {
+    let old = json!({"spec": {"type": "NodePort", "clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"],
+                              "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                              "externalTrafficPolicy": "Cluster",
+                              "ports": [{"name": "a", "port": 80, "nodePort": 30001},
+                                        {"name": "b", "port": 81, "nodePort": 30002}]}});
+    // A PUT of what the client first sent keeps what was allocated.
+    let mut same_type = defaulted(
+        "",
+        "Service",
+        json!({"spec": {"type": "NodePort", "ports": [{"name": "b", "port": 81}, {"name": "a", "port": 80}]}}),
+    );
+    prepare_for_update("", "Service", &mut same_type, &old);
+    assert_eq!(same_type["spec"]["clusterIP"], "10.0.0.7");
+    assert_eq!(same_type["spec"]["clusterIPs"], json!(["10.0.0.7"]));
+    assert_eq!(same_type["spec"]["ports"][0]["nodePort"], 30002);
+    assert_eq!(same_type["spec"]["ports"][1]["nodePort"], 30001);
+    // A merge patch to ClusterIP leaves the node ports in place: dropped.
+    let mut to_cluster_ip = old.clone();
+    to_cluster_ip["spec"]["type"] = json!("ClusterIP");
+    prepare_for_update("", "Service", &mut to_cluster_ip, &old);
+    assert!(to_cluster_ip["spec"]["ports"][0].get("nodePort").is_none());
+    assert!(to_cluster_ip["spec"].get("externalTrafficPolicy").is_none());
+    assert_eq!(to_cluster_ip["spec"]["clusterIP"], "10.0.0.7");
+    assert!(validate("", "Service", &to_cluster_ip).is_empty());
+    // To ExternalName: the cluster IP and families go too.
+    let mut to_external = old.clone();
+    to_external["spec"]["type"] = json!("ExternalName");
+    to_external["spec"]["externalName"] = json!("example.com");
+    prepare_for_update("", "Service", &mut to_external, &old);
+    assert!(to_external["spec"].get("clusterIP").is_none());
+    assert!(to_external["spec"].get("ipFamilies").is_none());
+}
+
+#[test]
+fn a_new_job_selects_its_pods_by_uid() {
+    let mut job = defaulted(
+        "batch",
+        "Job",
+        json!({"metadata": {"name": "pi", "uid": "u-1"},
+               "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                               "containers": [{"name": "a", "image": "x"}]}}}}),
+    );
+    prepare_for_create("batch", "Job", &mut job);
+    let labels = json!({"job-name": "pi", "batch.kubernetes.io/job-name": "pi",
+                        "controller-uid": "u-1", "batch.kubernetes.io/controller-uid": "u-1"});
+    assert_eq!(job["spec"]["template"]["metadata"]["labels"], labels);
+    assert_eq!(job["metadata"]["labels"], labels);
+    assert_eq!(
+        job["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+    );
+    let mut manual =
+        json!({"metadata": {"name": "m", "uid": "u"}, "spec": {"manualSelector": true}});
+    prepare_for_create("batch", "Job", &mut manual);
+    assert!(manual["spec"].get("selector").is_none());
+}

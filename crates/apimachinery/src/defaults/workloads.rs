@@ -176,6 +176,47 @@ pub(super) fn job(obj: &mut Map<String, Value>) {
     template(spec);
 }
 
+/// A new Job without `manualSelector: true` selects its own pods by its
+/// UID: its template gets the job-name and controller-uid labels (both
+/// spellings) unless set, its selector the controller-uid label; its own
+/// labels then default from the template's, as on every later read
+/// upstream.
+pub(super) fn job_selector(obj: &mut Map<String, Value>) {
+    let meta = |k: &str| {
+        obj.get("metadata")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (name, uid) = (meta("name"), meta("uid"));
+    let Some(spec) = child(obj, "spec") else {
+        return;
+    };
+    if spec.get("manualSelector") == Some(&Value::Bool(true)) {
+        return;
+    }
+    if let Some(labels) = child(spec, "template")
+        .and_then(|t| child(t, "metadata"))
+        .and_then(|m| child(m, "labels"))
+    {
+        for (key, value) in [
+            ("job-name", &name),
+            ("batch.kubernetes.io/job-name", &name),
+            ("controller-uid", &uid),
+            ("batch.kubernetes.io/controller-uid", &uid),
+        ] {
+            labels.entry(key).or_insert_with(|| json!(value));
+        }
+    }
+    if let Some(match_labels) = child(spec, "selector").and_then(|s| child(s, "matchLabels")) {
+        match_labels
+            .entry("batch.kubernetes.io/controller-uid")
+            .or_insert_with(|| json!(uid));
+    }
+    job(obj);
+}
+
 pub(super) fn cron_job(obj: &mut Map<String, Value>) {
     let Some(spec) = child(obj, "spec") else {
         return;

@@ -179,21 +179,30 @@ async fn reconcile(api: &State, settings: Settings) -> Result<Revision, StoreErr
         .collect();
     let live = live_addresses(&leases, lease::now_secs());
 
-    let existing = api.store.get(SERVICE_KEY).await?;
+    let existing = api
+        .store
+        .get(SERVICE_KEY)
+        .await?
+        .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok());
     let current_target = existing
         .as_ref()
-        .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
         .and_then(|svc| {
             svc.pointer("/spec/ports/0/targetPort")
                 .and_then(Value::as_u64)
         })
         .and_then(|p| u16::try_from(p).ok());
     let target = target_port(current_target, &live, settings.target_port);
-    if !crate::service_alloc::claim_ip(api.store.as_ref(), &settings.cluster_ip, "default", NAME)
-        .await?
-    {
-        tracing::warn!(ip = %settings.cluster_ip, "the kubernetes Service's cluster IP is held by another Service");
+    // The address the Service has (a server with another range may have
+    // created it), else this server's; claimed like any Service's.
+    let held_ip = existing
+        .as_ref()
+        .and_then(|svc| svc.pointer("/spec/clusterIP").and_then(Value::as_str))
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
+        .unwrap_or(settings.cluster_ip);
+    if !crate::service_alloc::claim_ip(api.store.as_ref(), &held_ip, "default", NAME).await? {
+        tracing::warn!(ip = %held_ip, "the kubernetes Service's cluster IP is held by another Service");
     }
+    ensure_service_cidr(api).await?;
     ensure(
         api,
         SERVICE_KEY,
@@ -256,6 +265,39 @@ fn https_port(port: u16) -> Value {
 
 fn family(ip: &IpAddr) -> &'static str {
     if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+/// The default ServiceCIDR `kubernetes`: this server's
+/// `--service-cluster-ip-range`, Ready, as kube-apiserver's default
+/// ServiceCIDR controller creates it. Created when missing, never changed
+/// (a server with another range leaves the first one's).
+async fn ensure_service_cidr(api: &State) -> Result<(), StoreError> {
+    let key = storage::object_key("networking.k8s.io", "servicecidrs", "", NAME);
+    if api.store.get(&key).await?.is_some() {
+        return Ok(());
+    }
+    let cidr = json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {
+            "name": NAME,
+            "uid": object::new_uid(),
+            "creationTimestamp": object::now_rfc3339(),
+        },
+        "spec": {"cidrs": [api.service_ranges.cidr.to_string()]},
+        "status": {"conditions": [{
+            "type": "Ready",
+            "status": "True",
+            "reason": "",
+            "message": "Kubernetes default Service CIDR is ready",
+            "lastTransitionTime": object::now_rfc3339(),
+        }]},
+    });
+    let value = serde_json::to_vec(&cidr).map_err(|e| StoreError::Internal(e.to_string()))?;
+    match api.store.create(&key, value, WriteOptions::default()).await {
+        Ok(_) | Err(StoreError::Exists(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The Service as upstream's bootstrap controller creates it, with the

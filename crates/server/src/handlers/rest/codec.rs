@@ -45,14 +45,24 @@ pub(super) fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiE
 
 /// Checks an incoming object against its schema: unknown fields per
 /// `fieldValidation` (Strict → 400, Warn → dropped with warnings, Ignore →
-/// dropped), then (custom resources) defaults and schema validation (422
-/// listing every failing field). Returns the warnings. The walk over a
+/// dropped), then defaults and validation (422 listing every failing
+/// field): a built-in's defaults (on update also what it keeps from, or
+/// drops because of, the stored `old`) and its defaulted fields, a custom
+/// resource's schema. Returns the warnings. The walk over a
 /// large object runs off the async workers, as its decoding did.
-pub(super) async fn admit(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
-    parse_off_thread(req.body.len(), || admit_now(req, obj)).await
+pub(super) async fn admit(
+    req: &Request<'_>,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<Vec<String>, ApiError> {
+    parse_off_thread(req.body.len(), || admit_now(req, obj, old)).await
 }
 
-fn admit_now(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError> {
+fn admit_now(
+    req: &Request<'_>,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<Vec<String>, ApiError> {
     let Some(crd) = req.crd else {
         let warnings = crate::openapi::validate_fields(
             &crate::handlers::derived::openapi(req.api),
@@ -65,6 +75,9 @@ fn admit_now(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError
         }
         let (group, kind) = (&req.resource.group, &req.resource.kind);
         skewless_apimachinery::defaults::apply(group, kind, obj);
+        if let Some(old) = old {
+            skewless_apimachinery::defaults::prepare_for_update(group, kind, obj, old);
+        }
         let mut errors = skewless_apimachinery::defaults::validate(group, kind, obj);
         if group.is_empty() {
             errors.extend(validate_core_limits(kind, obj));

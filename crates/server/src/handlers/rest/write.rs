@@ -88,7 +88,7 @@ async fn create_object(
     if is_crd_resource(req.resource) {
         crate::handlers::crd::prepare(&mut obj, None)?;
     }
-    let warnings = admit(req, &mut obj).await?;
+    let warnings = admit(req, &mut obj, None).await?;
     admission::identity_lease(req, &[Some(&obj)])?;
     admission::rbac_escalation(req, &obj).await?;
     check_namespace(req, true).await?;
@@ -124,11 +124,13 @@ async fn create_object(
     }
     // What the registry sets after the fields are recorded: no manager
     // owns a new Pod's status or a Service's allocated addresses.
-    if req.crd.is_none()
-        && let Some(status) =
+    if req.crd.is_none() {
+        defaults::prepare_for_create(&req.resource.group, &req.resource.kind, &mut obj);
+        if let Some(status) =
             defaults::status_on_create(&req.resource.group, &req.resource.kind, &obj)
-    {
-        obj["status"] = status;
+        {
+            obj["status"] = status;
+        }
     }
     let dry_run = req.query.dry_run()?;
     let claims = if is_services(req) {
@@ -327,7 +329,7 @@ pub(super) async fn write_existing_warned(
                         &req.resource.kind.clone(),
                         &req.api_version(),
                     )?;
-                    *warnings = admit(req, &mut incoming).await?;
+                    *warnings = admit(req, &mut incoming, Some(&current)).await?;
                 }
                 let body_name = object::name(&incoming);
                 if !body_name.is_empty() && body_name != name {
