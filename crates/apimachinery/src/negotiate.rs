@@ -2,9 +2,10 @@
 //! legacy discovery, Table output or plain objects, or a 406; and reading
 //! `Content-Type` to know how a request body is encoded.
 //!
-//! skewless answers JSON only (protobuf and YAML *responses* are non-goals),
-//! so every decision here asks "which acceptable JSON form does the client
-//! prefer", following upstream's clause ordering (higher `q` first, concrete
+//! skewless answers JSON only (protobuf and YAML *responses* are non-goals,
+//! except the OpenAPI v2 document, which old kubectl reads only in
+//! protobuf: [`openapi_v2_format`]), so every decision here asks "which
+//! acceptable JSON form does the client prefer", following upstream's clause ordering (higher `q` first, concrete
 //! types before wildcards, otherwise header order) and upstream's rule that a
 //! clause asking for a conversion (`as`/`g`/`v`) is only acceptable where that
 //! conversion is served. This module must never look at anything but the
@@ -337,6 +338,52 @@ pub fn wants_table(accept: &str) -> bool {
 /// protobuf clause); false means the server answers 406.
 pub fn response_json_acceptable(accept: &str) -> bool {
     accept.trim().is_empty() || json_clauses(accept).next().is_some()
+}
+
+/// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message.
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// The same representation under the spelling without `@` that newer
+/// clients send.
+pub const OPENAPI_V2_PROTOBUF_DOTTED: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// The representations of `/openapi/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenApiV2Format {
+    /// `application/json`.
+    Json,
+    /// The protobuf document, answered with this `Content-Type` (the
+    /// spelling the client asked for).
+    Protobuf(&'static str),
+}
+
+/// The representation of `/openapi/v2` for an `Accept` header, or `None`
+/// when the client accepts none of them (406).
+///
+/// As upstream's OpenAPI handler: the most preferred acceptable clause (by
+/// `q`, then specificity, then order) that names JSON or one of the two
+/// protobuf spellings decides, parameters ignored; `*/*` and
+/// `application/*` mean JSON, as does an empty header.
+pub fn openapi_v2_format(accept: &str) -> Option<OpenApiV2Format> {
+    if accept.trim().is_empty() {
+        return Some(OpenApiV2Format::Json);
+    }
+    parse_accept(accept)
+        .into_iter()
+        .filter(MediaType::acceptable)
+        .find_map(|clause| {
+            if clause.covers_json() {
+                return Some(OpenApiV2Format::Json);
+            }
+            if clause.type_ != "application" {
+                return None;
+            }
+            [OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DOTTED]
+                .into_iter()
+                .find(|t| t.strip_prefix("application/") == Some(clause.subtype.as_str()))
+                .map(OpenApiV2Format::Protobuf)
+        })
 }
 
 /// How a request body is encoded, from its `Content-Type`.
@@ -749,6 +796,36 @@ mod tests {
                 expected,
                 "{content_type:?}"
             );
+        }
+    }
+
+    #[test]
+    fn openapi_v2_representations() {
+        use OpenApiV2Format::{Json, Protobuf};
+        let at = OPENAPI_V2_PROTOBUF;
+        let dotted = OPENAPI_V2_PROTOBUF_DOTTED;
+        let cases: Vec<(String, Option<OpenApiV2Format>)> = vec![
+            ("".into(), Some(Json)),
+            ("*/*".into(), Some(Json)),
+            ("application/json".into(), Some(Json)),
+            ("application/*".into(), Some(Json)),
+            // kubectl 1.20 asks for the protobuf form alone.
+            (at.into(), Some(Protobuf(at))),
+            (dotted.into(), Some(Protobuf(dotted))),
+            (at.to_uppercase(), Some(Protobuf(at))),
+            (format!("{dotted}, application/json"), Some(Protobuf(dotted))),
+            (format!("application/json, {at}"), Some(Json)),
+            (format!("application/json;q=0.5, {at}"), Some(Protobuf(at))),
+            (format!("{at};q=0.9, application/json"), Some(Json)),
+            (format!("*/*, {dotted}"), Some(Protobuf(dotted))),
+            (format!("{at};q=0, application/json;q=0.1"), Some(Json)),
+            (format!("text/html, {at};charset=x"), Some(Protobuf(at))),
+            ("application/vnd.kubernetes.protobuf".into(), None),
+            ("application/yaml, text/html".into(), None),
+            (format!("{at};q=0"), None),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(openapi_v2_format(&accept), expected, "{accept:?}");
         }
     }
 }
