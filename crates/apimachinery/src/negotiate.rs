@@ -340,31 +340,33 @@ pub fn response_json_acceptable(accept: &str) -> bool {
     accept.trim().is_empty() || json_clauses(accept).next().is_some()
 }
 
-/// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message.
-pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+/// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message, as
+/// kubectl up to 1.26 asks for it. `@` is not allowed in a media type, so
+/// Go's `mime` parser (and thus client-go) rejects it in a `Content-Type`:
+/// answers carry [`OPENAPI_V2_PROTOBUF`] instead.
+pub const OPENAPI_V2_PROTOBUF_DEPRECATED: &str =
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
-/// The same representation under the spelling without `@` that newer
-/// clients send.
-pub const OPENAPI_V2_PROTOBUF_DOTTED: &str =
-    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+/// The same representation under its valid spelling, which newer clients
+/// send and every protobuf answer carries.
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// The representations of `/openapi/v2`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenApiV2Format {
     /// `application/json`.
     Json,
-    /// The protobuf document, answered with this `Content-Type` (the
-    /// spelling the client asked for).
-    Protobuf(&'static str),
+    /// The protobuf document ([`OPENAPI_V2_PROTOBUF`]).
+    Protobuf,
 }
 
 /// The representation of `/openapi/v2` for an `Accept` header, or `None`
 /// when the client accepts none of them (406).
 ///
 /// As upstream's OpenAPI handler: the most preferred acceptable clause (by
-/// `q`, then specificity, then order) that names JSON or one of the two
-/// protobuf spellings decides, parameters ignored; `*/*` and
-/// `application/*` mean JSON, as does an empty header.
+/// `q`, then specificity, then order) that names JSON or either protobuf
+/// spelling decides, parameters ignored; `*/*` and `application/*` mean
+/// JSON, as does an empty header.
 pub fn openapi_v2_format(accept: &str) -> Option<OpenApiV2Format> {
     if accept.trim().is_empty() {
         return Some(OpenApiV2Format::Json);
@@ -376,13 +378,10 @@ pub fn openapi_v2_format(accept: &str) -> Option<OpenApiV2Format> {
             if clause.covers_json() {
                 return Some(OpenApiV2Format::Json);
             }
-            if clause.type_ != "application" {
-                return None;
-            }
-            [OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DOTTED]
-                .into_iter()
-                .find(|t| t.strip_prefix("application/") == Some(clause.subtype.as_str()))
-                .map(OpenApiV2Format::Protobuf)
+            let essence = format!("{}/{}", clause.type_, clause.subtype);
+            [OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DEPRECATED]
+                .contains(&essence.as_str())
+                .then_some(OpenApiV2Format::Protobuf)
         })
 }
 
@@ -802,24 +801,24 @@ mod tests {
     #[test]
     fn openapi_v2_representations() {
         use OpenApiV2Format::{Json, Protobuf};
-        let at = OPENAPI_V2_PROTOBUF;
-        let dotted = OPENAPI_V2_PROTOBUF_DOTTED;
+        let at = OPENAPI_V2_PROTOBUF_DEPRECATED;
+        let dotted = OPENAPI_V2_PROTOBUF;
         let cases: Vec<(String, Option<OpenApiV2Format>)> = vec![
             ("".into(), Some(Json)),
             ("*/*".into(), Some(Json)),
             ("application/json".into(), Some(Json)),
             ("application/*".into(), Some(Json)),
             // kubectl 1.20 asks for the protobuf form alone.
-            (at.into(), Some(Protobuf(at))),
-            (dotted.into(), Some(Protobuf(dotted))),
-            (at.to_uppercase(), Some(Protobuf(at))),
-            (format!("{dotted}, application/json"), Some(Protobuf(dotted))),
+            (at.into(), Some(Protobuf)),
+            (dotted.into(), Some(Protobuf)),
+            (at.to_uppercase(), Some(Protobuf)),
+            (format!("{dotted}, application/json"), Some(Protobuf)),
             (format!("application/json, {at}"), Some(Json)),
-            (format!("application/json;q=0.5, {at}"), Some(Protobuf(at))),
+            (format!("application/json;q=0.5, {at}"), Some(Protobuf)),
             (format!("{at};q=0.9, application/json"), Some(Json)),
-            (format!("*/*, {dotted}"), Some(Protobuf(dotted))),
+            (format!("*/*, {dotted}"), Some(Protobuf)),
             (format!("{at};q=0, application/json;q=0.1"), Some(Json)),
-            (format!("text/html, {at};charset=x"), Some(Protobuf(at))),
+            (format!("text/html, {at};charset=x"), Some(Protobuf)),
             ("application/vnd.kubernetes.protobuf".into(), None),
             ("application/yaml, text/html".into(), None),
             (format!("{at};q=0"), None),

@@ -64,6 +64,18 @@ impl<G: Unpin> http_body::Body for Guarded<G> {
     }
 }
 
+/// Whether `If-None-Match` names `etag` (a quoted entity tag): one of its
+/// comma-separated tags, compared weakly (`W/` ignored), or `*`.
+pub(crate) fn etag_matches(headers: &http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
 /// A value as upstream's JSON encoder writes an API object: compact, ending
 /// with `\n` (Go's `json.Encoder` adds it; clients comparing bodies see it).
 pub(crate) fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
