@@ -6,7 +6,8 @@
 //! gnostic's protobuf (the only one kubectl up to 1.28 asks for), the latter
 //! always labelled with its valid spelling (client-go cannot parse the `@`
 //! one it may have asked for). Each is rendered on first request and carries
-//! its own ETag, so a client holding one never gets a 304 for the other.
+//! its own ETag, so a client holding one never gets a 304 for the other; each
+//! is gzip-compressed (once) for clients that accept it, as upstream does.
 //!
 //! kubectl's default `--validate=strict` looks for the `fieldValidation`
 //! parameter in the v3 document and then relies on the server to reject
@@ -275,7 +276,14 @@ struct Rendition {
     bytes: Bytes,
     /// Upstream's: the quoted uppercase hex SHA-512 of the bytes.
     etag: String,
+    /// The bytes gzip-compressed, made on the first request that accepts
+    /// gzip.
+    gzipped: OnceLock<Option<Bytes>>,
 }
+
+/// Smaller bodies go out uncompressed, as upstream's gzip wrapper of the
+/// OpenAPI handler decides.
+const GZIP_MIN_SIZE: usize = 1400;
 
 impl Rendition {
     fn new(bytes: Vec<u8>) -> Self {
@@ -283,17 +291,30 @@ impl Rendition {
         Self {
             bytes: bytes.into(),
             etag,
+            gzipped: OnceLock::new(),
         }
     }
 
-    /// The document with its `ETag`, or a 304 when `If-None-Match` names it.
+    /// The document with its `ETag` (gzip-compressed when the client accepts
+    /// it), or a 304 when `If-None-Match` names it.
     fn response(&self, headers: &HeaderMap, content_type: &'static str) -> Response<Body> {
         let mut r = if http_util::etag_matches(headers, &self.etag) {
             let mut r = Response::new(http_util::empty());
             *r.status_mut() = StatusCode::NOT_MODIFIED;
             r
         } else {
-            let mut r = Response::new(http_util::full(self.bytes.clone()));
+            let gzipped = (self.bytes.len() >= GZIP_MIN_SIZE && http_util::accepts_gzip(headers))
+                .then(|| self.gzipped.get_or_init(|| gzip(&self.bytes)).clone())
+                .flatten();
+            let mut r = match gzipped {
+                Some(body) => {
+                    let mut r = Response::new(http_util::full(body));
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    r
+                }
+                None => Response::new(http_util::full(self.bytes.clone())),
+            };
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             r
@@ -303,8 +324,18 @@ impl Rendition {
             h.insert(header::ETAG, v);
         }
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
+        h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         r
     }
+}
+
+/// `bytes` gzip-compressed; `None` if the encoder fails (the document then
+/// goes out uncompressed).
+fn gzip(bytes: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok().map(Bytes::from)
 }
 
 fn bytes_response(

@@ -1,7 +1,7 @@
 //! `/openapi/v2` in protobuf (gnostic's `openapi.v2.Document`), as kubectl
 //! up to 1.28 reads it for `explain` and client-side validation, through
 //! the older server of a mixed control plane: negotiation of both
-//! spellings, per-representation ETags and 304, a 406 Status for nothing
+//! spellings, per-representation ETags and 304, gzip, a 406 Status for nothing
 //! acceptable, and a document that covers the resources only the newer
 //! peer serves. The answer is decoded with the repository's protobuf wire
 //! reader and checked where kubectl looks.
@@ -176,6 +176,24 @@ async fn protobuf_document_through_the_older_server_covers_the_newer_peer() {
         assert_eq!(header(&r, "etag"), etag, "{accept}");
         assert_eq!(r.body, document, "{accept}");
     }
+
+    // Compressed for clients that accept gzip (Go's transport always does),
+    // under the same tag.
+    let r = get(
+        &via_old,
+        &[("accept", PROTOBUF_AT), ("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(header(&r, "content-encoding"), "gzip");
+    assert_eq!(header(&r, "etag"), etag);
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&r.body[..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(inflated, document);
 
     // 304 for the tag the client holds.
     let r = get(
