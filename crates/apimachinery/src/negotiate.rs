@@ -341,14 +341,15 @@ pub fn response_json_acceptable(accept: &str) -> bool {
 }
 
 /// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message, as
-/// kubectl up to 1.26 asks for it. `@` is not allowed in a media type, so
-/// Go's `mime` parser (and thus client-go) rejects it in a `Content-Type`:
-/// answers carry [`OPENAPI_V2_PROTOBUF`] instead.
+/// client-go (kubectl up to 1.28 for validation and `explain`) asks for it.
+/// `@` is not allowed in a media type, so Go's `mime` parser (and thus
+/// client-go) rejects it in a `Content-Type`: answers carry
+/// [`OPENAPI_V2_PROTOBUF`] instead.
 pub const OPENAPI_V2_PROTOBUF_DEPRECATED: &str =
     "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
-/// The same representation under its valid spelling, which newer clients
-/// send and every protobuf answer carries.
+/// The same representation under its valid spelling, also accepted, and
+/// the `Content-Type` of every protobuf answer.
 pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// The representations of `/openapi/v2`.

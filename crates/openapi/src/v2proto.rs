@@ -313,7 +313,7 @@ fn write_schema(w: &mut Writer, s: &Obj, depth: usize) {
         Some(Value::Object(schema)) => w.message(21, |w| sub(w, 1, schema)),
         _ => {}
     }
-    if s.get("type").is_some() {
+    if matches!(s.get("type"), Some(Value::String(_) | Value::Array(_))) {
         w.message(22, |w| strings(w, 1, s, "type"));
     }
     match s.get("items") {
