@@ -332,14 +332,6 @@ pub fn wants_table(accept: &str) -> bool {
     table_version(accept).is_some()
 }
 
-/// Whether a JSON response is acceptable at all: true for an empty header
-/// and for any acceptable `*/*`, `application/*` or `application/json`
-/// clause (whatever its parameters and wherever it appears, e.g. after a
-/// protobuf clause); false means the server answers 406.
-pub fn response_json_acceptable(accept: &str) -> bool {
-    accept.trim().is_empty() || json_clauses(accept).next().is_some()
-}
-
 /// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message, as
 /// client-go (kubectl up to 1.28 for validation and `explain`) asks for it.
 /// `@` is not allowed in a media type, so Go's `mime` parser (and thus
@@ -727,33 +719,6 @@ mod tests {
         ];
         for (accept, expected) in cases {
             assert_eq!(resource_output(accept), expected, "{accept:?}");
-        }
-    }
-
-    #[test]
-    fn json_acceptability() {
-        let cases = [
-            ("", true),
-            ("*/*", true),
-            ("application/*", true),
-            ("application/json", true),
-            ("application/json;as=Table;v=v1;g=meta.k8s.io", true),
-            ("application/json; charset=utf-8", true),
-            (
-                "application/vnd.kubernetes.protobuf, application/json",
-                true,
-            ),
-            ("application/vnd.kubernetes.protobuf;q=1, */*;q=0.1", true),
-            ("application/vnd.kubernetes.protobuf", false),
-            ("application/yaml", false),
-            ("text/html", false),
-            ("text/*", false),
-            ("application/json;q=0", false),
-            ("application/json;q=0, text/plain", false),
-            ("garbage", false),
-        ];
-        for (accept, expected) in cases {
-            assert_eq!(response_json_acceptable(accept), expected, "{accept:?}");
         }
     }
 
