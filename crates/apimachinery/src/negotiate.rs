@@ -2,9 +2,10 @@
 //! legacy discovery, Table output or plain objects, or a 406; and reading
 //! `Content-Type` to know how a request body is encoded.
 //!
-//! skewless answers JSON only (protobuf and YAML *responses* are non-goals),
-//! so every decision here asks "which acceptable JSON form does the client
-//! prefer", following upstream's clause ordering (higher `q` first, concrete
+//! skewless answers JSON only (protobuf and YAML *responses* are non-goals,
+//! except the OpenAPI v2 document, which old kubectl reads only in
+//! protobuf: [`openapi_v2_format`]), so every decision here asks "which
+//! acceptable JSON form does the client prefer", following upstream's clause ordering (higher `q` first, concrete
 //! types before wildcards, otherwise header order) and upstream's rule that a
 //! clause asking for a conversion (`as`/`g`/`v`) is only acceptable where that
 //! conversion is served. This module must never look at anything but the
@@ -331,12 +332,50 @@ pub fn wants_table(accept: &str) -> bool {
     table_version(accept).is_some()
 }
 
-/// Whether a JSON response is acceptable at all: true for an empty header
-/// and for any acceptable `*/*`, `application/*` or `application/json`
-/// clause (whatever its parameters and wherever it appears, e.g. after a
-/// protobuf clause); false means the server answers 406.
-pub fn response_json_acceptable(accept: &str) -> bool {
-    accept.trim().is_empty() || json_clauses(accept).next().is_some()
+/// `/openapi/v2` in gnostic's `openapi.v2.Document` protobuf message, as
+/// client-go (kubectl up to 1.28 for validation and `explain`) asks for it.
+/// `@` is not allowed in a media type, so Go's `mime` parser (and thus
+/// client-go) rejects it in a `Content-Type`: answers carry
+/// [`OPENAPI_V2_PROTOBUF`] instead.
+pub const OPENAPI_V2_PROTOBUF_DEPRECATED: &str =
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// The same representation under its valid spelling, also accepted, and
+/// the `Content-Type` of every protobuf answer.
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// The representations of `/openapi/v2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenApiV2Format {
+    /// `application/json`.
+    Json,
+    /// The protobuf document ([`OPENAPI_V2_PROTOBUF`]).
+    Protobuf,
+}
+
+/// The representation of `/openapi/v2` for an `Accept` header, or `None`
+/// when the client accepts none of them (406).
+///
+/// As upstream's OpenAPI handler: the most preferred acceptable clause (by
+/// `q`, then specificity, then order) that names JSON or either protobuf
+/// spelling decides, parameters ignored; `*/*` and `application/*` mean
+/// JSON, as does an empty header.
+pub fn openapi_v2_format(accept: &str) -> Option<OpenApiV2Format> {
+    if accept.trim().is_empty() {
+        return Some(OpenApiV2Format::Json);
+    }
+    parse_accept(accept)
+        .into_iter()
+        .filter(MediaType::acceptable)
+        .find_map(|clause| {
+            if clause.covers_json() {
+                return Some(OpenApiV2Format::Json);
+            }
+            let essence = format!("{}/{}", clause.type_, clause.subtype);
+            [OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DEPRECATED]
+                .contains(&essence.as_str())
+                .then_some(OpenApiV2Format::Protobuf)
+        })
 }
 
 /// How a request body is encoded, from its `Content-Type`.
@@ -684,33 +723,6 @@ mod tests {
     }
 
     #[test]
-    fn json_acceptability() {
-        let cases = [
-            ("", true),
-            ("*/*", true),
-            ("application/*", true),
-            ("application/json", true),
-            ("application/json;as=Table;v=v1;g=meta.k8s.io", true),
-            ("application/json; charset=utf-8", true),
-            (
-                "application/vnd.kubernetes.protobuf, application/json",
-                true,
-            ),
-            ("application/vnd.kubernetes.protobuf;q=1, */*;q=0.1", true),
-            ("application/vnd.kubernetes.protobuf", false),
-            ("application/yaml", false),
-            ("text/html", false),
-            ("text/*", false),
-            ("application/json;q=0", false),
-            ("application/json;q=0, text/plain", false),
-            ("garbage", false),
-        ];
-        for (accept, expected) in cases {
-            assert_eq!(response_json_acceptable(accept), expected, "{accept:?}");
-        }
-    }
-
-    #[test]
     fn body_formats() {
         let cases = [
             (None, BodyFormat::Json),
@@ -749,6 +761,36 @@ mod tests {
                 expected,
                 "{content_type:?}"
             );
+        }
+    }
+
+    #[test]
+    fn openapi_v2_representations() {
+        use OpenApiV2Format::{Json, Protobuf};
+        let at = OPENAPI_V2_PROTOBUF_DEPRECATED;
+        let dotted = OPENAPI_V2_PROTOBUF;
+        let cases: Vec<(String, Option<OpenApiV2Format>)> = vec![
+            ("".into(), Some(Json)),
+            ("*/*".into(), Some(Json)),
+            ("application/json".into(), Some(Json)),
+            ("application/*".into(), Some(Json)),
+            // kubectl 1.20 asks for the protobuf form alone.
+            (at.into(), Some(Protobuf)),
+            (dotted.into(), Some(Protobuf)),
+            (at.to_uppercase(), Some(Protobuf)),
+            (format!("{dotted}, application/json"), Some(Protobuf)),
+            (format!("application/json, {at}"), Some(Json)),
+            (format!("application/json;q=0.5, {at}"), Some(Protobuf)),
+            (format!("{at};q=0.9, application/json"), Some(Json)),
+            (format!("*/*, {dotted}"), Some(Protobuf)),
+            (format!("{at};q=0, application/json;q=0.1"), Some(Json)),
+            (format!("text/html, {at};charset=x"), Some(Protobuf)),
+            ("application/vnd.kubernetes.protobuf".into(), None),
+            ("application/yaml, text/html".into(), None),
+            (format!("{at};q=0"), None),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(openapi_v2_format(&accept), expected, "{accept:?}");
         }
     }
 }

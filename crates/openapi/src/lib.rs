@@ -1,5 +1,6 @@
 //! The OpenAPI documents skewless publishes: `/openapi/v3` (the index and one
-//! document per group/version) and `/openapi/v2` (swagger 2.0, JSON).
+//! document per group/version) and `/openapi/v2` (swagger 2.0, in JSON and,
+//! for kubectl up to 1.28, in gnostic's protobuf: [`v2_protobuf`]).
 //!
 //! kubectl reads them for three things: `kubectl create/apply` with the
 //! default `--validate=strict` looks for a `fieldValidation` query parameter
@@ -25,11 +26,13 @@ mod schema;
 mod spec;
 mod types;
 mod unknown;
+mod v2proto;
 
 pub use definitions::{GroupVersionKind, Release};
 pub use error::Error;
 pub use resource::{CustomResourceSchema, ResourceRef, SubresourceRef};
 pub use spec::{OpenApi, V3Document, V3Spec, content_hash, v3_path};
+pub use v2proto::v2_protobuf;
 
 use serde_json::Value;
 

@@ -53,6 +53,10 @@
 //! (`tests/fixtures`, made by `scripts/capture-protobuf-fixtures.py`): every
 //! `kubectl create` subcommand, `autoscale`, `create token` and
 //! `auth can-i`. (`kubectl run` sends JSON.)
+//!
+//! The wire layer is public on its own ([`Reader`], [`Writer`]) for the few
+//! places that speak protobuf without Kubernetes' envelope: the OpenAPI v2
+//! document in protobuf (`skewless-openapi`) and tests that read it back.
 
 mod decode;
 mod envelope;
@@ -65,3 +69,4 @@ pub use decode::decode;
 pub use envelope::{CONTENT_TYPE, MAGIC};
 pub use error::ProtobufError;
 pub use schema::{is_supported_kind, supported_kinds};
+pub use wire::{Reader, Wire, Writer};

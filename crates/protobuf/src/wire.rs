@@ -1,14 +1,16 @@
 //! The protobuf wire format at its lowest level: varints, tags and
-//! length-delimited payloads, read from a borrowed byte slice. It knows
-//! nothing about Kubernetes types. It must never panic, never read past the
-//! slice and never allocate in proportion to a length the input claims;
-//! every defect becomes [`ProtobufError::Malformed`].
+//! length-delimited payloads, read from a borrowed byte slice ([`Reader`])
+//! or appended to a buffer ([`Writer`]). It knows nothing about Kubernetes
+//! types. The reader must never panic, never read past the slice and never
+//! allocate in proportion to a length the input claims; every defect becomes
+//! [`ProtobufError::Malformed`]. The writer writes exactly the fields it is
+//! given: leaving out proto3 zero values is the caller's decision.
 
 use crate::error::ProtobufError;
 
 /// One field occurrence as it appears on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Wire<'a> {
+pub enum Wire<'a> {
     /// Wire type 0.
     Varint(u64),
     /// Wire type 1 (eight little-endian bytes).
@@ -32,18 +34,19 @@ impl Wire<'_> {
 
 /// Iterates over the fields of one encoded message.
 #[derive(Debug)]
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
+    /// A reader of the message encoded in `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// The next `(field number, value)`, or `None` at the end of the message.
-    pub(crate) fn next_field(&mut self) -> Result<Option<(u32, Wire<'a>)>, ProtobufError> {
+    pub fn next_field(&mut self) -> Result<Option<(u32, Wire<'a>)>, ProtobufError> {
         if self.pos >= self.buf.len() {
             return Ok(None);
         }
@@ -114,6 +117,79 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Appends fields to one encoded message, in the order they are written.
+#[derive(Debug, Default)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    /// An empty message.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The encoded message.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// A field of wire type 0 (`int64`, `uint64`, `bool`, enums; a negative
+    /// `int32`/`int64` is its two's complement as `u64`, ten bytes).
+    pub fn varint(&mut self, number: u32, value: u64) {
+        self.key(number, 0);
+        self.raw_varint(value);
+    }
+
+    /// A `bool` field.
+    pub fn bool(&mut self, number: u32, value: bool) {
+        self.varint(number, u64::from(value));
+    }
+
+    /// An `int64` field.
+    pub fn int64(&mut self, number: u32, value: i64) {
+        self.varint(number, value as u64);
+    }
+
+    /// A `double` field (wire type 1, little-endian).
+    pub fn double(&mut self, number: u32, value: f64) {
+        self.key(number, 1);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+    }
+
+    /// A length-delimited field: `bytes`, or an already encoded message.
+    pub fn bytes(&mut self, number: u32, value: &[u8]) {
+        self.key(number, 2);
+        self.raw_varint(value.len() as u64);
+        self.buf.extend_from_slice(value);
+    }
+
+    /// A `string` field.
+    pub fn string(&mut self, number: u32, value: &str) {
+        self.bytes(number, value.as_bytes());
+    }
+
+    /// An embedded message field whose fields `fill` writes; written even
+    /// when `fill` writes nothing (an empty message is not an absent one).
+    pub fn message(&mut self, number: u32, fill: impl FnOnce(&mut Writer)) {
+        let mut inner = Writer::new();
+        fill(&mut inner);
+        self.bytes(number, &inner.buf);
+    }
+
+    fn key(&mut self, number: u32, wire_type: u8) {
+        self.raw_varint((u64::from(number) << 3) | u64::from(wire_type));
+    }
+
+    fn raw_varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.buf.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.buf.push(value as u8);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +249,31 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn writes_what_the_reader_reads() {
+        let mut w = Writer::new();
+        w.varint(1, 150);
+        w.string(2, "hi");
+        w.double(3, 1.5);
+        w.int64(4, -1);
+        w.bool(5, false);
+        w.message(6, |m| m.string(1, "x"));
+        w.message(7, |_| {});
+        let bytes = w.into_bytes();
+        assert_eq!(&bytes[..7], &[0x08, 0x96, 0x01, 0x12, 0x02, b'h', b'i']);
+        assert_eq!(
+            fields(&bytes).unwrap(),
+            vec![
+                (1, Wire::Varint(150)),
+                (2, Wire::Len(b"hi")),
+                (3, Wire::Fixed64(1.5f64.to_bits())),
+                (4, Wire::Varint(u64::MAX)),
+                (5, Wire::Varint(0)),
+                (6, Wire::Len(&[0x0a, 0x01, b'x'])),
+                (7, Wire::Len(&[])),
+            ]
+        );
     }
 }

@@ -64,6 +64,37 @@ impl<G: Unpin> http_body::Body for Guarded<G> {
     }
 }
 
+/// Whether `If-None-Match` names `etag` (a quoted entity tag): one of its
+/// comma-separated tags, compared weakly (`W/` ignored), or `*`.
+pub(crate) fn etag_matches(headers: &http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// Whether `Accept-Encoding` lists `gzip` with a non-zero quality.
+pub(crate) fn accepts_gzip(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+                .next()
+                .unwrap_or(1.0);
+            name.eq_ignore_ascii_case("gzip") && q > 0.0
+        })
+}
+
 /// A value as upstream's JSON encoder writes an API object: compact, ending
 /// with `\n` (Go's `json.Encoder` adds it; clients comparing bodies see it).
 pub(crate) fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
@@ -226,6 +257,54 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(name: http::header::HeaderName, values: &[&str]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append(name.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn gzip_acceptance() {
+        for (values, expected) in [
+            (&[][..], false),
+            (&["gzip"][..], true),
+            (&["deflate, GZIP;q=0.5"][..], true),
+            (&["br", "gzip"][..], true),
+            (&["gzip;q=0, identity"][..], false),
+            (&["identity"][..], false),
+            (&["x-gzip"][..], false),
+        ] {
+            assert_eq!(
+                accepts_gzip(&headers(header::ACCEPT_ENCODING, values)),
+                expected,
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn if_none_match() {
+        let tag = "\"ABC\"";
+        for (values, expected) in [
+            (&[][..], false),
+            (&["\"ABC\""][..], true),
+            (&["W/\"ABC\""][..], true),
+            (&["\"X\", \"ABC\""][..], true),
+            (&["\"X\"", "\"ABC\""][..], true),
+            (&["*"][..], true),
+            (&["\"ABCD\""][..], false),
+            (&["ABC"][..], false),
+        ] {
+            assert_eq!(
+                etag_matches(&headers(header::IF_NONE_MATCH, values), tag),
+                expected,
+                "{values:?}"
+            );
+        }
+    }
 
     #[test]
     fn query_decoding() {

@@ -115,6 +115,30 @@ pub(crate) fn spec_differs(a: &Value, b: &Value) -> bool {
     strip(a) != strip(b)
 }
 
+/// Drops the `metadata` maps and lists a client sent (or a patch left)
+/// empty or null: `labels`, `annotations`, `finalizers`, `ownerReferences`.
+/// Every ObjectMeta field is omitted when empty, so such an object reads
+/// back without them; keeping `annotations: {}` would make it differ from
+/// the same object written without it (`kubectl diff`'s dry-run patch
+/// sends `annotations: {}`). `managedFields: []` is left alone: on an
+/// update it asks for the field owners to be reset.
+pub(crate) fn drop_empty_metadata(obj: &mut Value) {
+    let Some(Value::Object(meta)) = obj.get_mut("metadata") else {
+        return;
+    };
+    for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
+        let empty = match meta.get(field) {
+            Some(Value::Null) => true,
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove(field);
+        }
+    }
+}
+
 /// Copies `metadata` fields that clients may not change on update.
 pub(crate) fn keep_immutable_metadata(new: &mut Value, old: &Value) {
     let meta = meta_mut(new);
@@ -241,6 +265,23 @@ mod tests {
             Some(1_709_251_199)
         );
         assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn empty_metadata_maps_and_lists_are_dropped() {
+        let mut obj = json!({"metadata": {
+            "name": "a", "labels": {}, "annotations": null, "finalizers": [],
+            "ownerReferences": [], "managedFields": [],
+        }, "spec": {"labels": {}}});
+        drop_empty_metadata(&mut obj);
+        assert_eq!(
+            obj,
+            json!({"metadata": {"name": "a", "managedFields": []}, "spec": {"labels": {}}})
+        );
+        let mut kept = json!({"metadata": {"labels": {"a": "b"}, "finalizers": ["f"]}});
+        let before = kept.clone();
+        drop_empty_metadata(&mut kept);
+        assert_eq!(kept, before);
     }
 
     #[test]

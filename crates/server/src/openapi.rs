@@ -2,16 +2,27 @@
 //! `skewless-openapi`, and server-side field validation (`fieldValidation`
 //! = `Strict` | `Warn` | `Ignore`) against the same schemas.
 //!
+//! `/openapi/v2` has two representations, negotiated from `Accept`: JSON and
+//! gnostic's protobuf (the only one kubectl up to 1.28 asks for), the latter
+//! always labelled with its valid spelling (client-go cannot parse the `@`
+//! one it may have asked for). Each is rendered on first request and carries
+//! its own ETag, so a client holding one never gets a 304 for the other; each
+//! is gzip-compressed (once) for clients that accept it, as upstream does.
+//!
 //! kubectl's default `--validate=strict` looks for the `fieldValidation`
 //! parameter in the v3 document and then relies on the server to reject
 //! unknown fields, so both halves live here together.
 
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde_json::Value;
 use skewless_apimachinery::catalog::{Catalog, ResourceInfo};
 use skewless_apimachinery::discovery::APIGroupDiscovery;
+use skewless_apimachinery::negotiate::{
+    OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DEPRECATED, OpenApiV2Format, openapi_v2_format,
+};
 use skewless_apimachinery::status::ApiError;
 use skewless_openapi::{GroupVersionKind, OpenApi, Release, ResourceRef, SubresourceRef, V3Spec};
 
@@ -23,7 +34,8 @@ pub(crate) struct OpenApiDocs {
     /// Rendered on the first `/openapi/v3` request: field validation
     /// needs only the schemas.
     v3: OnceLock<(V3Spec, Vec<u8>)>,
-    v2: OnceLock<Vec<u8>>,
+    v2_json: OnceLock<Rendition>,
+    v2_protobuf: OnceLock<Rendition>,
     /// Type information for server-side apply, built per kind on first use.
     field_managers: crate::fieldmanagers::FieldManagers,
 }
@@ -142,7 +154,8 @@ impl OpenApiDocs {
         Self {
             openapi,
             v3: OnceLock::new(),
-            v2: OnceLock::new(),
+            v2_json: OnceLock::new(),
+            v2_protobuf: OnceLock::new(),
             field_managers: Default::default(),
         }
     }
@@ -181,21 +194,7 @@ impl OpenApiDocs {
                 "application/json",
                 None,
             )),
-            "v2" => {
-                let accept = headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                if !skewless_apimachinery::negotiate::response_json_acceptable(accept) {
-                    return Some(Err(ApiError::NotAcceptable {
-                        accepted: vec!["application/json".into()],
-                    }));
-                }
-                let body = self
-                    .v2
-                    .get_or_init(|| serde_json::to_vec(&self.openapi.v2()).unwrap_or_default());
-                Ok(bytes_response(body.clone(), "application/json", None))
-            }
+            "v2" => self.v2(headers),
             other => match other
                 .strip_prefix("v3/")
                 .and_then(|p| self.v3().0.document(p))
@@ -226,6 +225,38 @@ impl OpenApiDocs {
         })
     }
 
+    /// `/openapi/v2` in the representation `Accept` asks for.
+    fn v2(&self, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let (rendition, content_type) = match openapi_v2_format(accept) {
+            Some(OpenApiV2Format::Json) => (
+                self.v2_json.get_or_init(|| {
+                    Rendition::new(serde_json::to_vec(&self.openapi.v2()).unwrap_or_default())
+                }),
+                "application/json",
+            ),
+            Some(OpenApiV2Format::Protobuf) => (
+                self.v2_protobuf.get_or_init(|| {
+                    Rendition::new(skewless_openapi::v2_protobuf(&self.openapi.v2()))
+                }),
+                OPENAPI_V2_PROTOBUF,
+            ),
+            None => {
+                return Err(ApiError::NotAcceptable {
+                    accepted: vec![
+                        "application/json".into(),
+                        OPENAPI_V2_PROTOBUF.into(),
+                        OPENAPI_V2_PROTOBUF_DEPRECATED.into(),
+                    ],
+                });
+            }
+        };
+        Ok(rendition.response(headers, content_type))
+    }
+
     /// Field paths of `obj` that the schema of its kind does not know.
     pub(crate) fn unknown_fields(&self, r: &ResourceInfo, obj: &Value) -> Vec<String> {
         let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
@@ -238,6 +269,73 @@ impl OpenApiDocs {
         let gvk = GroupVersionKind::new(&r.group, &r.version, &r.kind);
         self.openapi.type_error(&gvk, obj)
     }
+}
+
+/// One representation of a document, rendered once, with its ETag.
+struct Rendition {
+    bytes: Bytes,
+    /// Upstream's: the quoted uppercase hex SHA-512 of the bytes.
+    etag: String,
+    /// The bytes gzip-compressed, made on the first request that accepts
+    /// gzip.
+    gzipped: OnceLock<Option<Bytes>>,
+}
+
+/// Smaller bodies go out uncompressed, as upstream's gzip wrapper of the
+/// OpenAPI handler decides.
+const GZIP_MIN_SIZE: usize = 1400;
+
+impl Rendition {
+    fn new(bytes: Vec<u8>) -> Self {
+        let etag = format!("\"{}\"", skewless_openapi::content_hash(&bytes));
+        Self {
+            bytes: bytes.into(),
+            etag,
+            gzipped: OnceLock::new(),
+        }
+    }
+
+    /// The document with its `ETag` (gzip-compressed when the client accepts
+    /// it), or a 304 when `If-None-Match` names it.
+    fn response(&self, headers: &HeaderMap, content_type: &'static str) -> Response<Body> {
+        let mut r = if http_util::etag_matches(headers, &self.etag) {
+            let mut r = Response::new(http_util::empty());
+            *r.status_mut() = StatusCode::NOT_MODIFIED;
+            r
+        } else {
+            let gzipped = (self.bytes.len() >= GZIP_MIN_SIZE && http_util::accepts_gzip(headers))
+                .then(|| self.gzipped.get_or_init(|| gzip(&self.bytes)).clone())
+                .flatten();
+            let mut r = match gzipped {
+                Some(body) => {
+                    let mut r = Response::new(http_util::full(body));
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    r
+                }
+                None => Response::new(http_util::full(self.bytes.clone())),
+            };
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            r
+        };
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.etag) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+        h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        r
+    }
+}
+
+/// `bytes` gzip-compressed; `None` if the encoder fails (the document then
+/// goes out uncompressed).
+fn gzip(bytes: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok().map(Bytes::from)
 }
 
 fn bytes_response(

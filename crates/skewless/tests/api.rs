@@ -539,6 +539,48 @@ async fn finalizers_hold_deletion_until_removed() {
     assert_status(&c.get(&format!("{CMS}/held")).await, 404, "NotFound");
 }
 
+/// Empty `labels`/`annotations`/`finalizers`/`ownerReferences` are not
+/// kept (upstream omits empty ObjectMeta fields): `kubectl diff`'s dry-run
+/// patch sends `annotations: {}`, and an unchanged object showed as changed.
+#[tokio::test]
+async fn empty_metadata_maps_are_dropped_so_kubectl_diff_sees_no_change() {
+    let (_pki, _s, c) = server().await;
+    let mut body = cm("empty-meta");
+    body["metadata"]["labels"] = json!({});
+    body["metadata"]["annotations"] = json!({});
+    body["metadata"]["finalizers"] = json!([]);
+    body["metadata"]["ownerReferences"] = json!([]);
+    let r = c.post_json(CMS, &body).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
+        assert!(
+            created["metadata"].get(field).is_none(),
+            "{field}: {created}"
+        );
+    }
+    let rv = created["metadata"]["resourceVersion"].clone();
+    let path = format!("{CMS}/empty-meta");
+    for dry_run in ["?dryRun=All", ""] {
+        let r = c
+            .request(
+                "PATCH",
+                &format!("{path}{dry_run}"),
+                &[("content-type", "application/strategic-merge-patch+json")],
+                Some(br#"{"metadata":{"annotations":{}}}"#.to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let patched = r.json();
+        assert!(
+            patched["metadata"].get("annotations").is_none(),
+            "{patched}"
+        );
+        // Nothing changed: nothing written.
+        assert_eq!(patched["metadata"]["resourceVersion"], rv, "{patched}");
+    }
+}
+
 #[tokio::test]
 async fn status_subresource_and_generation() {
     let (_pki, _s, c) = server().await;

@@ -222,6 +222,49 @@ async fn bad_query_parameters_get_upstreams_answers() {
     }
 }
 
+/// A `HEAD` is answered with its `GET`'s status and headers and no body,
+/// on every kind of path and for errors, over HTTP/1.1 and HTTP/2 (curl's
+/// HTTP/2 stack refuses a body after `HEAD` as a protocol error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_requests_are_answered_with_headers_alone() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(Path::new(BIN), &pki, &Storage::Sqlite, &[]).await;
+    let admin_cert = pki.admin_cert.to_str().unwrap().to_owned();
+    let admin_key = pki.admin_key.to_str().unwrap().to_owned();
+    let paths = [
+        ("/version", 200),
+        ("/healthz", 200),
+        ("/apis", 200),
+        ("/api/v1", 200),
+        ("/openapi/v2", 200),
+        ("/api/v1/namespaces/default", 200),
+        ("/api/v1/namespaces/default/configmaps", 200),
+        ("/api/v1/namespaces/default/configmaps/missing", 404),
+        ("/no/such/path", 404),
+    ];
+    for (path, want) in paths {
+        let url = format!("{}{path}", server.url);
+        for protocol in ["--http1.1", "--http2"] {
+            let (code, body) = curl(
+                &pki,
+                &[
+                    protocol,
+                    "--head",
+                    "--cert",
+                    &admin_cert,
+                    "--key",
+                    &admin_key,
+                    &url,
+                ],
+            );
+            assert_eq!(code, want, "HEAD {path} {protocol}");
+            // `--head` prints the response head; a body would follow it.
+            let head_end = body.find("\r\n\r\n").map_or(body.len(), |i| i + 4);
+            assert_eq!(&body[head_end..], "", "HEAD {path} {protocol} had a body");
+        }
+    }
+}
+
 /// Oversize heads are answered with a 431 Status, not an empty response,
 /// on HTTP/1.1 and HTTP/2; early answers to HTTP/2 POSTs with bodies (401
 /// before authentication, 413 over the body limit) are read as answers,

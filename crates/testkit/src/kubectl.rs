@@ -11,9 +11,13 @@ use skewless_local::kubeconfig::{KubeContext, Kubeconfig, User};
 use crate::paths::kubectl_path;
 use crate::pki::{Pki, TOKEN};
 
+/// How long one kubectl run may take (on a loaded two-core machine).
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+
 /// kubectl configured for one test server.
 #[derive(Debug)]
 pub struct Kubectl {
+    binary: PathBuf,
     kubeconfig: std::path::PathBuf,
     cache: tempfile::TempDir,
     home: tempfile::TempDir,
@@ -23,8 +27,15 @@ impl Kubectl {
     /// kubectl for the server at `url`, with contexts `admin` (default),
     /// `token` and `nobody` (an invalid token).
     pub fn new(url: &str, pki: &Pki) -> Self {
+        Self::with_binary(kubectl_path(), url, pki)
+    }
+
+    /// As [`Kubectl::new`], running the kubectl at `binary` (another
+    /// release, see [`crate::client_path`]).
+    pub fn with_binary(binary: PathBuf, url: &str, pki: &Pki) -> Self {
         let home = tempfile::tempdir().unwrap();
         Self {
+            binary,
             kubeconfig: kubeconfig(home.path(), url, pki),
             cache: tempfile::tempdir().unwrap(),
             home,
@@ -42,7 +53,7 @@ impl Kubectl {
 
     /// The command, not yet run.
     pub fn command(&self, context: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(kubectl_path());
+        let mut cmd = Command::new(&self.binary);
         cmd.env("KUBECONFIG", &self.kubeconfig)
             .env("KUBECACHEDIR", self.cache.path())
             .env("HOME", self.home.path())
@@ -52,7 +63,8 @@ impl Kubectl {
         cmd
     }
 
-    /// Runs kubectl in `context` with optional standard input.
+    /// Runs kubectl in `context` with optional standard input; kills it
+    /// and panics when it runs longer than [`RUN_LIMIT`].
     pub fn run_as(&self, context: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = self
             .command(context, args)
@@ -60,7 +72,7 @@ impl Kubectl {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.binary.display()));
         if let Some(input) = stdin {
             use std::io::Write as _;
             child
@@ -71,7 +83,39 @@ impl Kubectl {
                 .unwrap();
         }
         drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+        // Drain both pipes while waiting, so a chatty kubectl never blocks.
+        use std::io::Read as _;
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+        let deadline = Instant::now() + RUN_LIMIT;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "kubectl {} ran longer than {RUN_LIMIT:?}: killed",
+                    args.join(" ")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
     }
 
     /// Runs kubectl as admin.

@@ -30,7 +30,7 @@ mod paths;
 mod pki;
 
 pub use kubectl::{Kubectl, kubeconfig};
-pub use paths::{kubectl_path, python_path, workspace_root};
+pub use paths::{client_path, kubectl_path, python_path, workspace_root};
 pub use pki::{Pki, TOKEN, TOKEN_USER};
 
 /// The ClusterRoleBinding that makes the token user a cluster admin.

@@ -24,6 +24,20 @@ pub fn kubectl_path() -> PathBuf {
     p
 }
 
+/// A client `scripts/test.sh` installs into the repository, at `relative`
+/// to the workspace root (`.clients/kubectl-1.20/usr/bin/kubectl`,
+/// `.venv/bin/kopf`, ...). Panics when it is missing: a client matrix
+/// test must fail, never skip, without its client.
+pub fn client_path(relative: &str) -> PathBuf {
+    let p = workspace_root().join(relative);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/test.sh (it installs the client matrix)",
+        p.display()
+    );
+    p
+}
+
 /// The venv's python with the `kubernetes` client.
 pub fn python_path() -> PathBuf {
     let p = workspace_root().join(".venv/bin/python");

@@ -39,11 +39,7 @@ fn cached_bytes(
     tag: &str,
     content_type: &'static str,
 ) -> Response<Body> {
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    let mut resp = if matches {
+    let mut resp = if http_util::etag_matches(headers, tag) {
         let mut r = Response::new(http_util::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r

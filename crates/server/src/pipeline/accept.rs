@@ -169,8 +169,16 @@ pub(crate) async fn accept_loop(
                 // `handle` proves the seat when the request authenticates.
                 req.extensions_mut().insert(Arc::clone(&service_seat));
                 req.extensions_mut().insert(super::ClientAddr(remote));
+                // A `HEAD` is served as its `GET` and answered with the
+                // headers alone, on every path and for errors too (an
+                // HTTP/2 client treats a body after `HEAD` as a protocol
+                // error).
+                let head = req.method() == http::Method::HEAD;
                 async move {
-                    let resp = super::handle(&api, &peer, req).await;
+                    let mut resp = super::handle(&api, &peer, req).await;
+                    if head {
+                        *resp.body_mut() = crate::http_util::empty();
+                    }
                     drop(busy);
                     Ok::<_, Infallible>(resp)
                 }

@@ -175,9 +175,6 @@ pub(super) async fn dispatch(
             });
         }
     };
-    if parts.method == Method::HEAD {
-        *resp.body_mut() = http_util::empty();
-    }
     if let Some(warning) = crd.as_ref().and_then(|c| c.deprecation_warning.clone()) {
         crate::openapi::add_warnings(&mut resp, &[warning]);
     }

@@ -51,6 +51,7 @@ async fn create_object(
         &req.resource.kind.clone(),
         &req.api_version(),
     )?;
+    object::drop_empty_metadata(&mut obj);
     let ns_in_body = object::namespace(&obj).to_owned();
     if req.resource.namespaced {
         if !ns_in_body.is_empty() && ns_in_body != req.info.namespace {
@@ -340,6 +341,7 @@ pub(super) async fn write_existing_warned(
                 merge_for_subresource(req, &current, incoming)
             }
         };
+        object::drop_empty_metadata(&mut next);
         {
             let meta = object::meta_mut(&mut next);
             meta.insert("name".into(), json!(name));
