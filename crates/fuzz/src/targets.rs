@@ -404,3 +404,58 @@ pub const ALL: &[&Target] = &[
     &PROTOBUF,
     &DISCOVERY_MERGE,
 ];
+
+// ---------------------------------------------------------------------------
+// built-in defaults: "GROUP/KIND\nOBJECT-JSON\n---\nOLD-OBJECT-JSON" (the
+// old object optional): defaulting, the registry's create and update
+// preparation and the validation of the defaulted fields, as a write does
+
+pub const DEFAULTS: Target = Target {
+    name: "defaults",
+    dictionary: &[
+        b"\"spec\":",
+        b"\"containers\":[{\"name\":\"a\",\"image\":\"x:latest\"}]",
+        b"\"resources\":{\"limits\":{\"cpu\":\"1.5e3m\",\"memory\":\"1Ei\"}}",
+        b"\"ports\":[{\"port\":80,\"nodePort\":30001,\"name\":\"a\"}]",
+        b"\"type\":\"LoadBalancer\"",
+        b"\"type\":\"ExternalName\"",
+        b"\"clusterIP\":\"None\"",
+        b"\"externalTrafficPolicy\":\"Local\"",
+        b"\"template\":{\"spec\":{}}",
+        b"\"volumes\":[{\"name\":\"v\"}]",
+        b"\"hostNetwork\":true",
+        b"\"manualSelector\":true",
+        b"null",
+        b"[]",
+        b"{}",
+        b"0.",
+        b"1.2.3",
+    ],
+    generate: None,
+    run: |input| {
+        use skewless_apimachinery::defaults;
+        let s = text(input);
+        let (kind_line, rest) = s.split_once('\n').unwrap_or((&s, ""));
+        let (group, kind) = kind_line.split_once('/').unwrap_or(("", kind_line));
+        let (new, old) = rest.split_once("\n---\n").unwrap_or((rest, ""));
+        let Ok(mut obj) = serde_json::from_str::<Value>(new) else {
+            return "not json".into();
+        };
+        defaults::apply(group, kind, &mut obj);
+        match serde_json::from_str::<Value>(old) {
+            Ok(old) => defaults::prepare_for_update(group, kind, &mut obj, &old),
+            Err(_) => defaults::prepare_for_create(group, kind, &mut obj),
+        }
+        let _ = defaults::status_on_create(group, kind, &obj);
+        defaults::set_ip_families(&mut obj, "IPv4");
+        let _ = (
+            defaults::wants_cluster_ip(&obj),
+            defaults::wants_node_ports(&obj),
+        );
+        let errors = defaults::validate(group, kind, &obj);
+        match errors.first() {
+            None => "ok".into(),
+            Some(e) => outcome::<(), _>(&Err(e)),
+        }
+    },
+};

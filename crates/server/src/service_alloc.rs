@@ -212,7 +212,7 @@ async fn allocate_into(
     };
 
     if spec_str(svc, "/spec/clusterIP") == "None" {
-        svc["spec"]["clusterIPs"] = json!(["None"]);
+        set_field(svc, "/spec", "clusterIPs", json!(["None"]));
     } else if wants_cluster_ip(svc) {
         let requested = match spec_str(svc, "/spec/clusterIP") {
             ip if !ip.is_empty() => ip,
@@ -276,8 +276,8 @@ async fn allocate_into(
             }
             ip
         };
-        svc["spec"]["clusterIP"] = json!(ip.to_string());
-        svc["spec"]["clusterIPs"] = json!([ip.to_string()]);
+        set_field(svc, "/spec", "clusterIP", json!(ip.to_string()));
+        set_field(svc, "/spec", "clusterIPs", json!([ip.to_string()]));
     }
 
     let held: BTreeSet<u16> = old.map(node_ports).unwrap_or_default();
@@ -299,7 +299,7 @@ async fn allocate_into(
             let current = svc["spec"]["ports"][i]["nodePort"].as_i64().unwrap_or(0);
             let field = format!("spec.ports[{i}].nodePort");
             let port = wanted.port(svc, &field, current, claims).await?;
-            svc["spec"]["ports"][i]["nodePort"] = json!(port);
+            set_field(svc, &format!("/spec/ports/{i}"), "nodePort", json!(port));
         }
     }
     // A load balancer that keeps traffic local gets a health check port.
@@ -310,9 +310,17 @@ async fn allocate_into(
         let port = wanted
             .port(svc, "spec.healthCheckNodePort", current, claims)
             .await?;
-        svc["spec"]["healthCheckNodePort"] = json!(port);
+        set_field(svc, "/spec", "healthCheckNodePort", json!(port));
     }
     Ok(())
+}
+
+/// Sets `key` of the object at `parent` (nothing when that is not an
+/// object: validation has refused such a Service already).
+fn set_field(svc: &mut Value, parent: &str, key: &str, value: Value) {
+    if let Some(map) = svc.pointer_mut(parent).and_then(Value::as_object_mut) {
+        map.insert(key.to_owned(), value);
+    }
 }
 
 /// Node ports for one Service write: what it holds already, what this

@@ -192,7 +192,10 @@ pub(super) fn qos_class(obj: &Value) -> &'static str {
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<i128>().ok())
             .unwrap_or(0);
-        sum.insert(name.to_owned(), Value::String((before + nanos).to_string()));
+        sum.insert(
+            name.to_owned(),
+            Value::String(before.saturating_add(nanos).to_string()),
+        );
     };
     let positive = |resources: Option<&Value>, field: &str| -> Vec<(String, i128)> {
         resources

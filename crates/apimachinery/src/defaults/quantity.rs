@@ -16,7 +16,7 @@ pub(super) fn parse_nanos(text: &str) -> Option<i128> {
         .unwrap_or(rest.len());
     let (number, suffix) = rest.split_at(number_end);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
         return None;
     }
     let mut digits: i128 = 0;
@@ -51,7 +51,7 @@ pub(super) fn parse_nanos(text: &str) -> Option<i128> {
     } else {
         // Below a nano: Kubernetes rounds up.
         let divisor = 10i128.checked_pow(scale.unsigned_abs())?;
-        value = (value + divisor - 1) / divisor;
+        value = value.checked_add(divisor - 1)? / divisor;
     }
     Some(if negative { -value } else { value })
 }
@@ -77,6 +77,12 @@ mod tests {
             ("x", None),
             ("1Zi", None),
             ("1n", Some(1)),
+            ("1.2.3", None),
+            ("1.", Some(g)),
+            (".5", Some(g / 2)),
+            ("-", None),
+            ("1e", None),
+            ("99999999999999999999999999999999999999999", None),
         ] {
             assert_eq!(parse_nanos(text), want, "{text}");
         }
