@@ -463,8 +463,12 @@ async fn claim_port(
     namespace: &str,
     name: &str,
 ) -> Result<bool, ApiError> {
-    let value = serde_json::to_vec(&json!({"namespace": namespace, "name": name}))
-        .map_err(|e| ApiError::InternalError(e.to_string()))?;
+    let value = serde_json::to_vec(&json!({
+        "namespace": namespace,
+        "name": name,
+        "creationTimestamp": object::now_rfc3339(),
+    }))
+    .map_err(|e| ApiError::InternalError(e.to_string()))?;
     match store
         .create(&port_key(port), value, WriteOptions::default())
         .await
@@ -580,9 +584,97 @@ async fn release_owned(store: &dyn Store, svc: &Value, claims: Claims) {
     }
 }
 
+/// How long a claim no Service holds is left alone by the repair: a
+/// create claims before it writes its Service, within its request timeout.
+const REPAIR_GRACE_SECS: i64 = 120;
+
+/// The claims among `claims` (name, creation time in Unix seconds) that
+/// no Service holds and that are past the grace period.
+fn stale_claims(claims: &[(String, i64)], held: &BTreeSet<String>, now: i64) -> Vec<String> {
+    claims
+        .iter()
+        .filter(|(name, created)| !held.contains(name) && now - created > REPAIR_GRACE_SECS)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// One repair pass (upstream's IPAddress and node port repair loops):
+/// gives back claims that no Service holds, left by a server that stopped
+/// between claiming and writing its Service, or before releasing. Returns
+/// how many it gave back.
+pub(crate) async fn repair(store: &dyn Store, now: i64) -> Result<usize, StoreError> {
+    let services = store
+        .list(
+            &format!("{}services/", storage::group_prefix("")),
+            ListOptions::default(),
+        )
+        .await?;
+    let mut held_ips = BTreeSet::new();
+    let mut held_ports = BTreeSet::new();
+    for kv in &services.items {
+        let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else {
+            continue;
+        };
+        held_ips.extend(
+            svc.pointer("/spec/clusterIPs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(svc.pointer("/spec/clusterIP"))
+                .filter_map(Value::as_str)
+                .map(str::to_owned),
+        );
+        held_ports.extend(node_ports(&svc).iter().map(u16::to_string));
+    }
+    let mut released = 0;
+    for (prefix, held) in [(IP_PREFIX, &held_ips), (NODE_PORT_PREFIX, &held_ports)] {
+        let listed = store.list(prefix, ListOptions::default()).await?;
+        let claims: Vec<(String, i64)> = listed
+            .items
+            .iter()
+            .filter_map(|kv| {
+                let name = kv.key.strip_prefix(prefix)?.to_owned();
+                let value: Value = serde_json::from_slice(&kv.value).ok()?;
+                let created = value
+                    .pointer("/metadata/creationTimestamp")
+                    .or_else(|| value.get("creationTimestamp"))
+                    .and_then(Value::as_str)
+                    .and_then(object::parse_rfc3339)?;
+                Some((name, created))
+            })
+            .collect();
+        for name in stale_claims(&claims, held, now) {
+            let Some(kv) = listed
+                .items
+                .iter()
+                .find(|kv| kv.key == format!("{prefix}{name}"))
+            else {
+                continue;
+            };
+            match store.delete(&kv.key, Some(kv.mod_revision)).await {
+                Ok(_) => released += 1,
+                Err(StoreError::NotFound(_) | StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(released)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_old_claims_no_service_holds_are_stale() {
+        let held: BTreeSet<String> = ["10.0.0.5".to_owned()].into();
+        let claims = vec![
+            ("10.0.0.5".to_owned(), 0),
+            ("10.0.0.6".to_owned(), 0),
+            ("10.0.0.7".to_owned(), 1000 - REPAIR_GRACE_SECS),
+        ];
+        assert_eq!(stale_claims(&claims, &held, 1000), ["10.0.0.6"]);
+    }
 
     #[test]
     fn offsets_leave_out_network_and_broadcast() {

@@ -22,7 +22,10 @@
 //! every 2 s and whenever an identity Lease changes, and writes only what
 //! differs (compare-and-swap; a lost race waits for the next pass), so the
 //! objects stay at one resourceVersion while nothing changes. It never
-//! touches fields it does not manage, nor slices it did not name.
+//! touches fields it does not manage, nor slices it did not name. The
+//! leader also creates the default ServiceCIDR, claims the Service's cluster
+//! IP, and about once a minute gives back Service claims no Service holds
+//! (`service_alloc::repair`).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +45,9 @@ use crate::storage;
 
 const LEASE_NAME: &str = "skewless-kubernetes-service-controller";
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// The leader repairs Service claims (cluster IPs, node ports) every this
+/// many passes (about a minute).
+const REPAIR_EVERY_PASSES: u64 = 30;
 const NAME: &str = "kubernetes";
 const SERVICE_KEY: &str = "/core/services/default/kubernetes";
 const ENDPOINTS_KEY: &str = "/core/endpoints/default/kubernetes";
@@ -64,6 +70,7 @@ pub(crate) async fn run(api: Arc<State>, settings: Settings) {
     let mut shutdown = api.shutdown.subscribe();
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     let mut leader = false;
+    let mut passes: u64 = 0;
     let mut watch: Option<Watch> = None;
     loop {
         let wake = {
@@ -111,6 +118,18 @@ pub(crate) async fn run(api: Arc<State>, settings: Settings) {
             Ok(revision) => {
                 if watch.is_none() {
                     watch = api.store.watch(LEASE_PREFIX, revision).await.ok();
+                }
+                passes += 1;
+                if passes % REPAIR_EVERY_PASSES == 1 {
+                    match crate::service_alloc::repair(api.store.as_ref(), lease::now_secs()).await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            released = n,
+                            "gave back Service claims no Service holds"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "Service claim repair failed"),
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "kubernetes service reconcile failed"),
