@@ -68,6 +68,12 @@ fn check_pod(p: &Value) {
         json!({"cpu": "100m", "memory": "64Mi"})
     );
     assert_eq!(spec["containers"][1]["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(spec["priority"], 0);
+    assert_eq!(spec["preemptionPolicy"], "PreemptLowerPriority");
+    assert_eq!(
+        spec["tolerations"][0],
+        json!({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+    );
     assert_eq!(p["status"]["phase"], "Pending");
     assert_eq!(p["status"]["qosClass"], "Guaranteed");
     assert_eq!(p["metadata"]["generation"], 1);

@@ -88,13 +88,17 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<FieldError> {
     errors
 }
 
-/// What the registry sets on a new object once it has its name and UID
-/// (after the fields a create records as its manager's): a Job's selector.
+/// What the registry and the default admission plugins set on a new
+/// object once it has its name and UID (after the fields a create records
+/// as its manager's): a Job's selector, a Pod's priority and tolerations.
 pub fn prepare_for_create(group: &str, kind: &str, obj: &mut Value) {
-    if (group, kind) == ("batch", "Job")
-        && let Some(map) = obj.as_object_mut()
-    {
-        workloads::job_selector(map);
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    match (group, kind) {
+        ("batch", "Job") => workloads::job_selector(map),
+        ("", "Pod") => pod::admit_on_create(map),
+        _ => {}
     }
 }
 

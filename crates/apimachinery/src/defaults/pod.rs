@@ -172,6 +172,69 @@ fn requests_from_limits(c: &mut Map<String, Value>) {
     }
 }
 
+/// The priority classes every cluster has, and their values.
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] = [
+    ("system-node-critical", 2_000_001_000),
+    ("system-cluster-critical", 2_000_000_000),
+];
+
+/// What kube-apiserver's default admission plugins add to a new Pod:
+/// its priority (Priority: 0 and `PreemptLowerPriority` without a class,
+/// as a cluster with no default PriorityClass; a system class's value) and
+/// the five-minute tolerations of not-ready and unreachable nodes
+/// (DefaultTolerationSeconds) unless it tolerates those already.
+pub(super) fn admit_on_create(obj: &mut Map<String, Value>) {
+    let Some(spec) = existing(obj, "spec") else {
+        return;
+    };
+    let class = spec
+        .get("priorityClassName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let priority = if class.is_empty() {
+        Some(0)
+    } else {
+        SYSTEM_PRIORITY_CLASSES
+            .iter()
+            .find(|(name, _)| *name == class)
+            .map(|(_, value)| *value)
+    };
+    if let Some(priority) = priority {
+        or_ptr(spec, "priority", json!(priority));
+        or_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+    }
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = spec
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(|t| tolerates_no_execute(t, key)));
+        if tolerated {
+            continue;
+        }
+        let toleration = json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300});
+        match spec.get_mut("tolerations") {
+            Some(Value::Array(list)) => list.push(toleration),
+            Some(Value::Null) | None => {
+                spec.insert("tolerations".into(), json!([toleration]));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Whether toleration `t` tolerates the NoExecute taint `key`.
+fn tolerates_no_execute(t: &Value, key: &str) -> bool {
+    let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+    let t_key = t.get("key").and_then(Value::as_str).unwrap_or("");
+    let operator = t.get("operator").and_then(Value::as_str).unwrap_or("Equal");
+    (effect.is_empty() || effect == "NoExecute")
+        && (t_key == key || (t_key.is_empty() && operator == "Exists"))
+}
+
 /// The status a new Pod starts with, whatever the client sent.
 pub(super) fn status_on_create(obj: &Value) -> Value {
     json!({"phase": "Pending", "qosClass": qos_class(obj)})

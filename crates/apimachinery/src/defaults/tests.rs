@@ -409,3 +409,33 @@ fn a_new_job_selects_its_pods_by_uid() {
     prepare_for_create("batch", "Job", &mut manual);
     assert!(manual["spec"].get("selector").is_none());
 }
+
+#[test]
+fn a_new_pod_gets_its_priority_and_node_tolerations() {
+    let mut pod = defaulted(
+        "",
+        "Pod",
+        json!({"spec": {"containers": [{"name": "a", "image": "x"}]}}),
+    );
+    prepare_for_create("", "Pod", &mut pod);
+    assert_eq!(pod["spec"]["priority"], 0);
+    assert_eq!(pod["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+    assert_eq!(
+        pod["spec"]["tolerations"],
+        json!([
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        ])
+    );
+    let mut critical = json!({"spec": {"priorityClassName": "system-node-critical",
+                                       "tolerations": [{"operator": "Exists"}]}});
+    prepare_for_create("", "Pod", &mut critical);
+    assert_eq!(critical["spec"]["priority"], 2_000_001_000);
+    assert_eq!(
+        critical["spec"]["tolerations"],
+        json!([{"operator": "Exists"}])
+    );
+    let mut other = json!({"spec": {"priorityClassName": "mine"}});
+    prepare_for_create("", "Pod", &mut other);
+    assert!(other["spec"].get("priority").is_none());
+}
