@@ -46,6 +46,50 @@ fn deployment(name: &str) -> String {
     )
 }
 
+const PYTHON_READ_BACK: &str = r#"
+import sys
+from kubernetes import client, config
+
+config.load_kube_config(config_file=sys.argv[1])
+core, apps = client.CoreV1Api(), client.AppsV1Api()
+container = client.V1Container(name="c", image="busybox",
+    resources=client.V1ResourceRequirements(requests={"cpu": "10m"}))
+core.create_namespaced_pod("default", client.V1Pod(
+    metadata=client.V1ObjectMeta(name="py-pod"), spec=client.V1PodSpec(containers=[container])))
+pod = core.read_namespaced_pod("py-pod", "default")
+assert pod.spec.restart_policy == "Always" and pod.spec.dns_policy == "ClusterFirst", pod.spec
+assert pod.spec.scheduler_name == "default-scheduler", pod.spec
+assert pod.spec.termination_grace_period_seconds == 30 and pod.spec.enable_service_links is True
+c = pod.spec.containers[0]
+assert c.image_pull_policy == "Always" and c.termination_message_path == "/dev/termination-log", c
+assert c.termination_message_policy == "File", c
+assert pod.status.phase == "Pending" and pod.status.qos_class == "Burstable", pod.status
+
+core.create_namespaced_service("default", client.V1Service(
+    metadata=client.V1ObjectMeta(name="py-svc"),
+    spec=client.V1ServiceSpec(type="NodePort", ports=[client.V1ServicePort(port=80)])))
+svc = core.read_namespaced_service("py-svc", "default")
+assert svc.spec.session_affinity == "None" and svc.spec.ip_families == ["IPv4"], svc.spec
+assert svc.spec.ip_family_policy == "SingleStack" and svc.spec.internal_traffic_policy == "Cluster"
+assert svc.spec.cluster_ip and svc.spec.cluster_ips == [svc.spec.cluster_ip], svc.spec
+assert 30000 <= svc.spec.ports[0].node_port <= 32767, svc.spec
+assert svc.metadata.generation is None, svc.metadata
+
+apps.create_namespaced_deployment("default", client.V1Deployment(
+    metadata=client.V1ObjectMeta(name="py-dep"),
+    spec=client.V1DeploymentSpec(
+        selector=client.V1LabelSelector(match_labels={"app": "py"}),
+        template=client.V1PodTemplateSpec(
+            metadata=client.V1ObjectMeta(labels={"app": "py"}),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox:1")])))))
+dep = apps.read_namespaced_deployment("py-dep", "default")
+assert dep.spec.replicas == 1 and dep.spec.strategy.type == "RollingUpdate", dep.spec
+assert dep.spec.strategy.rolling_update.max_surge == "25%", dep.spec
+assert dep.spec.revision_history_limit == 10 and dep.spec.progress_deadline_seconds == 600
+assert dep.metadata.generation == 1, dep.metadata
+print("python read back passed")
+"#;
+
 fn get(k: &Kubectl, what: &str) -> Value {
     serde_json::from_str(&k.ok(&["get", what, "-o", "json"])).unwrap()
 }
@@ -171,6 +215,11 @@ async fn built_in_objects_read_back_with_upstreams_defaults_through_either_serve
             assert!(cm["metadata"].get("generation").is_none(), "{cm}");
         }
     }
+
+    // The typed Python client, through the 1.35 server, creates and reads
+    // them back too.
+    let out = skewless_testkit::run_python(&old, &pki, PYTHON_READ_BACK, &[]).await;
+    assert!(out.contains("python read back passed"), "{out}");
 
     let admin = old.client(&pki, Identity::Admin);
     // Generation: bumped by a spec change, not by a label.
