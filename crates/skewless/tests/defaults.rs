@@ -1,6 +1,6 @@
 //! Issue 15 item 7: built-in objects read back with upstream's defaults
-//! through every server of a mixed 1.35/1.36 pair (kubectl, the typed Python client), invalid
-//! values get upstream's 422 messages, `metadata.generation` only where
+//! through every server of a mixed 1.35/1.36 pair (kubectl, the typed
+//! Python client), invalid values get upstream's 422 messages, `metadata.generation` only where
 //! upstream keeps it, and cluster IPs claimed through storage: 200
 //! parallel Service creates spread over three servers sharing one storage
 //! (SQLite, and etcd) get 200 distinct addresses; a delete frees its IP
