@@ -22,6 +22,7 @@ mod error;
 mod paths;
 mod resource;
 mod schema;
+mod shape;
 mod spec;
 mod types;
 mod unknown;
@@ -29,6 +30,7 @@ mod unknown;
 pub use definitions::{GroupVersionKind, Release};
 pub use error::Error;
 pub use resource::{CustomResourceSchema, ResourceRef, SubresourceRef};
+pub use shape::same_shape;
 pub use spec::{OpenApi, V3Document, V3Spec, content_hash, v3_path};
 
 use serde_json::Value;
