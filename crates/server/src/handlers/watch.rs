@@ -278,9 +278,7 @@ fn error_event(e: StoreError) -> Bytes {
 /// The watch events one storage event becomes under a selection.
 fn translate(r: &ResourceInfo, sel: &Selection, event: &Event) -> Vec<(&'static str, Value)> {
     let decode = |kv: &skewless_store::KeyValue, rev: Revision| -> Option<Value> {
-        let mut obj: Value = serde_json::from_slice(&kv.value).ok()?;
-        object::prepare_for_output(&mut obj, &rest::api_version(r), &r.kind, rev);
-        Some(obj)
+        rest::decode_at(r, kv, rev).ok()
     };
     match event {
         Event::Put { kv, prev } => {

@@ -12,6 +12,7 @@ use crate::storage;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::conversion;
 use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
 use skewless_apimachinery::negotiate::{BodyFormat, request_body_format};
 use skewless_apimachinery::request_info::GroupResource;
@@ -24,12 +25,25 @@ use tokio::sync::Semaphore;
 
 use super::request::{Request, api_version, store_error};
 
-/// Decodes a stored value and stamps what the client sees.
+/// Decodes a stored value, converts it from the version it was stored in
+/// (its `apiVersion`: any server of the control plane may have written it,
+/// in its release's storage version) to `r`'s version, and stamps what the
+/// client sees.
 pub(crate) fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
+    decode_at(r, kv, kv.mod_revision)
+}
+
+/// [`decode_stored`] with the `resourceVersion` to stamp (a watch's delete
+/// event carries the delete's revision).
+pub(crate) fn decode_at(r: &ResourceInfo, kv: &KeyValue, revision: i64) -> Result<Value, ApiError> {
+    let obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
         ApiError::InternalError(format!("stored object {} is corrupt: {e}", kv.key))
     })?;
-    object::prepare_for_output(&mut obj, &api_version(r), &r.kind, kv.mod_revision);
+    let mut obj =
+        conversion::convert(&r.group, &r.kind, obj, &r.version, &r.version).map_err(|e| {
+            ApiError::InternalError(format!("stored object {} cannot be converted: {e}", kv.key))
+        })?;
+    object::prepare_for_output(&mut obj, &api_version(r), &r.kind, revision);
     Ok(obj)
 }
 
@@ -108,8 +122,29 @@ fn admit_now(req: &Request<'_>, obj: &mut Value) -> Result<Vec<String>, ApiError
     Ok(if mode == "Warn" { unknown } else { Vec::new() })
 }
 
-pub(super) fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
-    let mut obj = obj.clone();
+/// The version this server stores the request's resource in: its
+/// release's storage version for built-ins.
+pub(super) fn storage_version(req: &Request<'_>) -> String {
+    conversion::storage_version(
+        &req.resource.group,
+        &req.resource.resource,
+        req.api.registry.builtin().emulated_version(),
+        &req.resource.version,
+    )
+}
+
+/// `obj`, in the request's version, as stored: converted to the storage
+/// version (the one place a write converts), without `resourceVersion`.
+pub(super) fn encode_for_storage(req: &Request<'_>, obj: &Value) -> Result<Vec<u8>, ApiError> {
+    let r = req.resource;
+    let mut obj = conversion::convert(
+        &r.group,
+        &r.kind,
+        obj.clone(),
+        &r.version,
+        &storage_version(req),
+    )
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     object::meta_mut(&mut obj).remove("resourceVersion");
     let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::InternalError(e.to_string()))?;
     // The same limit on every engine (etcd's default request limit), so
@@ -260,8 +295,9 @@ pub(super) fn check_type_meta(
         }
         Some(v) if v == api_version => {}
         Some(v) => {
-            // Another served version of the same group is fine: versions share
-            // storage without conversion.
+            // Another served version of the same group is fine: it is
+            // this version's object (upstream decodes the body into the
+            // URL's version).
             let same_group = v.rsplit_once('/').map(|(g, _)| g).unwrap_or("") == req.resource.group;
             if !same_group {
                 return Err(ApiError::BadRequest(format!(

@@ -134,7 +134,7 @@ pub(super) async fn delete_one(
                 .store
                 .update(
                     &req.key(name),
-                    encode_for_storage(&next)?,
+                    encode_for_storage(req, &next)?,
                     kv.mod_revision,
                     WriteOptions::default(),
                 )

@@ -125,7 +125,7 @@ async fn create_object(
             .store
             .create(
                 &req.key(&name),
-                encode_for_storage(&obj)?,
+                encode_for_storage(req, &obj)?,
                 WriteOptions::default(),
             )
             .await
@@ -373,7 +373,7 @@ pub(super) async fn write_existing_warned(
             .store
             .update(
                 &req.key(&name),
-                encode_for_storage(&next)?,
+                encode_for_storage(req, &next)?,
                 kv.mod_revision,
                 WriteOptions::default(),
             )
