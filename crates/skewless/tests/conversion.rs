@@ -2,6 +2,8 @@
 //! 1.36 and a 1.35 server on one storage, HorizontalPodAutoscalers written
 //! in one version and read, listed, watched, updated and patched in the
 //! other, directly and through the Mixed Version Proxy; on SQLite and etcd.
+//! Custom resources stored in their `storage: true` version, and converted
+//! by a real conversion webhook (the test kit's) reached by Service or URL.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,6 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use skewless_store::Store;
+use skewless_testkit::conversion_webhook::{ConversionWebhook, widget_crd};
 use skewless_testkit::{
     Client, Identity, Kubectl, Pki, ServerProcess, Storage, etcd_endpoints, eventually,
     start_peer_at,
@@ -92,6 +96,18 @@ async fn control_plane(
     )
     .await;
     (pki, new, old)
+}
+
+/// The `apiVersion` an object is stored in, read from the shared SQLite file.
+async fn stored_version(dir: &Path, key: &str) -> String {
+    let store = skewless_store::sqlite::SqliteStore::open(
+        skewless_store::sqlite::SqliteOptions::new(dir.join("state.db")),
+    )
+    .await
+    .unwrap();
+    let kv = store.get(key).await.unwrap().expect("stored");
+    let obj: Value = serde_json::from_slice(&kv.value).unwrap();
+    obj["apiVersion"].as_str().unwrap().to_owned()
 }
 
 async fn hpa_versions_across_servers(storage: Storage) {
@@ -227,6 +243,15 @@ async fn hpa_versions_across_servers(storage: Storage) {
         "jsonpath={.spec.targetCPUUtilizationPercentage}",
     ]);
     assert_eq!(target.trim(), "65");
+
+    // Both releases store HPAs as autoscaling/v2, whoever wrote them in
+    // which version.
+    if let Storage::SharedSqlite(dir) = &storage {
+        for name in ["web", "plain"] {
+            let key = format!("/autoscaling/horizontalpodautoscalers/default/{name}");
+            assert_eq!(stored_version(dir, &key).await, "autoscaling/v2", "{name}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,4 +298,247 @@ async fn hpa_versions_through_the_proxy() {
     assert_eq!(v2["apiVersion"], "autoscaling/v2");
     assert_eq!(v2["spec"]["metrics"][1], cpu(40));
     assert_eq!(v2["spec"]["metrics"][0]["type"], "Pods");
+}
+
+const CRD: &str = r#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "widgets.example.com"},
+  "spec": {"group": "example.com", "scope": "Namespaced",
+    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+    "versions": [
+      {"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}},
+      {"name": "v2", "served": true, "storage": false, "schema": {"openAPIV3Schema": {"type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_are_stored_in_the_storage_version_and_stored_versions_is_set_on_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let (pki, new, old) = control_plane(&storage, &[]).await;
+    let c136 = new.client(&pki, Identity::Admin);
+    let c135 = old.client(&pki, Identity::Admin);
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let crd: Value = serde_json::from_str(CRD).unwrap();
+    ok(&c136, "POST", crds, "application/json", &crd).await;
+    let v1 = "/apis/example.com/v1/namespaces/default/widgets";
+    let v2 = "/apis/example.com/v2/namespaces/default/widgets";
+    eventually(
+        Duration::from_secs(15),
+        "both servers serve widgets",
+        || async { c135.get(v2).await.status == 200 && c136.get(v1).await.status == 200 },
+    )
+    .await;
+
+    // Written as v2, stored as v1 (storage: true), read as either.
+    let w = json!({"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "a"}, "spec": {"size": 3}});
+    ok(&c135, "POST", v2, "application/json", &w).await;
+    let key = "/example.com/widgets/default/a";
+    assert_eq!(stored_version(dir.path(), key).await, "example.com/v1");
+    let read = get(&c136, &format!("{v1}/a")).await;
+    assert_eq!(
+        (read["apiVersion"].as_str(), read["spec"]["size"].as_i64()),
+        (Some("example.com/v1"), Some(3))
+    );
+    let read = get(&c135, &format!("{v2}/a")).await;
+    assert_eq!(read["apiVersion"], "example.com/v2");
+
+    // Moving storage to v2: storedVersions keeps v1 (objects may still be
+    // stored in it), and writes from then on are stored as v2.
+    let mut current = get(&c136, &format!("{crds}/widgets.example.com")).await;
+    assert_eq!(current["status"]["storedVersions"], json!(["v1"]));
+    current["spec"]["versions"][0]["storage"] = json!(false);
+    current["spec"]["versions"][1]["storage"] = json!(true);
+    let updated = ok(
+        &c136,
+        "PUT",
+        &format!("{crds}/widgets.example.com"),
+        "application/json",
+        &current,
+    )
+    .await;
+    assert_eq!(updated["status"]["storedVersions"], json!(["v1", "v2"]));
+    // Each try changes the object (an unchanged one is not written).
+    let size = std::sync::atomic::AtomicI64::new(4);
+    eventually(Duration::from_secs(15), "writes stored as v2", || async {
+        let n = size.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let patch = json!({"spec": {"size": n}});
+        ok(
+            &c135,
+            "PATCH",
+            &format!("{v1}/a"),
+            "application/merge-patch+json",
+            &patch,
+        )
+        .await;
+        stored_version(dir.path(), key).await == "example.com/v2"
+    })
+    .await;
+    let last = size.load(std::sync::atomic::Ordering::SeqCst) - 1;
+    assert_eq!(get(&c136, &format!("{v1}/a")).await["spec"]["size"], last);
+}
+
+/// The Service `default/widget-conversion` (port 443, named `https`) and an
+/// EndpointSlice sending it to the sample webhook.
+async fn webhook_service(c: &Client, hook: &ConversionWebhook) {
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "widget-conversion"},
+        "spec": {"ports": [{"name": "https", "port": 443, "targetPort": hook.addr.port()}]}});
+    ok(
+        c,
+        "POST",
+        "/api/v1/namespaces/default/services",
+        "application/json",
+        &service,
+    )
+    .await;
+    let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "widget-conversion-1", "labels": {"kubernetes.io/service-name": "widget-conversion"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": hook.addr.port(), "protocol": "TCP"}]});
+    ok(
+        c,
+        "POST",
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+        "application/json",
+        &slice,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_webhook_serves_both_versions_through_every_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let (pki, new, old) = control_plane(&storage, &[]).await;
+    let c136 = new.client(&pki, Identity::Admin);
+    let c135 = old.client(&pki, Identity::Admin);
+    let mut hook = ConversionWebhook::start().await;
+
+    // The webhook reached through its Service's EndpointSlice.
+    webhook_service(&c136, &hook).await;
+    let service_config = json!({"service": {"namespace": "default", "name": "widget-conversion",
+        "path": "/convert", "port": 443}, "caBundle": hook.ca_bundle()});
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    ok(
+        &c136,
+        "POST",
+        crds,
+        "application/json",
+        &widget_crd(service_config),
+    )
+    .await;
+    let v1 = "/apis/example.com/v1/namespaces/default/widgets";
+    let v2 = "/apis/example.com/v2/namespaces/default/widgets";
+    eventually(
+        Duration::from_secs(15),
+        "both servers serve widgets",
+        || async { c135.get(v2).await.status == 200 && c136.get(v1).await.status == 200 },
+    )
+    .await;
+    let mut events = c135.stream_lines(&format!("{v2}?watch=true")).await;
+
+    // Written as v2 on 1.35: stored as v1 by the webhook, read back either way.
+    let w = json!({"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "a", "labels": {"l": "x"}},
+        "spec": {"dimensions": {"size": 3}}});
+    let created = ok(&c135, "POST", v2, "application/json", &w).await;
+    assert_eq!(created["apiVersion"], "example.com/v2");
+    assert_eq!(created["spec"], json!({"dimensions": {"size": 3}}));
+    assert_eq!(
+        stored_version(dir.path(), "/example.com/widgets/default/a").await,
+        "example.com/v1"
+    );
+    let read = get(&c136, &format!("{v1}/a")).await;
+    assert_eq!(read["spec"], json!({"size": 3}));
+    assert_eq!(read["metadata"]["labels"], json!({"l": "x"}));
+    let read = get(&c136, &format!("{v2}/a")).await;
+    assert_eq!(read["spec"], json!({"dimensions": {"size": 3}}));
+
+    // A v1 write on 1.36 reaches the v2 watch on 1.35 converted.
+    let b = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "b"}, "spec": {"size": 5}});
+    ok(&c136, "POST", v1, "application/json", &b).await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        seen.push(next_event(&mut events).await);
+    }
+    let b_event = seen
+        .iter()
+        .find(|e| e["object"]["metadata"]["name"] == "b")
+        .unwrap();
+    assert_eq!(b_event["type"], "ADDED");
+    assert_eq!(b_event["object"]["apiVersion"], "example.com/v2");
+    assert_eq!(
+        b_event["object"]["spec"],
+        json!({"dimensions": {"size": 5}})
+    );
+
+    // A list is converted in one review, on either server; now by url.
+    let mut crd = get(&c136, &format!("{crds}/widgets.example.com")).await;
+    crd["spec"]["conversion"]["webhook"]["clientConfig"] = hook.url_client_config();
+    ok(
+        &c136,
+        "PUT",
+        &format!("{crds}/widgets.example.com"),
+        "application/json",
+        &crd,
+    )
+    .await;
+    let c = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "c"}, "spec": {"size": 7}});
+    ok(&c135, "POST", v1, "application/json", &c).await;
+    eventually(
+        Duration::from_secs(15),
+        "a list of three in one review",
+        || async {
+            let before = hook.reviews();
+            let list = c135.get(v2).await;
+            list.status == 200
+                && list.json()["items"].as_array().map_or(0, Vec::len) == 3
+                && hook.reviews() == before + 1
+                && hook.last_batch() == 3
+        },
+    )
+    .await;
+    let list = get(&c136, v2).await;
+    let sizes: Vec<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["spec"]["dimensions"]["size"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sizes, [3, 5, 7]);
+
+    // The webhook down: a 500 Status naming it, on reads and writes in
+    // v2; nothing stored; the storage version still reads.
+    hook.stop();
+    for c in [&c135, &c136] {
+        let r = c.get(&format!("{v2}/a")).await;
+        assert_eq!(r.status, 500, "{}", r.text());
+        let status = r.json();
+        assert_eq!(status["kind"], "Status");
+        assert_eq!(status["reason"], "InternalError");
+        let message = status["message"].as_str().unwrap();
+        assert!(
+            message.contains("conversion webhook for example.com/v1, Kind=Widget failed"),
+            "{message}"
+        );
+        let d = json!({"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "d"},
+            "spec": {"dimensions": {"size": 9}}});
+        let r = c
+            .request(
+                "POST",
+                v2,
+                &[("content-type", "application/json")],
+                Some(serde_json::to_vec(&d).unwrap()),
+            )
+            .await;
+        assert_eq!(r.status, 500, "{}", r.text());
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("conversion webhook for example.com/v2, Kind=Widget failed")
+        );
+        assert_eq!(c.get(&format!("{v1}/d")).await.status, 404);
+        assert_eq!(get(c, &format!("{v1}/a")).await["spec"], json!({"size": 3}));
+    }
 }

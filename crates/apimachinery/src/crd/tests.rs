@@ -221,11 +221,40 @@ fn validation_table() {
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"clientConfig": {"url": "https://x"}}})),
-            vec![r#"spec.conversion.strategy: Invalid value: "Webhook": Webhook conversion is not supported by this server; use "None" (all versions share the stored objects and only apiVersion differs)"#.to_owned()],
+            vec!["spec.conversion.conversionReviewVersions: Required value".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"clientConfig": {"url": "http://x"}, "conversionReviewVersions": ["v2"]}})),
+            vec![
+                r#"spec.conversion.webhookClientConfig.url: Invalid value: "http://x": 'https' is the only allowed URL scheme"#.to_owned(),
+                r#"spec.conversion.conversionReviewVersions: Invalid value: ["v2"]: must include at least one of v1, v1beta1"#.to_owned(),
+            ],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"]}})),
+            vec!["spec.conversion.webhookClientConfig: Required value: required when strategy is set to Webhook".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                "clientConfig": {"url": "https://x", "service": {"name": "a", "namespace": "b"}}}})),
+            vec!["spec.conversion.webhookClientConfig: Required value: exactly one of url or service is required".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": "a", "port": 0}}}})),
+            vec![
+                "spec.conversion.webhookClientConfig.service.namespace: Required value: service namespace is required".to_owned(),
+                "spec.conversion.webhookClientConfig.service.port: Invalid value: 0: port is not valid: must be between 1 and 65535, inclusive".to_owned(),
+            ],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1beta1", "v1"],
+                "clientConfig": {"service": {"name": "a", "namespace": "b", "path": "/convert"}, "caBundle": "Zm9v"}}})),
+            vec![],
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Magic"})),
-            vec![r#"spec.conversion.strategy: Unsupported value: "Magic": supported values: "None""#.to_owned()],
+            vec![r#"spec.conversion.strategy: Unsupported value: "Magic": supported values: "None", "Webhook""#.to_owned()],
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "None", "webhook": {"clientConfig": {"url": "https://x"}}})),
@@ -866,4 +895,98 @@ fn conditions() {
     assert_eq!(status.conditions.len(), 2);
     status.remove_condition(TERMINATING);
     assert_eq!(status.conditions.len(), 1);
+}
+
+#[test]
+fn conversion_webhook_configuration() {
+    let mut v = widget_crd();
+    assert_eq!(decoded(&v).conversion_webhook(), None);
+    v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {
+        "conversionReviewVersions": ["v9", "v1beta1", "v1"],
+        "clientConfig": {"service": {"name": "conv", "namespace": "hooks"}, "caBundle": "Q0E="}}});
+    let hook = decoded(&v).conversion_webhook().unwrap();
+    assert_eq!(hook.review_version, "v1beta1");
+    assert_eq!(hook.ca_bundle, "Q0E=");
+    let service = hook.service.unwrap();
+    assert_eq!((service.path.as_str(), service.port), ("/", 443));
+    assert_eq!(service.server_name(), "conv.hooks.svc");
+}
+
+#[test]
+fn conversion_review_answers_are_checked() {
+    let originals = vec![
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "a", "uid": "u1", "labels": {"x": "1"}}, "spec": {"n": 1}}),
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "b", "uid": "u2"}, "spec": {"n": 2}}),
+    ];
+    let review = review_request("v1", "id-1", "example.com/v2", &originals);
+    assert_eq!(review["request"]["objects"].as_array().unwrap().len(), 2);
+    assert_eq!(review["apiVersion"], "apiextensions.k8s.io/v1");
+    let to_v2 = |o: &Value, desired: &str| {
+        let mut o = o.clone();
+        o["apiVersion"] = json!(desired);
+        o["spec"] = json!({"count": o["spec"]["n"].clone()});
+        // A webhook may change labels, nothing else of metadata.
+        o["metadata"]["name"] = json!("renamed");
+        o["metadata"]["labels"] = json!({"converted": "yes"});
+        o
+    };
+    let answer = review_response(&review, to_v2);
+    let body = serde_json::to_vec(&answer).unwrap();
+    let out = read_review_response(&body, "id-1", "example.com/v2", &originals).unwrap();
+    assert_eq!(out[0]["spec"], json!({"count": 1}));
+    assert_eq!(
+        out[0]["metadata"],
+        json!({"name": "a", "uid": "u1", "labels": {"converted": "yes"}})
+    );
+    assert_eq!(out[1]["metadata"]["name"], "b");
+
+    let bad = |mutate: &dyn Fn(&mut Value)| {
+        let mut a = answer.clone();
+        mutate(&mut a);
+        read_review_response(
+            &serde_json::to_vec(&a).unwrap(),
+            "id-1",
+            "example.com/v2",
+            &originals,
+        )
+        .unwrap_err()
+    };
+    assert_eq!(
+        bad(&|a| a["response"]["uid"] = json!("other")),
+        r#"expected response uid "id-1", got "other""#
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["result"] = json!({"status": "Failure", "message": "no way"})),
+        r#"conversion failed: "no way""#
+    );
+    assert_eq!(
+        bad(&|a| {
+            a["response"]["convertedObjects"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
+        "expected 2 converted objects, got 1"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][1]["apiVersion"] = json!("example.com/v1")),
+        r#"invalid converted object at index 1: invalid apiVersion "example.com/v1", expected "example.com/v2""#
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][0]["kind"] = json!("Gadget")),
+        r#"invalid converted object at index 0: invalid kind "Gadget", expected "Widget""#
+    );
+    assert!(
+        read_review_response(b"<html>", "id-1", "example.com/v2", &originals)
+            .unwrap_err()
+            .starts_with("the response is not JSON")
+    );
+    assert_eq!(
+        read_review_response(b"{}", "id-1", "example.com/v2", &originals).unwrap_err(),
+        "no response provided"
+    );
+    assert_eq!(
+        gvk_string("example.com/v1", "Widget"),
+        "example.com/v1, Kind=Widget"
+    );
 }

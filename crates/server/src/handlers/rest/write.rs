@@ -106,7 +106,10 @@ async fn create_object(
             meta.remove(owned);
         }
     }
+    // A CRD's status was just prepared as upstream's strategy does on
+    // create (`storedVersions` holds the storage version).
     if req.has_subresource("status")
+        && !is_crd_resource(req.resource)
         && let Value::Object(map) = &mut obj
     {
         map.remove("status");
@@ -125,12 +128,12 @@ async fn create_object(
             .store
             .create(
                 &req.key(&name),
-                encode_for_storage(req, &obj)?,
+                encode_for_storage(req, &obj).await?,
                 WriteOptions::default(),
             )
             .await
             .map_err(|e| store_error(e, &req.group_resource(), &name))?;
-        respond(StatusCode::CREATED, &decode_for(req, &kv)?)
+        respond(StatusCode::CREATED, &decode_for(req, &kv).await?)
     };
     crate::openapi::add_warnings(&mut resp, &warnings);
     Ok(resp)
@@ -213,7 +216,7 @@ pub(super) async fn write_existing_warned(
             }
             return Err(req.not_found(&name));
         };
-        let current = decode_for(req, &kv)?;
+        let current = decode_for(req, &kv).await?;
         // What the client sent, as a whole object of this subresource's shape.
         // An apply's managedFields, computed with the merge.
         let mut applied_fields: Option<Value> = None;
@@ -373,14 +376,14 @@ pub(super) async fn write_existing_warned(
             .store
             .update(
                 &req.key(&name),
-                encode_for_storage(req, &next)?,
+                encode_for_storage(req, &next).await?,
                 kv.mod_revision,
                 WriteOptions::default(),
             )
             .await
         {
             Ok(kv) => {
-                let stored = decode_for(req, &kv)?;
+                let stored = decode_for(req, &kv).await?;
                 return Ok(respond(StatusCode::OK, &output_for(req, &stored)?));
             }
             // Someone else wrote in between: an unconditional write retries
