@@ -542,3 +542,44 @@ async fn a_conversion_webhook_serves_both_versions_through_every_server() {
         assert_eq!(get(c, &format!("{v1}/a")).await["spec"], json!({"size": 3}));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_claims_written_as_v1_read_as_v1beta1_on_the_older_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let (pki, new, old) =
+        control_plane(&storage, &["--runtime-config=resource.k8s.io/v1beta1=true"]).await;
+    let c136 = new.client(&pki, Identity::Admin);
+    let c135 = old.client(&pki, Identity::Admin);
+    let v1 = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims";
+    let beta1 = "/apis/resource.k8s.io/v1beta1/namespaces/default/resourceclaims";
+    let claim = json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+        "metadata": {"name": "gpu"},
+        "spec": {"devices": {"requests": [{"name": "one", "exactly": {"deviceClassName": "gpu.example.com",
+            "allocationMode": "ExactCount", "count": 2}}]}}});
+    ok(&c136, "POST", v1, "application/json", &claim).await;
+    let read = get(&c135, &format!("{beta1}/gpu")).await;
+    assert_eq!(read["apiVersion"], "resource.k8s.io/v1beta1");
+    assert_eq!(
+        read["spec"]["devices"]["requests"][0],
+        json!({"name": "one", "deviceClassName": "gpu.example.com", "allocationMode": "ExactCount", "count": 2})
+    );
+    // A JSON patch in v1beta1's shape, read back as v1 on the newer server.
+    ok(
+        &c135,
+        "PATCH",
+        &format!("{beta1}/gpu"),
+        "application/json-patch+json",
+        &json!([{"op": "replace", "path": "/spec/devices/requests/0/count", "value": 3}]),
+    )
+    .await;
+    let read = get(&c136, &format!("{v1}/gpu")).await;
+    assert_eq!(
+        read["spec"]["devices"]["requests"][0]["exactly"]["count"],
+        3
+    );
+    assert_eq!(
+        stored_version(dir.path(), "/resource.k8s.io/resourceclaims/default/gpu").await,
+        "resource.k8s.io/v1"
+    );
+}

@@ -9,12 +9,13 @@
 //! [`MultiVersion::same_schema`] class have identical schemas (a test
 //! proves it from the embedded OpenAPI schemas), the others are converted by
 //! the pure functions of this module (HorizontalPodAutoscaler `v1` ↔ `v2`
-//! in `hpa`).
+//! in `hpa`, `resource.k8s.io` `v1beta1` ↔ `v1` in `dra`).
 //!
 //! This module never does I/O and never panics on what it converts: stored
 //! objects and request bodies may be malformed, and a field of the wrong
 //! type is treated as absent.
 
+mod dra;
 mod hpa;
 mod table;
 
@@ -120,6 +121,7 @@ pub fn convert(
     let mut out = if needs_conversion(group, kind, &from, to) {
         match multi_version(group, kind).map(|m| m.between) {
             Some(Between::HorizontalPodAutoscaler) => hpa::convert(&from, to, obj),
+            Some(Between::ResourceV1beta1) => dra::convert(kind, &from, to, obj),
             _ => obj,
         }
     } else {

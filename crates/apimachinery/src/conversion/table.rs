@@ -15,6 +15,8 @@ pub enum Between {
     Nothing,
     /// HorizontalPodAutoscaler `autoscaling/v1` ↔ `v2` (`hpa`).
     HorizontalPodAutoscaler,
+    /// `resource.k8s.io` `v1beta1` ↔ `v1`/`v1beta2` (`dra`).
+    ResourceV1beta1,
     /// Not converted yet: only `apiVersion` changes, fields one version
     /// lacks reach its clients as they were stored. Listed in
     /// `docs/ARCHITECTURE.md` ("Conversion").
@@ -158,7 +160,7 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         resource: "resourceclaims",
         kind: "ResourceClaim",
         same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
-        between: Between::Unconverted,
+        between: Between::ResourceV1beta1,
         storage: &[(35, "v1")],
     },
     MultiVersion {
@@ -166,7 +168,7 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         resource: "resourceclaimtemplates",
         kind: "ResourceClaimTemplate",
         same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
-        between: Between::Unconverted,
+        between: Between::ResourceV1beta1,
         storage: &[(35, "v1")],
     },
     MultiVersion {
@@ -174,7 +176,7 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         resource: "resourceslices",
         kind: "ResourceSlice",
         same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
-        between: Between::Unconverted,
+        between: Between::ResourceV1beta1,
         storage: &[(35, "v1")],
     },
     MultiVersion {

@@ -481,3 +481,133 @@ fn same_schema_round_trips_lose_nothing() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// resource.k8s.io v1beta1 ↔ v1
+
+fn dra(kind: &str, obj: &Value, to: &str) -> Value {
+    convert("resource.k8s.io", kind, obj.clone(), "v1", to).unwrap()
+}
+
+#[test]
+fn dra_claim_requests_gather_their_exact_part() {
+    let beta1 = json!({"apiVersion": "resource.k8s.io/v1beta1", "kind": "ResourceClaim",
+        "metadata": {"name": "gpu"},
+        "spec": {"devices": {"requests": [
+            {"name": "one", "deviceClassName": "gpu.example.com", "allocationMode": "ExactCount", "count": 2,
+                "selectors": [{"cel": {"expression": "device.driver == \"x\""}}], "adminAccess": false},
+            {"name": "any", "firstAvailable": [{"name": "big", "deviceClassName": "big.example.com", "allocationMode": "All"}]},
+        ]}},
+        "status": {"allocation": {"devices": {"results": [{"request": "one", "driver": "x", "pool": "p", "device": "d0"}]}}}});
+    let v1 = dra("ResourceClaim", &beta1, "v1");
+    assert_eq!(
+        v1["spec"]["devices"]["requests"],
+        json!([
+            {"name": "one", "exactly": {"deviceClassName": "gpu.example.com", "allocationMode": "ExactCount", "count": 2,
+                "selectors": [{"cel": {"expression": "device.driver == \"x\""}}], "adminAccess": false}},
+            {"name": "any", "firstAvailable": [{"name": "big", "deviceClassName": "big.example.com", "allocationMode": "All"}]},
+        ])
+    );
+    assert_eq!(v1["status"], beta1["status"]);
+    assert_eq!(dra("ResourceClaim", &v1, "v1beta1"), beta1);
+    // v1beta2 has v1's shape.
+    let beta2 = dra("ResourceClaim", &beta1, "v1beta2");
+    assert_eq!(beta2["spec"], v1["spec"]);
+    assert_eq!(dra("ResourceClaim", &beta2, "v1"), v1);
+
+    let template = json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate",
+        "metadata": {"name": "t"},
+        "spec": {"spec": {"devices": {"requests": [{"name": "r", "exactly": {"deviceClassName": "c"}}]}}}});
+    let beta1 = dra("ResourceClaimTemplate", &template, "v1beta1");
+    assert_eq!(
+        beta1["spec"]["spec"]["devices"]["requests"],
+        json!([{"name": "r", "deviceClassName": "c"}])
+    );
+    assert_eq!(dra("ResourceClaimTemplate", &beta1, "v1"), template);
+}
+
+#[test]
+fn dra_slice_devices_move_under_basic() {
+    let v1 = json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+    "metadata": {"name": "node-1-gpu"},
+    "spec": {"driver": "gpu.example.com", "nodeName": "node-1", "pool": {"name": "p", "generation": 1, "resourceSliceCount": 1},
+        "devices": [
+            {"name": "gpu-0", "attributes": {"model": {"string": "a100"}}, "capacity": {"memory": {"value": "40Gi"}}},
+            {"name": "gpu-1"},
+        ]}});
+    let beta1 = dra("ResourceSlice", &v1, "v1beta1");
+    assert_eq!(
+        beta1["spec"]["devices"],
+        json!([
+            {"name": "gpu-0", "basic": {"attributes": {"model": {"string": "a100"}}, "capacity": {"memory": {"value": "40Gi"}}}},
+            {"name": "gpu-1", "basic": {}},
+        ])
+    );
+    assert_eq!(beta1["spec"]["nodeName"], "node-1");
+    assert_eq!(dra("ResourceSlice", &beta1, "v1"), v1);
+    assert_eq!(dra("ResourceSlice", &beta1, "v1beta2")["spec"], v1["spec"]);
+    // DeviceClass: one schema in every version.
+    let class = json!({"apiVersion": "resource.k8s.io/v1beta1", "kind": "DeviceClass", "metadata": {"name": "c"},
+        "spec": {"selectors": [{"cel": {"expression": "true"}}]}});
+    assert_eq!(dra("DeviceClass", &class, "v1")["spec"], class["spec"]);
+}
+
+fn gen_request(g: &mut Gen, i: u64) -> Value {
+    if g.below(3) == 0 {
+        return json!({"name": format!("r{i}"), "firstAvailable": [
+            {"name": "a", "deviceClassName": "c", "count": g.below(4) + 1}]});
+    }
+    let mut exact = json!({"deviceClassName": format!("class-{}", g.below(3))});
+    if g.chance() {
+        exact["allocationMode"] = json!("ExactCount");
+        exact["count"] = json!(g.below(5) + 1);
+    }
+    if g.chance() {
+        exact["selectors"] = json!([{"cel": {"expression": "device.driver != \"\""}}]);
+    }
+    if g.chance() {
+        exact["tolerations"] = json!([{"key": "k", "operator": "Exists", "effect": "NoSchedule"}]);
+    }
+    if g.chance() {
+        exact["capacity"] = json!({"requests": {"memory": g.quantity()}});
+    }
+    json!({"name": format!("r{i}"), "exactly": exact})
+}
+
+#[test]
+fn dra_round_trips_lose_nothing() {
+    let mut g = Gen(99);
+    for i in 0..500 {
+        let requests: Vec<Value> = (0..g.below(4)).map(|j| gen_request(&mut g, j)).collect();
+        let claim = json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+            "metadata": {"name": format!("c{i}")}, "spec": {"devices": {"requests": requests}}});
+        let devices: Vec<Value> = (0..g.below(4))
+            .map(|j| {
+                let mut d = json!({"name": format!("d{j}")});
+                if g.chance() {
+                    d["attributes"] = json!({"a": {"int": g.below(9)}});
+                }
+                if g.chance() {
+                    d["capacity"] = json!({"memory": {"value": g.quantity()}});
+                }
+                if g.chance() {
+                    d["taints"] = json!([{"key": "t", "effect": "NoExecute"}]);
+                }
+                d
+            })
+            .collect();
+        let slice = json!({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+            "metadata": {"name": format!("s{i}")}, "spec": {"driver": "d", "allNodes": true, "devices": devices}});
+        for (kind, obj) in [("ResourceClaim", &claim), ("ResourceSlice", &slice)] {
+            for via in ["v1beta1", "v1beta2"] {
+                let there = dra(kind, obj, via);
+                let back = dra(kind, &there, "v1");
+                assert_eq!(&back, obj, "{kind} v1 → {via} → v1");
+                // And the other way round from what v1beta1 clients see.
+                if via == "v1beta1" {
+                    assert_eq!(dra(kind, &dra(kind, &there, "v1beta2"), "v1beta1"), there);
+                }
+            }
+        }
+    }
+}
