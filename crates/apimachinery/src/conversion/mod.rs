@@ -9,7 +9,8 @@
 //! [`MultiVersion::same_schema`] class have identical schemas (a test
 //! proves it from the embedded OpenAPI schemas), the others are converted by
 //! the pure functions of this module (HorizontalPodAutoscaler `v1` ↔ `v2`
-//! in `hpa`, `resource.k8s.io` `v1beta1` ↔ `v1` in `dra`).
+//! in `hpa`, `resource.k8s.io` `v1beta1` ↔ `v1` in `dra`, Workload
+//! `v1alpha1` ↔ `v1alpha2` in `workload`).
 //!
 //! This module never does I/O and never panics on what it converts: stored
 //! objects and request bodies may be malformed, and a field of the wrong
@@ -18,6 +19,7 @@
 mod dra;
 mod hpa;
 mod table;
+mod workload;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -122,6 +124,7 @@ pub fn convert(
         match multi_version(group, kind).map(|m| m.between) {
             Some(Between::HorizontalPodAutoscaler) => hpa::convert(&from, to, obj),
             Some(Between::ResourceV1beta1) => dra::convert(kind, &from, to, obj),
+            Some(Between::Workload) => workload::convert(&from, to, obj),
             _ => obj,
         }
     } else {

@@ -611,3 +611,28 @@ fn dra_round_trips_lose_nothing() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Workload v1alpha1 ↔ v1alpha2
+
+#[test]
+fn workload_pod_groups_are_pod_group_templates() {
+    let a1 = json!({"apiVersion": "scheduling.k8s.io/v1alpha1", "kind": "Workload", "metadata": {"name": "job"},
+        "spec": {"controllerRef": {"apiGroup": "batch", "kind": "Job", "name": "job"},
+            "podGroups": [{"name": "workers", "policy": {"gang": {"minCount": 4}}}, {"name": "driver", "policy": {"basic": {}}}]}});
+    let w = |obj: &Value, to: &str| {
+        convert("scheduling.k8s.io", "Workload", obj.clone(), "v1alpha2", to).unwrap()
+    };
+    let a2 = w(&a1, "v1alpha2");
+    assert_eq!(
+        a2["spec"],
+        json!({"controllerRef": {"apiGroup": "batch", "kind": "Job", "name": "job"},
+        "podGroupTemplates": [{"name": "workers", "schedulingPolicy": {"gang": {"minCount": 4}}},
+            {"name": "driver", "schedulingPolicy": {"basic": {}}}]})
+    );
+    assert_eq!(w(&a2, "v1alpha1"), a1);
+    // What only v1alpha2 has does not reach v1alpha1.
+    let mut richer = a2.clone();
+    richer["spec"]["podGroupTemplates"][0]["priority"] = json!(7);
+    assert_eq!(w(&richer, "v1alpha1"), a1);
+}
