@@ -10,6 +10,8 @@
 //! fails the request, and a write whose object could not be converted
 //! stores nothing.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -212,6 +214,39 @@ async fn resolve_service(store: &dyn Store, service: &ServiceReference) -> Resul
     ))
 }
 
+/// Transports kept per `caBundle` and server name, so conversions reuse
+/// their connections; at most [`MAX_TRANSPORTS`] (then all are dropped:
+/// configurations that changed leave nothing behind for long).
+static TRANSPORTS: LazyLock<Mutex<TransportCache>> = LazyLock::new(Mutex::default);
+
+/// (`caBundle`, server name) → transport.
+type TransportCache = HashMap<(String, String), Arc<Transport>>;
+
+const MAX_TRANSPORTS: usize = 64;
+
+fn transport(
+    ca_bundle: &str,
+    roots: Vec<CertificateDer<'static>>,
+    server_name: &str,
+) -> Result<Arc<Transport>, String> {
+    let key = (ca_bundle.to_owned(), server_name.to_owned());
+    let mut cache = TRANSPORTS
+        .lock()
+        .map_err(|_| "transport cache poisoned".to_owned())?;
+    if let Some(t) = cache.get(&key) {
+        return Ok(Arc::clone(t));
+    }
+    let t = Arc::new(
+        Transport::without_client_auth(roots, server_name, Duration::from_secs(10))
+            .map_err(|e| e.to_string())?,
+    );
+    if cache.len() >= MAX_TRANSPORTS {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&t));
+    Ok(t)
+}
+
 /// POSTs the review and returns the answer's body (2xx only).
 async fn post(
     hook: &ConversionWebhook,
@@ -230,8 +265,7 @@ async fn post(
     if roots.is_empty() {
         return Err("caBundle holds no certificates".to_owned());
     }
-    let transport = Transport::without_client_auth(roots, server_name, Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+    let transport = transport(&hook.ca_bundle, roots, server_name)?;
     let request = Request::post(format!("https://{addr}{path}"))
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::ACCEPT, "application/json")
