@@ -409,7 +409,17 @@ async fn webhook_service(c: &Client, hook: &ConversionWebhook) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversion_webhook_serves_both_versions_through_every_server() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    webhook_conversion(Storage::SharedSqlite(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversion_webhook_serves_both_versions_through_every_server_etcd() {
+    let (endpoints, _cluster) = etcd_endpoints().await;
+    let prefix = format!("/skewless-conversion-webhook-{}", std::process::id());
+    webhook_conversion(Storage::EtcdPrefix(endpoints, prefix)).await;
+}
+
+async fn webhook_conversion(storage: Storage) {
     let (pki, new, old) = control_plane(&storage, &[]).await;
     let c136 = new.client(&pki, Identity::Admin);
     let c135 = old.client(&pki, Identity::Admin);
@@ -444,10 +454,10 @@ async fn a_conversion_webhook_serves_both_versions_through_every_server() {
     let created = ok(&c135, "POST", v2, "application/json", &w).await;
     assert_eq!(created["apiVersion"], "example.com/v2");
     assert_eq!(created["spec"], json!({"dimensions": {"size": 3}}));
-    assert_eq!(
-        stored_version(dir.path(), "/example.com/widgets/default/a").await,
-        "example.com/v1"
-    );
+    if let Storage::SharedSqlite(dir) = &storage {
+        let stored = stored_version(dir, "/example.com/widgets/default/a").await;
+        assert_eq!(stored, "example.com/v1");
+    }
     let read = get(&c136, &format!("{v1}/a")).await;
     assert_eq!(read["spec"], json!({"size": 3}));
     assert_eq!(read["metadata"]["labels"], json!({"l": "x"}));
