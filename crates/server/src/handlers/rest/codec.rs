@@ -3,7 +3,9 @@
 //! occupies an async worker), stored values decoded for the client,
 //! incoming objects admitted (type meta, metadata, field validation, custom
 //! resource schemas) and encoded for storage, and the namespace a write
-//! goes to checked.
+//! goes to checked. The only two places that convert between versions are
+//! here: [`decode_at`]/[`finish`] (stored version → the request's) and
+//! [`encode_for_storage`] (the request's → the storage version).
 
 use std::sync::LazyLock;
 
