@@ -52,24 +52,32 @@ pub(crate) async fn convert(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let fail = |cause: String| {
+    // `what` completes "conversion webhook for <gvk> ...": `failed: ...`
+    // or `returned ...`, as upstream words it.
+    let fail = |what: String| {
         ApiError::InternalError(format!(
-            "conversion webhook for {} failed: {cause}",
+            "conversion webhook for {} {what}",
             gvk_string(&from, kind)
         ))
     };
     let call = async {
-        let (addr, server_name, path) = locate(store, hook).await?;
+        let failed = |e: String| format!("failed: {e}");
+        let (addr, server_name, path) = locate(store, hook).await.map_err(failed)?;
         let uid = uuid::Uuid::new_v4().to_string();
         let review = review_request(&hook.review_version, &uid, desired, &objects);
-        let body = serde_json::to_vec(&review).map_err(|e| e.to_string())?;
-        let answer = post(hook, &addr, &server_name, &path, body).await?;
-        read_review_response(&answer, &uid, desired, &objects)
+        let body = serde_json::to_vec(&review).map_err(|e| failed(e.to_string()))?;
+        let answer = post(hook, &addr, &server_name, &path, body)
+            .await
+            .map_err(failed)?;
+        read_review_response(&answer, &hook.review_version, &uid, desired, &objects)
     };
     match tokio::time::timeout(TIMEOUT, call).await {
         Ok(Ok(converted)) => Ok(converted),
-        Ok(Err(cause)) => Err(fail(cause)),
-        Err(_) => Err(fail(format!("no answer within {}s", TIMEOUT.as_secs()))),
+        Ok(Err(what)) => Err(fail(what)),
+        Err(_) => Err(fail(format!(
+            "failed: no answer within {}s",
+            TIMEOUT.as_secs()
+        ))),
     }
 }
 

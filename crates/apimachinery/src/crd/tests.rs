@@ -925,14 +925,23 @@ fn conversion_review_answers_are_checked() {
         let mut o = o.clone();
         o["apiVersion"] = json!(desired);
         o["spec"] = json!({"count": o["spec"]["n"].clone()});
-        // A webhook may change labels, nothing else of metadata.
-        o["metadata"]["name"] = json!("renamed");
+        // A webhook may change labels and annotations, nothing else of
+        // metadata (the rest is restored).
         o["metadata"]["labels"] = json!({"converted": "yes"});
+        o["metadata"]["generation"] = json!(99);
         o
     };
     let answer = review_response(&review, to_v2);
-    let body = serde_json::to_vec(&answer).unwrap();
-    let out = read_review_response(&body, "id-1", "example.com/v2", &originals).unwrap();
+    let read = |a: &Value, sent: &[Value]| {
+        read_review_response(
+            &serde_json::to_vec(a).unwrap(),
+            "v1",
+            "id-1",
+            "example.com/v2",
+            sent,
+        )
+    };
+    let out = read(&answer, &originals).unwrap();
     assert_eq!(out[0]["spec"], json!({"count": 1}));
     assert_eq!(
         out[0]["metadata"],
@@ -943,21 +952,23 @@ fn conversion_review_answers_are_checked() {
     let bad = |mutate: &dyn Fn(&mut Value)| {
         let mut a = answer.clone();
         mutate(&mut a);
-        read_review_response(
-            &serde_json::to_vec(&a).unwrap(),
-            "id-1",
-            "example.com/v2",
-            &originals,
-        )
-        .unwrap_err()
+        read(&a, &originals).unwrap_err()
     };
     assert_eq!(
         bad(&|a| a["response"]["uid"] = json!("other")),
-        r#"expected response uid "id-1", got "other""#
+        r#"failed: expected response.uid="id-1", got "other""#
+    );
+    assert_eq!(
+        bad(&|a| a["kind"] = json!("AdmissionReview")),
+        "failed: expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got apiextensions.k8s.io/v1, Kind=AdmissionReview"
     );
     assert_eq!(
         bad(&|a| a["response"]["result"] = json!({"status": "Failure", "message": "no way"})),
-        r#"conversion failed: "no way""#
+        "failed: no way"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["result"] = json!({"status": "Failure"})),
+        "failed: response.result.status was 'Failure', not 'Success'"
     );
     assert_eq!(
         bad(&|a| {
@@ -966,24 +977,54 @@ fn conversion_review_answers_are_checked() {
                 .unwrap()
                 .pop();
         }),
-        "expected 2 converted objects, got 1"
+        "returned 1 objects, expected 2"
     );
     assert_eq!(
         bad(&|a| a["response"]["convertedObjects"][1]["apiVersion"] = json!("example.com/v1")),
-        r#"invalid converted object at index 1: invalid apiVersion "example.com/v1", expected "example.com/v2""#
+        "returned invalid converted object at index 1: invalid groupVersion (expected example.com/v2, received example.com/v1)"
     );
     assert_eq!(
         bad(&|a| a["response"]["convertedObjects"][0]["kind"] = json!("Gadget")),
-        r#"invalid converted object at index 0: invalid kind "Gadget", expected "Widget""#
-    );
-    assert!(
-        read_review_response(b"<html>", "id-1", "example.com/v2", &originals)
-            .unwrap_err()
-            .starts_with("the response is not JSON")
+        "returned invalid converted object at index 0: invalid kind (expected Widget, received Gadget)"
     );
     assert_eq!(
-        read_review_response(b"{}", "id-1", "example.com/v2", &originals).unwrap_err(),
-        "no response provided"
+        bad(&|a| a["response"]["convertedObjects"][0]["metadata"]["name"] = json!("renamed")),
+        "returned invalid converted object at index 0: must have the same name: a != renamed"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][1]["metadata"]["annotations"] = json!({"k": 1})),
+        "returned invalid metadata in object at index 1: metadata.annotations[k] must be a string, but is number in converted object"
+    );
+    // One object: upstream's single-object wording.
+    let one = &originals[..1];
+    let review = review_request("v1", "id-1", "example.com/v2", one);
+    let mut answer = review_response(&review, to_v2);
+    answer["response"]["convertedObjects"][0]["metadata"]["uid"] = json!("u9");
+    assert_eq!(
+        read(&answer, one).unwrap_err(),
+        "returned invalid object at index 0: must have the same UID: u1 != u9"
+    );
+    // v1beta1 answers are not checked for uid (as upstream).
+    let review = review_request("v1beta1", "id-1", "example.com/v2", one);
+    let mut answer = review_response(&review, to_v2);
+    answer["response"]["uid"] = json!("whatever");
+    let body = serde_json::to_vec(&answer).unwrap();
+    assert!(read_review_response(&body, "v1beta1", "id-1", "example.com/v2", one).is_ok());
+    assert!(
+        read(&json!("<html>"), one)
+            .unwrap_err()
+            .starts_with("failed: ")
+    );
+    assert_eq!(
+        read_review_response(
+            b"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"ConversionReview\"}",
+            "v1",
+            "id-1",
+            "example.com/v2",
+            one
+        )
+        .unwrap_err(),
+        "failed: no response provided"
     );
     assert_eq!(
         gvk_string("example.com/v1", "Widget"),

@@ -116,27 +116,49 @@ pub fn review_request(
 }
 
 /// The converted objects of a webhook's answer `body` to the review `uid`
-/// of `originals`, each checked as upstream checks them: the answer must be
-/// a ConversionReview for this uid with `result.status: Success`, as many
-/// objects as were sent, each of `desired_api_version` and the same kind.
-/// Of the metadata a webhook returns only labels and annotations are taken;
-/// the rest is the original's. The error is the cause, for "conversion
-/// webhook for ... failed: <cause>".
+/// (sent as `review_version`) of `originals`, each checked as upstream
+/// checks them: a `v1` answer must be a `v1` ConversionReview for this uid;
+/// any answer must have `result.status: Success` and as many objects as
+/// were sent, each of `desired_api_version`, the same kind, name,
+/// namespace and uid. Of the metadata a webhook returns only labels and
+/// annotations are taken; the rest is the original's. The error completes
+/// upstream's message "conversion webhook for <apiVersion>, Kind=<kind>
+/// <error>" (it starts with `failed:` or `returned`).
 pub fn read_review_response(
     body: &[u8],
+    review_version: &str,
     uid: &str,
     desired_api_version: &str,
     originals: &[Value],
 ) -> Result<Vec<Value>, String> {
-    let review: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the response is not JSON: {e}"))?;
+    let review: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("failed: the response is not a ConversionReview: {e}"))?;
+    if review_version == "v1" {
+        let got = gvk_string(
+            review
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            review.get("kind").and_then(Value::as_str).unwrap_or(""),
+        );
+        let want = gvk_string("apiextensions.k8s.io/v1", "ConversionReview");
+        if got != want {
+            return Err(format!(
+                "failed: expected webhook response of {want}, got {got}"
+            ));
+        }
+    }
     let response = review
         .get("response")
         .filter(|r| r.is_object())
-        .ok_or("no response provided")?;
-    let got_uid = response.get("uid").and_then(Value::as_str).unwrap_or("");
-    if got_uid != uid {
-        return Err(format!("expected response uid {uid:?}, got {got_uid:?}"));
+        .ok_or("failed: no response provided")?;
+    if review_version == "v1" {
+        let got_uid = response.get("uid").and_then(Value::as_str).unwrap_or("");
+        if got_uid != uid {
+            return Err(format!(
+                "failed: expected response.uid={uid:?}, got {got_uid:?}"
+            ));
+        }
     }
     let result = response.get("result");
     let status = result
@@ -148,7 +170,11 @@ pub fn read_review_response(
             .and_then(|r| r.get("message"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        return Err(format!("conversion failed: {message:?}"));
+        return Err(if message.is_empty() {
+            format!("failed: response.result.status was '{status}', not 'Success'")
+        } else {
+            format!("failed: {message}")
+        });
     }
     let converted = response
         .get("convertedObjects")
@@ -157,60 +183,121 @@ pub fn read_review_response(
         .unwrap_or_default();
     if converted.len() != originals.len() {
         return Err(format!(
-            "expected {} converted objects, got {}",
-            originals.len(),
-            converted.len()
+            "returned {} objects, expected {}",
+            converted.len(),
+            originals.len()
         ));
     }
+    let single = originals.len() == 1;
     converted
         .into_iter()
         .zip(originals)
         .enumerate()
         .map(|(i, (out, original))| {
-            checked(out, original, desired_api_version)
-                .map_err(|e| format!("invalid converted object at index {i}: {e}"))
+            let (object, metadata) = if single {
+                (
+                    "returned invalid object at index 0".to_owned(),
+                    "returned invalid metadata".to_owned(),
+                )
+            } else {
+                (
+                    format!("returned invalid converted object at index {i}"),
+                    format!("returned invalid metadata in object at index {i}"),
+                )
+            };
+            let out = checked(out, original, desired_api_version)
+                .map_err(|e| format!("{object}: {e}"))?;
+            restore_metadata(out, original).map_err(|e| format!("{metadata}: {e}"))
         })
         .collect()
 }
 
+fn text<'a>(obj: &'a Value, pointer: &str) -> &'a str {
+    obj.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Type and identity as upstream checks them.
 fn checked(out: Value, original: &Value, desired: &str) -> Result<Value, String> {
-    let Value::Object(mut out) = out else {
+    if !out.is_object() {
         return Err("not an object".to_owned());
-    };
-    let api_version = out.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    if api_version != desired {
+    }
+    let got = text(&out, "/apiVersion");
+    if got != desired {
         return Err(format!(
-            "invalid apiVersion {api_version:?}, expected {desired:?}"
+            "invalid groupVersion (expected {desired}, received {got})"
         ));
     }
-    let kind = out.get("kind").and_then(Value::as_str).unwrap_or("");
-    let want = original.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind != want {
-        return Err(format!("invalid kind {kind:?}, expected {want:?}"));
+    let (want, got) = (text(original, "/kind"), text(&out, "/kind"));
+    if got != want {
+        return Err(format!("invalid kind (expected {want}, received {got})"));
     }
+    for (field, pointer) in [
+        ("name", "/metadata/name"),
+        ("namespace", "/metadata/namespace"),
+        ("UID", "/metadata/uid"),
+    ] {
+        let (want, got) = (text(original, pointer), text(&out, pointer));
+        if want != got {
+            return Err(format!("must have the same {field}: {want} != {got}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The original's metadata with the webhook's labels and annotations.
+fn restore_metadata(mut out: Value, original: &Value) -> Result<Value, String> {
+    let given = match out.get("metadata") {
+        None => return Err("missing metadata in converted object".to_owned()),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            return Err(format!(
+                "invalid metadata of type {} in converted object",
+                json_type(other)
+            ));
+        }
+    };
     let mut meta = original
-        .get("metadata")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let given = out
         .get("metadata")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
     for field in ["labels", "annotations"] {
         match given.get(field) {
-            Some(Value::Object(m)) if m.values().all(Value::is_string) => {
-                meta.insert(field.to_owned(), Value::Object(m.clone()));
-            }
             None | Some(Value::Null) => {
                 meta.remove(field);
             }
-            Some(_) => return Err(format!("metadata.{field} must be a map of strings")),
+            Some(Value::Object(m)) => {
+                if let Some((k, v)) = m.iter().find(|(_, v)| !v.is_string()) {
+                    return Err(format!(
+                        "metadata.{field}[{k}] must be a string, but is {} in converted object",
+                        json_type(v)
+                    ));
+                }
+                meta.insert(field.to_owned(), Value::Object(m.clone()));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "invalid metadata.{field} of type {} in converted object",
+                    json_type(other)
+                ));
+            }
         }
     }
-    out.insert("metadata".into(), Value::Object(meta));
-    Ok(Value::Object(out))
+    if let Value::Object(map) = &mut out {
+        map.insert("metadata".into(), Value::Object(meta));
+    }
+    Ok(out)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// The answer of a sample webhook to `review`: each object converted by
