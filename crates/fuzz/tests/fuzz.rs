@@ -44,3 +44,8 @@ fn fuzz_protobuf() {
 fn fuzz_discovery_merge() {
     run(&targets::DISCOVERY_MERGE);
 }
+
+#[test]
+fn fuzz_conversion() {
+    run(&targets::CONVERSION);
+}
