@@ -995,6 +995,13 @@ fn conversion_review_answers_are_checked() {
         bad(&|a| a["response"]["convertedObjects"][1]["metadata"]["annotations"] = json!({"k": 1})),
         "returned invalid metadata in object at index 1: metadata.annotations[k] must be a string, but is number in converted object"
     );
+    let invalid = bad(&|a| {
+        a["response"]["convertedObjects"][0]["metadata"]["labels"] = json!({"bad key!": "v"})
+    });
+    assert!(
+        invalid.starts_with("returned invalid metadata in object at index 0: metadata.labels: Invalid value: \"bad key!\""),
+        "{invalid}"
+    );
     // One object: upstream's single-object wording.
     let one = &originals[..1];
     let review = review_request("v1", "id-1", "example.com/v2", one);

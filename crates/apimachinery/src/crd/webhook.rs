@@ -6,7 +6,11 @@
 //!
 //! Never does I/O; never panics on what a webhook answers.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
+
+use crate::validation::{validate_annotations, validate_labels};
 
 use super::types::CustomResourceDefinition;
 
@@ -273,6 +277,9 @@ fn restore_metadata(mut out: Value, original: &Value) -> Result<Value, String> {
                         json_type(v)
                     ));
                 }
+                if meta.get(field) != Some(&Value::Object(m.clone())) {
+                    check_changed(field, m)?;
+                }
                 meta.insert(field.to_owned(), Value::Object(m.clone()));
             }
             Some(other) => {
@@ -287,6 +294,31 @@ fn restore_metadata(mut out: Value, original: &Value) -> Result<Value, String> {
         map.insert("metadata".into(), Value::Object(meta));
     }
     Ok(out)
+}
+
+/// Labels or annotations a webhook changed must be valid (upstream's
+/// aggregate: one error alone, several in brackets).
+fn check_changed(field: &str, m: &Map<String, Value>) -> Result<(), String> {
+    let map: BTreeMap<String, String> = m
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+        .collect();
+    let errors = if field == "labels" {
+        validate_labels(&map, "metadata.labels")
+    } else {
+        validate_annotations(&map, "metadata.annotation")
+    };
+    match errors.as_slice() {
+        [] => Ok(()),
+        [one] => Err(one.to_string()),
+        many => Err(format!(
+            "[{}]",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 fn json_type(v: &Value) -> &'static str {
