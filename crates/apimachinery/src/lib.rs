@@ -3,6 +3,7 @@
 //! tests can cover it; the server crate adds the I/O around it.
 
 pub mod catalog;
+pub mod conversion;
 pub mod crd;
 pub mod defaults;
 pub mod discovery;

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use skewless_apimachinery::conversion::{MULTI_VERSION, api_version, convert};
+use skewless_apimachinery::crd::read_review_response;
 use skewless_apimachinery::discovery::APIGroupDiscoveryList;
 use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
 use skewless_apimachinery::patch::{
@@ -394,6 +396,74 @@ fn generate_discovery(rng: &mut Rng) -> Vec<u8> {
     docs.join("\n---\n").into_bytes()
 }
 
+// ---------------------------------------------------------------------------
+// conversion: a JSON object converted between every pair of versions of
+// every multi-version built-in, and read as a conversion webhook's answer
+
+pub const CONVERSION: Target = Target {
+    name: "conversion",
+    dictionary: &[
+        b"\"apiVersion\"",
+        b"\"autoscaling/v1\"",
+        b"\"autoscaling/v2\"",
+        b"\"resource.k8s.io/v1beta1\"",
+        b"\"metadata\"",
+        b"\"annotations\"",
+        b"\"autoscaling.alpha.kubernetes.io/metrics\"",
+        b"\"autoscaling.alpha.kubernetes.io/current-metrics\"",
+        b"\"spec\"",
+        b"\"status\"",
+        b"\"metrics\"",
+        b"\"currentMetrics\"",
+        b"\"resource\"",
+        b"\"target\"",
+        b"\"devices\"",
+        b"\"requests\"",
+        b"\"exactly\"",
+        b"\"basic\"",
+        b"\"podGroups\"",
+        b"\"response\"",
+        b"\"convertedObjects\"",
+        b"null",
+        b"[]",
+        b"{}",
+    ],
+    generate: None,
+    run: |input| {
+        if check_nesting(input, MAX_NESTING_DEPTH).is_err() {
+            return "too deep".into();
+        }
+        let Ok(obj) = serde_json::from_slice::<Value>(input) else {
+            return "not json".into();
+        };
+        let mut converted = 0;
+        let mut refused = 0;
+        for entry in MULTI_VERSION {
+            for from in entry.versions() {
+                for to in entry.versions() {
+                    let mut o = obj.clone();
+                    if let Value::Object(m) = &mut o {
+                        m.insert("apiVersion".into(), json!(api_version(entry.group, from)));
+                    }
+                    match convert(entry.group, entry.kind, o, from, to) {
+                        Ok(_) => converted += 1,
+                        Err(_) => refused += 1,
+                    }
+                }
+            }
+        }
+        let originals = [json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "a", "uid": "u"}})];
+        let review = read_review_response(input, "v1", "u", "example.com/v2", &originals);
+        format!(
+            "converted {} refused {} review {}",
+            converted.min(1),
+            refused.min(1),
+            outcome(&review)
+        )
+    },
+};
+
 /// Every target, in the order the tests run them.
 pub const ALL: &[&Target] = &[
     &REQUEST_INFO,
@@ -403,6 +473,8 @@ pub const ALL: &[&Target] = &[
     &BODY,
     &PROTOBUF,
     &DISCOVERY_MERGE,
+    &CONVERSION,
+    &DEFAULTS,
 ];
 
 // ---------------------------------------------------------------------------

@@ -49,3 +49,8 @@ fn fuzz_discovery_merge() {
 fn fuzz_defaults() {
     run(&targets::DEFAULTS);
 }
+
+#[test]
+fn fuzz_conversion() {
+    run(&targets::CONVERSION);
+}

@@ -23,6 +23,7 @@ mod error;
 mod paths;
 mod resource;
 mod schema;
+mod shape;
 mod spec;
 mod types;
 mod unknown;
@@ -31,6 +32,7 @@ mod v2proto;
 pub use definitions::{GroupVersionKind, Release};
 pub use error::Error;
 pub use resource::{CustomResourceSchema, ResourceRef, SubresourceRef};
+pub use shape::same_shape;
 pub use spec::{OpenApi, V3Document, V3Spec, content_hash, v3_path};
 pub use v2proto::v2_protobuf;
 

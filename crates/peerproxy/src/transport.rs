@@ -1,6 +1,9 @@
 //! The connection to peers: HTTPS only, the peer's certificate verified
 //! against `--peer-ca-file` with server name `kubernetes.default.svc`
-//! (whatever IP is dialled), our proxy client certificate presented.
+//! (whatever IP is dialled), our proxy client certificate presented. The
+//! server also reaches CRD conversion webhooks through it
+//! ([`Transport::without_client_auth`]: the CRD's `caBundle`, the
+//! webhook's name, no client certificate).
 //!
 //! One pooled connection set per peer address: an HTTP/2 connection is
 //! shared by up to [`MAX_STREAMS_PER_CONNECTION`] requests at once
@@ -148,6 +151,8 @@ impl Body for PeerBody {
 /// Pooled, verified connections to peers.
 pub struct Transport {
     tls: TlsConnector,
+    /// The name the server's certificate must carry.
+    server_name: ServerName<'static>,
     connect_timeout: Duration,
     pool: Mutex<HashMap<String, Vec<Conn>>>,
     /// One dial at a time per peer address, so a burst of requests that
@@ -168,16 +173,51 @@ impl Transport {
         for c in config.peer_ca {
             roots.add(c)?;
         }
-        let mut tls = rustls::ClientConfig::builder()
+        let tls = rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_client_auth_cert(config.client_chain, config.client_key)?;
+        Ok(Self::with_tls(
+            tls,
+            ServerName::try_from(PEER_SERVER_NAME)?,
+            config.connect_timeout,
+        ))
+    }
+
+    /// A transport to a server that is not a peer (a CRD's conversion
+    /// webhook): its certificate verified against `roots` for
+    /// `server_name` (a DNS name or an IP address), no client certificate.
+    pub fn without_client_auth(
+        roots: Vec<CertificateDer<'static>>,
+        server_name: &str,
+        connect_timeout: Duration,
+    ) -> Result<Self, BoxError> {
+        let mut store = rustls::RootCertStore::empty();
+        for c in roots {
+            store.add(c)?;
+        }
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(store)
+            .with_no_client_auth();
+        Ok(Self::with_tls(
+            tls,
+            ServerName::try_from(server_name.to_owned())?,
+            connect_timeout,
+        ))
+    }
+
+    fn with_tls(
+        mut tls: rustls::ClientConfig,
+        server_name: ServerName<'static>,
+        connect_timeout: Duration,
+    ) -> Self {
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Self {
+        Self {
             tls: TlsConnector::from(Arc::new(tls)),
-            connect_timeout: config.connect_timeout,
+            server_name,
+            connect_timeout,
             pool: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     /// Sends `request` to the peer at `addr` (`host:port`) and returns the
@@ -343,8 +383,7 @@ impl Transport {
         let connect = async {
             let tcp = tokio::net::TcpStream::connect(addr).await?;
             let _ = tcp.set_nodelay(true);
-            let name = ServerName::try_from(PEER_SERVER_NAME)?;
-            let tls = self.tls.connect(name, tcp).await?;
+            let tls = self.tls.connect(self.server_name.clone(), tcp).await?;
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = TokioIo::new(tls);
             Ok::<_, BoxError>(if h2 {

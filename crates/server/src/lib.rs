@@ -22,6 +22,7 @@ mod authn;
 mod authz;
 mod cache;
 mod controllers;
+mod conversion_webhook;
 mod fieldmanagers;
 mod handlers;
 mod http_util;

@@ -34,6 +34,11 @@ pub(crate) struct ServedCrd {
     pub(crate) selectable_fields: Vec<String>,
     /// The CRD is being deleted: no new objects.
     pub(crate) terminating: bool,
+    /// The version marked `storage: true`, which objects of every served
+    /// version are written in.
+    pub(crate) storage_version: String,
+    /// The conversion webhook (`strategy: Webhook`).
+    pub(crate) webhook: Option<skewless_apimachinery::crd::ConversionWebhook>,
 }
 
 type GvrKey = (String, String, String);

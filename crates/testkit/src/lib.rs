@@ -24,6 +24,7 @@ use skewless_local::{Credentials, Endpoint, Protocol};
 use skewless_store::testing::EtcdCluster;
 use tokio::process::Child;
 
+pub mod conversion_webhook;
 pub mod fake_peer;
 pub mod kubectl;
 mod paths;

@@ -5,8 +5,9 @@
 //! version, schemas, printer columns and cells, scale and deprecation
 //! warnings). The schema keywords themselves live in [`crate::structural`].
 //!
-//! Only conversion strategy `None` is accepted: all versions share the stored
-//! objects and only `apiVersion` is rewritten. This module must never do I/O,
+//! Objects are stored in the `storage: true` version; conversion strategy
+//! `None` rewrites only `apiVersion`, `Webhook` asks the CRD's conversion
+//! webhook (`webhook`: the review and its checks; the server sends it). This module must never do I/O,
 //! read the clock (callers pass timestamps), or panic on user input.
 //!
 //! The wire types and conditions are in `types`, what serving derives from
@@ -19,6 +20,7 @@ mod scale;
 mod serve;
 mod types;
 mod validate;
+mod webhook;
 
 pub use names::{NamesDecision, calculate_names};
 pub use scale::{scale_from_object, set_spec_replicas};
@@ -29,6 +31,10 @@ pub use types::{
     CustomResourceDefinitionSpec, CustomResourceDefinitionStatus, CustomResourceDefinitionVersion,
     CustomResourceSubresourceScale, CustomResourceSubresources, CustomResourceValidation, GROUP,
     KIND, SelectableField, established_condition,
+};
+pub use webhook::{
+    ConversionWebhook, REVIEW_VERSIONS, ServiceReference, gvk_string, read_review_response,
+    review_request, review_response,
 };
 
 #[cfg(test)]

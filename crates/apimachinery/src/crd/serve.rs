@@ -72,8 +72,9 @@ impl CustomResourceDefinition {
         self.served_versions().first().map(|v| v.name.as_str())
     }
 
-    /// The storage version.
-    pub(crate) fn storage_version(&self) -> Option<&str> {
+    /// The storage version (`storage: true`): objects of every served
+    /// version are stored in it.
+    pub fn storage_version(&self) -> Option<&str> {
         self.spec
             .versions
             .iter()

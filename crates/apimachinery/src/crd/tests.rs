@@ -221,11 +221,40 @@ fn validation_table() {
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"clientConfig": {"url": "https://x"}}})),
-            vec![r#"spec.conversion.strategy: Invalid value: "Webhook": Webhook conversion is not supported by this server; use "None" (all versions share the stored objects and only apiVersion differs)"#.to_owned()],
+            vec!["spec.conversion.conversionReviewVersions: Required value".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"clientConfig": {"url": "http://x"}, "conversionReviewVersions": ["v2"]}})),
+            vec![
+                r#"spec.conversion.webhookClientConfig.url: Invalid value: "http://x": 'https' is the only allowed URL scheme"#.to_owned(),
+                r#"spec.conversion.conversionReviewVersions: Invalid value: ["v2"]: must include at least one of v1, v1beta1"#.to_owned(),
+            ],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"]}})),
+            vec!["spec.conversion.webhookClientConfig: Required value: required when strategy is set to Webhook".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                "clientConfig": {"url": "https://x", "service": {"name": "a", "namespace": "b"}}}})),
+            vec!["spec.conversion.webhookClientConfig: Required value: exactly one of url or service is required".to_owned()],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": "a", "port": 0}}}})),
+            vec![
+                "spec.conversion.webhookClientConfig.service.namespace: Required value: service namespace is required".to_owned(),
+                "spec.conversion.webhookClientConfig.service.port: Invalid value: 0: port is not valid: must be between 1 and 65535, inclusive".to_owned(),
+            ],
+        ),
+        (
+            Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1beta1", "v1"],
+                "clientConfig": {"service": {"name": "a", "namespace": "b", "path": "/convert"}, "caBundle": "Zm9v"}}})),
+            vec![],
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "Magic"})),
-            vec![r#"spec.conversion.strategy: Unsupported value: "Magic": supported values: "None""#.to_owned()],
+            vec![r#"spec.conversion.strategy: Unsupported value: "Magic": supported values: "None", "Webhook""#.to_owned()],
         ),
         (
             Box::new(|v| v["spec"]["conversion"] = json!({"strategy": "None", "webhook": {"clientConfig": {"url": "https://x"}}})),
@@ -866,4 +895,146 @@ fn conditions() {
     assert_eq!(status.conditions.len(), 2);
     status.remove_condition(TERMINATING);
     assert_eq!(status.conditions.len(), 1);
+}
+
+#[test]
+fn conversion_webhook_configuration() {
+    let mut v = widget_crd();
+    assert_eq!(decoded(&v).conversion_webhook(), None);
+    v["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {
+        "conversionReviewVersions": ["v9", "v1beta1", "v1"],
+        "clientConfig": {"service": {"name": "conv", "namespace": "hooks"}, "caBundle": "Q0E="}}});
+    let hook = decoded(&v).conversion_webhook().unwrap();
+    assert_eq!(hook.review_version, "v1beta1");
+    assert_eq!(hook.ca_bundle, "Q0E=");
+    let service = hook.service.unwrap();
+    assert_eq!((service.path.as_str(), service.port), ("/", 443));
+    assert_eq!(service.server_name(), "conv.hooks.svc");
+}
+
+#[test]
+fn conversion_review_answers_are_checked() {
+    let originals = vec![
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "a", "uid": "u1", "labels": {"x": "1"}}, "spec": {"n": 1}}),
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "b", "uid": "u2"}, "spec": {"n": 2}}),
+    ];
+    let review = review_request("v1", "id-1", "example.com/v2", &originals);
+    assert_eq!(review["request"]["objects"].as_array().unwrap().len(), 2);
+    assert_eq!(review["apiVersion"], "apiextensions.k8s.io/v1");
+    let to_v2 = |o: &Value, desired: &str| {
+        let mut o = o.clone();
+        o["apiVersion"] = json!(desired);
+        o["spec"] = json!({"count": o["spec"]["n"].clone()});
+        // A webhook may change labels and annotations, nothing else of
+        // metadata (the rest is restored).
+        o["metadata"]["labels"] = json!({"converted": "yes"});
+        o["metadata"]["generation"] = json!(99);
+        o
+    };
+    let answer = review_response(&review, to_v2);
+    let read = |a: &Value, sent: &[Value]| {
+        read_review_response(
+            &serde_json::to_vec(a).unwrap(),
+            "v1",
+            "id-1",
+            "example.com/v2",
+            sent,
+        )
+    };
+    let out = read(&answer, &originals).unwrap();
+    assert_eq!(out[0]["spec"], json!({"count": 1}));
+    assert_eq!(
+        out[0]["metadata"],
+        json!({"name": "a", "uid": "u1", "labels": {"converted": "yes"}})
+    );
+    assert_eq!(out[1]["metadata"]["name"], "b");
+
+    let bad = |mutate: &dyn Fn(&mut Value)| {
+        let mut a = answer.clone();
+        mutate(&mut a);
+        read(&a, &originals).unwrap_err()
+    };
+    assert_eq!(
+        bad(&|a| a["response"]["uid"] = json!("other")),
+        r#"failed: expected response.uid="id-1", got "other""#
+    );
+    assert_eq!(
+        bad(&|a| a["kind"] = json!("AdmissionReview")),
+        "failed: expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got apiextensions.k8s.io/v1, Kind=AdmissionReview"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["result"] = json!({"status": "Failure", "message": "no way"})),
+        "failed: no way"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["result"] = json!({"status": "Failure"})),
+        "failed: response.result.status was 'Failure', not 'Success'"
+    );
+    assert_eq!(
+        bad(&|a| {
+            a["response"]["convertedObjects"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
+        "returned 1 objects, expected 2"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][1]["apiVersion"] = json!("example.com/v1")),
+        "returned invalid converted object at index 1: invalid groupVersion (expected example.com/v2, received example.com/v1)"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][0]["kind"] = json!("Gadget")),
+        "returned invalid converted object at index 0: invalid kind (expected Widget, received Gadget)"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][0]["metadata"]["name"] = json!("renamed")),
+        "returned invalid converted object at index 0: must have the same name: a != renamed"
+    );
+    assert_eq!(
+        bad(&|a| a["response"]["convertedObjects"][1]["metadata"]["annotations"] = json!({"k": 1})),
+        "returned invalid metadata in object at index 1: metadata.annotations[k] must be a string, but is number in converted object"
+    );
+    let invalid = bad(&|a| {
+        a["response"]["convertedObjects"][0]["metadata"]["labels"] = json!({"bad key!": "v"})
+    });
+    assert!(
+        invalid.starts_with("returned invalid metadata in object at index 0: metadata.labels: Invalid value: \"bad key!\""),
+        "{invalid}"
+    );
+    // One object: upstream's single-object wording.
+    let one = &originals[..1];
+    let review = review_request("v1", "id-1", "example.com/v2", one);
+    let mut answer = review_response(&review, to_v2);
+    answer["response"]["convertedObjects"][0]["metadata"]["uid"] = json!("u9");
+    assert_eq!(
+        read(&answer, one).unwrap_err(),
+        "returned invalid object at index 0: must have the same UID: u1 != u9"
+    );
+    // v1beta1 answers are not checked for uid (as upstream).
+    let review = review_request("v1beta1", "id-1", "example.com/v2", one);
+    let mut answer = review_response(&review, to_v2);
+    answer["response"]["uid"] = json!("whatever");
+    let body = serde_json::to_vec(&answer).unwrap();
+    assert!(read_review_response(&body, "v1beta1", "id-1", "example.com/v2", one).is_ok());
+    assert!(
+        read(&json!("<html>"), one)
+            .unwrap_err()
+            .starts_with("failed: ")
+    );
+    assert_eq!(
+        read_review_response(
+            b"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"ConversionReview\"}",
+            "v1",
+            "id-1",
+            "example.com/v2",
+            one
+        )
+        .unwrap_err(),
+        "failed: no response provided"
+    );
+    assert_eq!(
+        gvk_string("example.com/v1", "Widget"),
+        "example.com/v1, Kind=Widget"
+    );
 }

@@ -648,12 +648,109 @@ fn validate_conversion(conversion: Option<&CustomResourceConversion>, errs: &mut
                 ));
             }
         }
-        "Webhook" => errs.push(FieldError::invalid(
-            path,
-            "Webhook",
-            "Webhook conversion is not supported by this server; use \"None\" (all versions share the stored objects and only apiVersion differs)",
+        "Webhook" => validate_webhook(conversion.webhook.as_ref(), errs),
+        other => errs.push(FieldError::not_supported(path, other, &["None", "Webhook"])),
+    }
+}
+
+/// `strategy: Webhook`: a client config with exactly one of `url` (https,
+/// a host, no user, query or fragment) and `service` (name, namespace, a
+/// valid port), and review versions this server speaks.
+fn validate_webhook(webhook: Option<&Value>, errs: &mut Vec<FieldError>) {
+    let config_path = "spec.conversion.webhookClientConfig";
+    let client = webhook
+        .and_then(|w| w.get("clientConfig"))
+        .filter(|c| c.is_object());
+    match client {
+        None => errs.push(FieldError::required(
+            config_path,
+            "required when strategy is set to Webhook",
         )),
-        other => errs.push(FieldError::not_supported(path, other, &["None"])),
+        Some(c) => {
+            let url = c.get("url").and_then(Value::as_str);
+            let service = c.get("service").filter(|s| s.is_object());
+            match (url, service) {
+                (Some(url), None) => {
+                    let path = format!("{config_path}.url");
+                    match url.strip_prefix("https://") {
+                        None => errs.push(FieldError::invalid(
+                            path,
+                            url,
+                            "'https' is the only allowed URL scheme",
+                        )),
+                        Some(rest) => {
+                            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                            if host.is_empty() {
+                                errs.push(FieldError::invalid(path, url, "host must be specified"));
+                            } else if host.contains('@') {
+                                errs.push(FieldError::invalid(
+                                    path,
+                                    url,
+                                    "user information is not permitted in the URL",
+                                ));
+                            } else if rest.contains('#') {
+                                errs.push(FieldError::invalid(
+                                    path,
+                                    url,
+                                    "fragments are not permitted in the URL",
+                                ));
+                            } else if rest.contains('?') {
+                                errs.push(FieldError::invalid(
+                                    path,
+                                    url,
+                                    "query parameters are not permitted in the URL",
+                                ));
+                            }
+                        }
+                    }
+                }
+                (None, Some(s)) => {
+                    let path = format!("{config_path}.service");
+                    for field in ["name", "namespace"] {
+                        if s.get(field)
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                        {
+                            errs.push(FieldError::required(
+                                format!("{path}.{field}"),
+                                format!("service {field} is required"),
+                            ));
+                        }
+                    }
+                    if let Some(port) = s.get("port").filter(|p| !p.is_null())
+                        && !port.as_u64().is_some_and(|p| (1..=65535).contains(&p))
+                    {
+                        errs.push(FieldError::invalid(
+                            format!("{path}.port"),
+                            port.clone(),
+                            "port is not valid: must be between 1 and 65535, inclusive",
+                        ));
+                    }
+                }
+                _ => errs.push(FieldError::required(
+                    config_path,
+                    "exactly one of url or service is required",
+                )),
+            }
+        }
+    }
+    let path = "spec.conversion.conversionReviewVersions";
+    let versions: Vec<&Value> = webhook
+        .and_then(|w| w.get("conversionReviewVersions"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if versions.is_empty() {
+        errs.push(FieldError::required(path, ""));
+    } else if !versions.iter().any(|v| {
+        v.as_str()
+            .is_some_and(|v| crate::crd::REVIEW_VERSIONS.contains(&v))
+    }) {
+        errs.push(FieldError::invalid(
+            path,
+            Value::Array(versions.into_iter().cloned().collect()),
+            "must include at least one of v1, v1beta1",
+        ));
     }
 }
 

@@ -139,6 +139,8 @@ fn served(catalog: &Catalog, crds: &BTreeMap<String, Stored>) -> Vec<Arc<ServedC
                 deprecation_warning: c.deprecation_warning(&v),
                 selectable_fields: c.selectable_fields(&v),
                 terminating,
+                storage_version: c.storage_version().unwrap_or(&v).to_owned(),
+                webhook: c.conversion_webhook(),
                 info,
             }));
         }

@@ -20,6 +20,7 @@ use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::crd::ConversionWebhook;
 use skewless_apimachinery::negotiate::Output;
 use skewless_apimachinery::partial;
 use skewless_apimachinery::status::ApiError;
@@ -137,6 +138,8 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
         }
     };
     let defaults = req.crd.and_then(|c| c.schema.clone());
+    let hook = req.crd.and_then(|c| c.webhook.clone());
+    let store = std::sync::Arc::clone(&req.api.store);
     let crd_for_table = req.api.catalog().crd(
         &req.resource.group,
         &req.resource.version,
@@ -227,7 +230,14 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
                 None => return,
             };
             last = event.revision();
-            for (kind, mut obj) in translate(&resource, &sel, &event) {
+            let events = translate(&resource, hook.as_ref(), &sel, &event);
+            let (kinds, mut objs): (Vec<&str>, Vec<Value>) = events.into_iter().unzip();
+            if let Err(e) = rest::finish(store.as_ref(), &resource, hook.as_ref(), &mut objs).await
+            {
+                let _ = tx.send(status_event(&e)).await;
+                return;
+            }
+            for (kind, mut obj) in kinds.into_iter().zip(objs) {
                 if let Some(schema) = &defaults {
                     skewless_apimachinery::structural::apply_defaults(schema, &mut obj);
                 }
@@ -268,6 +278,11 @@ fn error_event(e: StoreError) -> Bytes {
         } => ApiError::too_old_resource_version(requested.max(0) as u64, compacted.max(0) as u64),
         other => ApiError::InternalError(other.to_string()),
     };
+    status_event(&err)
+}
+
+/// An `ERROR` event carrying `err`'s Status.
+fn status_event(err: &ApiError) -> Bytes {
     let status = serde_json::to_value(err.status()).unwrap_or(Value::Null);
     let mut line =
         serde_json::to_vec(&json!({"type": "ERROR", "object": status})).unwrap_or_default();
@@ -276,11 +291,16 @@ fn error_event(e: StoreError) -> Bytes {
 }
 
 /// The watch events one storage event becomes under a selection.
-fn translate(r: &ResourceInfo, sel: &Selection, event: &Event) -> Vec<(&'static str, Value)> {
+/// With a conversion `hook`, objects stored in another version come out as
+/// stored, for [`rest::finish`].
+fn translate(
+    r: &ResourceInfo,
+    hook: Option<&ConversionWebhook>,
+    sel: &Selection,
+    event: &Event,
+) -> Vec<(&'static str, Value)> {
     let decode = |kv: &skewless_store::KeyValue, rev: Revision| -> Option<Value> {
-        let mut obj: Value = serde_json::from_slice(&kv.value).ok()?;
-        object::prepare_for_output(&mut obj, &rest::api_version(r), &r.kind, rev);
-        Some(obj)
+        rest::decode_at(r, hook, kv, rev).ok()
     };
     match event {
         Event::Put { kv, prev } => {

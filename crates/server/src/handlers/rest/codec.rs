@@ -3,7 +3,9 @@
 //! occupies an async worker), stored values decoded for the client,
 //! incoming objects admitted (type meta, metadata, field validation, custom
 //! resource schemas) and encoded for storage, and the namespace a write
-//! goes to checked.
+//! goes to checked. The only two places that convert between versions are
+//! here: [`decode_at`]/[`finish`] (stored version → the request's) and
+//! [`encode_for_storage`] (the request's → the storage version).
 
 use std::sync::LazyLock;
 
@@ -12,6 +14,8 @@ use crate::storage;
 use http::HeaderMap;
 use serde_json::{Value, json};
 use skewless_apimachinery::catalog::ResourceInfo;
+use skewless_apimachinery::conversion;
+use skewless_apimachinery::crd::ConversionWebhook;
 use skewless_apimachinery::limits::{MAX_NESTING_DEPTH, check_nesting};
 use skewless_apimachinery::negotiate::{BodyFormat, request_body_format};
 use skewless_apimachinery::request_info::GroupResource;
@@ -24,23 +28,93 @@ use tokio::sync::Semaphore;
 
 use super::request::{Request, api_version, store_error};
 
-/// Decodes a stored value and stamps what the client sees.
-pub(crate) fn decode_stored(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
+/// Decodes a stored value, converts it from the version it was stored in
+/// (its `apiVersion`: any server of the control plane may have written it,
+/// in its release's storage version) to `r`'s version, and stamps what the
+/// client sees, with `revision` as its `resourceVersion` (a watch's delete
+/// event carries the delete's revision). An object of a CRD with a
+/// conversion `hook` stored in another version keeps its stored
+/// `apiVersion`: [`finish`] converts it (the network is not for here).
+pub(crate) fn decode_at(
+    r: &ResourceInfo,
+    hook: Option<&ConversionWebhook>,
+    kv: &KeyValue,
+    revision: i64,
+) -> Result<Value, ApiError> {
     let mut obj: Value = serde_json::from_slice(&kv.value).map_err(|e| {
         ApiError::InternalError(format!("stored object {} is corrupt: {e}", kv.key))
     })?;
-    object::prepare_for_output(&mut obj, &api_version(r), &r.kind, kv.mod_revision);
+    if hook.is_some() {
+        let stored = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if conversion::version_of(&r.group, stored).is_some_and(|v| v != r.version) {
+            object::meta_mut(&mut obj).insert(
+                "resourceVersion".into(),
+                Value::String(revision.to_string()),
+            );
+            return Ok(obj);
+        }
+    }
+    let mut obj =
+        conversion::convert(&r.group, &r.kind, obj, &r.version, &r.version).map_err(|e| {
+            ApiError::InternalError(format!("stored object {} cannot be converted: {e}", kv.key))
+        })?;
+    object::prepare_for_output(&mut obj, &api_version(r), &r.kind, revision);
     Ok(obj)
 }
 
-/// A stored object as this request's client sees it: custom resources get
-/// their schema's defaults on read, as upstream applies them.
-pub(super) fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut obj = decode_stored(req.resource, kv)?;
-    if let Some(schema) = req.crd.and_then(|c| c.schema.as_ref()) {
-        skewless_apimachinery::structural::apply_defaults(schema, &mut obj);
+/// Converts what [`decode_at`] left in another version through the CRD's
+/// conversion webhook, all of `objs` in one review.
+pub(crate) async fn finish(
+    store: &dyn skewless_store::Store,
+    r: &ResourceInfo,
+    hook: Option<&ConversionWebhook>,
+    objs: &mut [Value],
+) -> Result<(), ApiError> {
+    let Some(hook) = hook else {
+        return Ok(());
+    };
+    let want = api_version(r);
+    let pending: Vec<usize> = (0..objs.len())
+        .filter(|i| objs[*i].get("apiVersion").and_then(Value::as_str) != Some(want.as_str()))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
     }
-    Ok(obj)
+    let batch = pending.iter().map(|i| objs[*i].clone()).collect();
+    let converted = crate::conversion_webhook::convert(store, hook, &r.kind, batch, &want).await?;
+    for (i, obj) in pending.into_iter().zip(converted) {
+        objs[i] = obj;
+    }
+    Ok(())
+}
+
+/// A stored object as this request's client sees it.
+pub(super) async fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value, ApiError> {
+    decode_all(req, std::slice::from_ref(kv))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::InternalError("no object decoded".into()))
+}
+
+/// Stored objects as this request's client sees them (converted in one
+/// review when a webhook converts): custom resources get their schema's
+/// defaults on read, as upstream applies them.
+pub(super) async fn decode_all(
+    req: &Request<'_>,
+    kvs: &[KeyValue],
+) -> Result<Vec<Value>, ApiError> {
+    let hook = req.crd.and_then(|c| c.webhook.as_ref());
+    let mut objs = kvs
+        .iter()
+        .map(|kv| decode_at(req.resource, hook, kv, kv.mod_revision))
+        .collect::<Result<Vec<_>, _>>()?;
+    finish(req.api.store.as_ref(), req.resource, hook, &mut objs).await?;
+    if let Some(schema) = req.crd.and_then(|c| c.schema.as_ref()) {
+        for obj in &mut objs {
+            skewless_apimachinery::structural::apply_defaults(schema, obj);
+        }
+    }
+    Ok(objs)
 }
 
 /// Checks an incoming object against its schema: unknown fields per
@@ -126,8 +200,50 @@ fn admit_now(
     Ok(if mode == "Warn" { unknown } else { Vec::new() })
 }
 
-pub(super) fn encode_for_storage(obj: &Value) -> Result<Vec<u8>, ApiError> {
-    let mut obj = obj.clone();
+/// The version this server stores the request's resource in: its
+/// release's storage version for built-ins, the `storage: true` version for
+/// custom resources.
+pub(super) fn storage_version(req: &Request<'_>) -> String {
+    if let Some(crd) = req.crd {
+        return crd.storage_version.clone();
+    }
+    conversion::storage_version(
+        &req.resource.group,
+        &req.resource.resource,
+        req.api.registry.builtin().emulated_version(),
+        &req.resource.version,
+    )
+}
+
+/// `obj`, in the request's version, as stored: converted to the storage
+/// version (the one place a write converts), without `resourceVersion`.
+/// A CRD's conversion webhook converts when the storage version differs;
+/// when it fails nothing is stored.
+pub(super) async fn encode_for_storage(
+    req: &Request<'_>,
+    obj: &Value,
+) -> Result<Vec<u8>, ApiError> {
+    let r = req.resource;
+    let target = storage_version(req);
+    let mut obj = match req.crd.and_then(|c| c.webhook.as_ref()) {
+        Some(hook) if target != r.version => {
+            let desired = conversion::api_version(&r.group, &target);
+            let converted = crate::conversion_webhook::convert(
+                req.api.store.as_ref(),
+                hook,
+                &r.kind,
+                vec![obj.clone()],
+                &desired,
+            )
+            .await?;
+            converted
+                .into_iter()
+                .next()
+                .ok_or_else(|| ApiError::InternalError("no object converted".into()))?
+        }
+        _ => conversion::convert(&r.group, &r.kind, obj.clone(), &r.version, &target)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    };
     object::meta_mut(&mut obj).remove("resourceVersion");
     let bytes = serde_json::to_vec(&obj).map_err(|e| ApiError::InternalError(e.to_string()))?;
     // The same limit on every engine (etcd's default request limit), so
@@ -278,8 +394,9 @@ pub(super) fn check_type_meta(
         }
         Some(v) if v == api_version => {}
         Some(v) => {
-            // Another served version of the same group is fine: versions share
-            // storage without conversion.
+            // Another served version of the same group is fine: it is
+            // this version's object (upstream decodes the body into the
+            // URL's version).
             let same_group = v.rsplit_once('/').map(|(g, _)| g).unwrap_or("") == req.resource.group;
             if !same_group {
                 return Err(ApiError::BadRequest(format!(

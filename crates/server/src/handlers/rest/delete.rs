@@ -86,7 +86,7 @@ pub(super) async fn delete_one(
 ) -> Result<(StatusCode, Value), ApiError> {
     loop {
         let kv = req.stored(name).await?;
-        let current = decode_for(req, &kv)?;
+        let current = decode_for(req, &kv).await?;
         admission::identity_lease(req, &[Some(&current)])?;
         if let Some(pre) = pre {
             if let Some(uid) = &pre.uid
@@ -134,13 +134,13 @@ pub(super) async fn delete_one(
                 .store
                 .update(
                     &req.key(name),
-                    encode_for_storage(&next)?,
+                    encode_for_storage(req, &next).await?,
                     kv.mod_revision,
                     WriteOptions::default(),
                 )
                 .await
             {
-                Ok(kv) => return Ok((StatusCode::OK, decode_for(req, &kv)?)),
+                Ok(kv) => return Ok((StatusCode::OK, decode_for(req, &kv).await?)),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(e, &req.group_resource(), name)),
             }

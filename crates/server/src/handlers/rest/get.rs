@@ -33,7 +33,7 @@ fn check_resource_version(req: &Request<'_>) -> Result<(), ApiError> {
 }
 
 pub(super) async fn get_object(req: &Request<'_>, name: &str) -> Result<Value, ApiError> {
-    decode_for(req, &req.stored(name).await?)
+    decode_for(req, &req.stored(name).await?).await
 }
 
 // ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use skewless_apimachinery::selector::{FieldSelector, LabelSelector};
 use skewless_apimachinery::status::ApiError;
 use skewless_store::{ListOptions, Revision, StoreError};
 
-use super::codec::decode_for;
+use super::codec::decode_all;
 use super::request::{Request, store_error};
 
 /// The continue token: where the previous page stopped, at which revision.
@@ -158,8 +158,8 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
             })?;
         revision = page.revision;
         let last_key = page.items.last().map(|kv| kv.key.clone());
-        for kv in &page.items {
-            let obj = decode_for(req, kv)?;
+        // One conversion review per page when a webhook converts.
+        for obj in decode_all(req, &page.items).await? {
             if sel.matches(&obj) {
                 items.push(obj);
             }

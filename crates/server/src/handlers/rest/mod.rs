@@ -16,6 +16,7 @@ pub(crate) mod request;
 mod scale;
 mod write;
 
+pub(crate) use codec::{decode_at, finish};
 pub(crate) use delete::{delete, delete_collection};
 pub(crate) use get::{get, get_value};
 pub(crate) use list::{Selection, list, list_page};

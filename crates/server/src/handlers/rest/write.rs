@@ -113,7 +113,10 @@ async fn create_object(
             meta.remove(owned);
         }
     }
+    // A CRD's status was just prepared as upstream's strategy does on
+    // create (`storedVersions` holds the storage version).
     if req.has_subresource("status")
+        && !is_crd_resource(req.resource)
         && let Value::Object(map) = &mut obj
     {
         map.remove("status");
@@ -152,7 +155,7 @@ async fn create_object(
     let mut resp = if dry_run {
         respond(StatusCode::CREATED, &obj)
     } else {
-        let created = match encode_for_storage(&obj) {
+        let created = match encode_for_storage(req, &obj).await {
             Ok(value) => req
                 .api
                 .store
@@ -170,7 +173,7 @@ async fn create_object(
                 return Err(e);
             }
         };
-        respond(StatusCode::CREATED, &decode_for(req, &kv)?)
+        respond(StatusCode::CREATED, &decode_for(req, &kv).await?)
     };
     crate::openapi::add_warnings(&mut resp, &warnings);
     Ok(resp)
@@ -253,7 +256,7 @@ pub(super) async fn write_existing_warned(
             }
             return Err(req.not_found(&name));
         };
-        let current = decode_for(req, &kv)?;
+        let current = decode_for(req, &kv).await?;
         // What the client sent, as a whole object of this subresource's shape.
         // An apply's managedFields, computed with the merge.
         let mut applied_fields: Option<Value> = None;
@@ -435,7 +438,7 @@ pub(super) async fn write_existing_warned(
                 }
             };
         }
-        let value = match encode_for_storage(&next) {
+        let value = match encode_for_storage(req, &next).await {
             Ok(value) => value,
             Err(e) => {
                 service_alloc::release(store, claims).await;
@@ -452,7 +455,7 @@ pub(super) async fn write_existing_warned(
             .await
         {
             Ok(kv) => {
-                let stored = decode_for(req, &kv)?;
+                let stored = decode_for(req, &kv).await?;
                 if is_services(req) {
                     service_alloc::release_unused(store, &current, &stored).await;
                 }
