@@ -79,6 +79,25 @@ const AGE: Column = Column {
     cell: age,
 };
 
+/// `True`, `False (<reason>)` or `Unknown`, from the `Available` condition.
+fn apiservice_available(o: &Value) -> Value {
+    let condition = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some("Available"))
+        });
+    let Some(c) = condition else {
+        return json!("Unknown");
+    };
+    let status = c.get("status").and_then(Value::as_str).unwrap_or("Unknown");
+    match c.get("reason").and_then(Value::as_str) {
+        Some(reason) if status != "True" => json!(format!("{status} ({reason})")),
+        _ => json!(status),
+    }
+}
+
 fn columns(r: &ResourceInfo) -> Vec<Column> {
     let extra: Vec<Column> = match (r.group.as_str(), r.kind.as_str()) {
         ("", "ConfigMap") => vec![Column {
@@ -212,6 +231,27 @@ fn columns(r: &ResourceInfo) -> Vec<Column> {
                 kind: "integer",
                 priority: 0,
                 cell: |o| json!(int_at(o, "/status/availableReplicas")),
+            },
+        ],
+        ("apiregistration.k8s.io", "APIService") => vec![
+            Column {
+                name: "Service",
+                kind: "string",
+                priority: 0,
+                cell: |o| match o.pointer("/spec/service").filter(|s| s.is_object()) {
+                    Some(s) => json!(format!(
+                        "{}/{}",
+                        s.get("namespace").and_then(Value::as_str).unwrap_or(""),
+                        s.get("name").and_then(Value::as_str).unwrap_or("")
+                    )),
+                    None => json!("Local"),
+                },
+            },
+            Column {
+                name: "Available",
+                kind: "string",
+                priority: 0,
+                cell: apiservice_available,
             },
         ],
         ("coordination.k8s.io", "Lease") => vec![Column {
