@@ -58,9 +58,13 @@ const CRD_PRIORITY: (i64, i64) = (1000, 100);
 /// `(group, version)`; `""` is the core group.
 type GroupVersion = (String, String);
 
-/// Group priorities (`spec.groupPriorityMinimum`) and the version
-/// priorities known per group, as kube-apiserver's table of built-ins.
-const PRIORITIES: &[(&str, i64, &[(&str, i64)])] = &[
+/// A group, its `spec.groupPriorityMinimum`, and the `versionPriority`
+/// of each of its versions the table knows.
+type GroupPriority = (&'static str, i64, &'static [(&'static str, i64)]);
+
+/// Group and version priorities of the built-ins, as kube-apiserver's
+/// table.
+const PRIORITIES: &[GroupPriority] = &[
     ("", 18000, &[("v1", 1)]),
     ("apiregistration.k8s.io", 18000, &[("v1", 15)]),
     ("apps", 17800, &[("v1", 15)]),
