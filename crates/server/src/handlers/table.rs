@@ -377,4 +377,22 @@ mod tests {
         assert_eq!(human_age(&ago(3 * 86_400)), "3d0h");
         assert_eq!(human_age("nonsense"), "<unknown>");
     }
+
+    #[test]
+    fn apiservice_availability_reads_like_kubectl() {
+        let with = |c: Value| json!({"status": {"conditions": [c]}});
+        assert_eq!(
+            apiservice_available(&with(
+                json!({"type": "Available", "status": "True", "reason": "Local"})
+            )),
+            "True"
+        );
+        assert_eq!(
+            apiservice_available(&with(
+                json!({"type": "Available", "status": "False", "reason": "ServiceNotFound"})
+            )),
+            "False (ServiceNotFound)"
+        );
+        assert_eq!(apiservice_available(&json!({})), "Unknown");
+    }
 }
