@@ -384,8 +384,9 @@ pub(crate) async fn run(api: Arc<State>, grace: Duration) {
     }
 }
 
-/// The IDs of the live servers other than this one.
-async fn live_peers(api: &State) -> Result<Vec<String>, StoreError> {
+/// The live servers other than this one: (ID, holder) pairs, so a peer
+/// that restarted (same ID, new holder) reads as a change.
+async fn live_peers(api: &State) -> Result<Vec<(String, String)>, StoreError> {
     let listed = api.store.list(LEASE_PREFIX, ListOptions::default()).await?;
     let now = lease::now_secs();
     Ok(listed
@@ -398,12 +399,12 @@ async fn live_peers(api: &State) -> Result<Vec<String>, StoreError> {
                 .and_then(Value::as_str)
                 == Some(IDENTITY_VALUE)
         })
-        .filter(|l| {
-            let lease = Lease::of(l);
-            !lease.holder.is_empty() && !lease.expired(now)
+        .filter_map(|l| {
+            let lease = Lease::of(&l);
+            (!lease.holder.is_empty() && !lease.expired(now))
+                .then(|| (object::name(&l).to_owned(), lease.holder))
         })
-        .map(|l| object::name(&l).to_owned())
-        .filter(|id| *id != api.server_id)
+        .filter(|(id, _)| *id != api.server_id)
         .collect())
 }
 
@@ -446,7 +447,8 @@ async fn reconcile(
     // Peers are read after the pass above and before the listing below:
     // a peer that appears later is seen by the next pass.
     let peers = live_peers(api).await?;
-    let served = served_union(&local, &peers, &peer_data(api));
+    let ids: Vec<String> = peers.iter().map(|(id, _)| id.clone()).collect();
+    let served = served_union(&local, &ids, &peer_data(api));
     let listed = api.store.list(PREFIX, ListOptions::default()).await?;
     let mut existing = BTreeMap::new();
     let mut revisions = BTreeMap::new();
@@ -474,7 +476,14 @@ async fn reconcile(
             "peer discovery unknown; no local APIService is removed"
         );
     }
-    for name in to_delete(&existing, &served, unserved_since, Instant::now(), grace) {
+    let doomed = to_delete(&existing, &served, unserved_since, Instant::now(), grace);
+    // A server that (re)started since the peers were read may serve what
+    // is about to go: read them again, and leave it to the next pass when
+    // they changed.
+    if !doomed.is_empty() && live_peers(api).await? != peers {
+        return Ok(());
+    }
+    for name in doomed {
         let Some((key, revision)) = revisions.get(&name) else {
             continue;
         };
