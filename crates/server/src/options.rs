@@ -54,6 +54,9 @@ pub struct ServeOptions {
     pub max_request_body_bytes: usize,
     /// `--etcd-compaction-interval` (applies to both engines); zero disables.
     pub compaction_interval: Duration,
+    /// `--apiservice-removal-grace`: how long a group/version must be
+    /// served by no live server before its local APIService is removed.
+    pub apiservice_removal_grace: Duration,
     /// `--feature-gates`, parsed.
     pub feature_gates: FeatureGates,
     /// The Mixed Version Proxy's flags.
@@ -406,6 +409,7 @@ impl Default for ServeOptions {
             shutdown_grace: Duration::from_secs(30),
             max_request_body_bytes: 3 * 1024 * 1024,
             compaction_interval: Duration::from_secs(300),
+            apiservice_removal_grace: Duration::from_secs(30),
             feature_gates: FeatureGates::default(),
             peer: PeerOptions {
                 discovery_resync: Duration::from_secs(1),

@@ -318,6 +318,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         Arc::clone(&api),
         controllers::Settings {
             compaction_interval: opts.compaction_interval,
+            apiservice_grace: opts.apiservice_removal_grace,
             identity: opts.identity,
             holder: format!("{server_id}_{}", uuid::Uuid::new_v4()),
             peer_address: gate.then_some(peer_address),

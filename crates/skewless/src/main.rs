@@ -128,6 +128,9 @@ struct ServeArgs {
     /// How often old history is compacted (e.g. 5m, 30s; 0 disables).
     #[arg(long, default_value_t = GoDuration(defaults().compaction_interval))]
     etcd_compaction_interval: GoDuration,
+    /// How long a group/version must be served by no live API server before its local APIService is removed (e.g. 30s).
+    #[arg(long, default_value_t = GoDuration(defaults().apiservice_removal_grace))]
+    apiservice_removal_grace: GoDuration,
     /// Feature gates: UnknownVersionInteroperabilityProxy=true|false (default true).
     #[arg(long, default_value = "")]
     feature_gates: String,
@@ -236,6 +239,7 @@ impl ServeArgs {
             apiserver_id: self.apiserver_id,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
             compaction_interval: self.etcd_compaction_interval.0,
+            apiservice_removal_grace: self.apiservice_removal_grace.0,
             feature_gates: skewless_server::options::FeatureGates::parse(&self.feature_gates)
                 .map_err(|e| {
                     anyhow::anyhow!(

@@ -2,6 +2,7 @@
 //! handlers' surface, never the reverse; [`spawn`] starts them all and they
 //! end when shutdown begins.
 
+pub(crate) mod apiservices;
 pub(crate) mod compaction;
 pub(crate) mod crds;
 pub(crate) mod identity;
@@ -34,6 +35,9 @@ pub(crate) struct Settings {
     /// Where clients reach this server (`ip:port`), recorded on the
     /// identity Lease for the `kubernetes` Service's endpoints.
     pub(crate) client_address: Option<String>,
+    /// `--apiservice-removal-grace`: how long no live server must serve a
+    /// group/version before its local APIService is removed.
+    pub(crate) apiservice_grace: Duration,
     /// The `kubernetes` Service's ClusterIP and this server's secure port.
     pub(crate) service: kubernetes_service::Settings,
 }
@@ -68,6 +72,7 @@ pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
                 timing
             ),
             kubernetes_service::run(Arc::clone(&state), settings.service),
+            apiservices::run(Arc::clone(&state), settings.apiservice_grace),
             identity::run_gc(Arc::clone(&state), timing.gc_period),
             endpoint,
             peers,

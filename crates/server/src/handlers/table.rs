@@ -79,6 +79,25 @@ const AGE: Column = Column {
     cell: age,
 };
 
+/// `True`, `False (<reason>)` or `Unknown`, from the `Available` condition.
+fn apiservice_available(o: &Value) -> Value {
+    let condition = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some("Available"))
+        });
+    let Some(c) = condition else {
+        return json!("Unknown");
+    };
+    let status = c.get("status").and_then(Value::as_str).unwrap_or("Unknown");
+    match c.get("reason").and_then(Value::as_str) {
+        Some(reason) if status != "True" => json!(format!("{status} ({reason})")),
+        _ => json!(status),
+    }
+}
+
 fn columns(r: &ResourceInfo) -> Vec<Column> {
     let extra: Vec<Column> = match (r.group.as_str(), r.kind.as_str()) {
         ("", "ConfigMap") => vec![Column {
@@ -214,6 +233,27 @@ fn columns(r: &ResourceInfo) -> Vec<Column> {
                 cell: |o| json!(int_at(o, "/status/availableReplicas")),
             },
         ],
+        ("apiregistration.k8s.io", "APIService") => vec![
+            Column {
+                name: "Service",
+                kind: "string",
+                priority: 0,
+                cell: |o| match o.pointer("/spec/service").filter(|s| s.is_object()) {
+                    Some(s) => json!(format!(
+                        "{}/{}",
+                        s.get("namespace").and_then(Value::as_str).unwrap_or(""),
+                        s.get("name").and_then(Value::as_str).unwrap_or("")
+                    )),
+                    None => json!("Local"),
+                },
+            },
+            Column {
+                name: "Available",
+                kind: "string",
+                priority: 0,
+                cell: apiservice_available,
+            },
+        ],
         ("coordination.k8s.io", "Lease") => vec![Column {
             name: "Holder",
             kind: "string",
@@ -336,5 +376,23 @@ mod tests {
         assert_eq!(human_age(&ago(200)), "3m20s");
         assert_eq!(human_age(&ago(3 * 86_400)), "3d0h");
         assert_eq!(human_age("nonsense"), "<unknown>");
+    }
+
+    #[test]
+    fn apiservice_availability_reads_like_kubectl() {
+        let with = |c: Value| json!({"status": {"conditions": [c]}});
+        assert_eq!(
+            apiservice_available(&with(
+                json!({"type": "Available", "status": "True", "reason": "Local"})
+            )),
+            "True"
+        );
+        assert_eq!(
+            apiservice_available(&with(
+                json!({"type": "Available", "status": "False", "reason": "ServiceNotFound"})
+            )),
+            "False (ServiceNotFound)"
+        );
+        assert_eq!(apiservice_available(&json!({})), "Unknown");
     }
 }
