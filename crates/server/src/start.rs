@@ -326,6 +326,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             service: controllers::kubernetes_service::Settings {
                 cluster_ip: opts.service_cluster_ip_range.first_address(),
                 target_port: addr.port(),
+                silence: controllers::kubernetes_service::silence_allowed(&opts.identity),
             },
         },
     );

@@ -206,6 +206,46 @@ async fn kubernetes_service_on_etcd() {
     scenario(Storage::EtcdPrefix(endpoints, prefix)).await;
 }
 
+/// A killed server (no clean shutdown, its hour-long identity Lease left
+/// behind) leaves the endpoints once it has been silent for longer than
+/// the peer endpoint's time-to-live, as upstream's lease endpoint
+/// reconciler drops a master whose 15 s lease ran out.
+#[tokio::test]
+async fn a_killed_server_leaves_the_endpoints_within_the_endpoint_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let pki = Pki::generate();
+    // Renewals every second, silence allowed for 3 s.
+    let timing = [
+        "--identity-lease-renew-interval=1s",
+        "--peer-endpoint-ttl=3s",
+    ];
+    let a = start_peer(Path::new(BIN), &pki, &storage, "ksvc-kill-a", &timing).await;
+    let mut b = start_peer(Path::new(BIN), &pki, &storage, "ksvc-kill-b", &timing).await;
+    let via_a = a.client(&pki, Identity::Admin);
+    let both: BTreeSet<String> = [&a, &b].into_iter().map(address).collect();
+    wait_for(&via_a, &both, "the slices to list both servers").await;
+    b.kill().await;
+    let rest: BTreeSet<String> = [address(&a)].into_iter().collect();
+    let started = std::time::Instant::now();
+    eventually(
+        Duration::from_secs(3) + FOLLOW,
+        "the killed server to leave",
+        || async {
+            slice_addresses(&via_a).await == rest && endpoints_addresses(&via_a).await == rest
+        },
+    )
+    .await;
+    eprintln!("the killed server left after {:?}", started.elapsed());
+    // Its identity Lease is still there: liveness is its renewals, not the
+    // Lease's existence.
+    let lease = via_a
+        .get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases?labelSelector=apiserver.kubernetes.io%2Fidentity%3Dkube-apiserver")
+        .await
+        .json();
+    assert_eq!(lease["items"].as_array().map(Vec::len), Some(2), "{lease}");
+}
+
 /// A single server on its own storage lists itself, with the ClusterIP
 /// from `--service-cluster-ip-range`.
 #[tokio::test]

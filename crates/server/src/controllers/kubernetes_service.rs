@@ -6,7 +6,9 @@
 //! of the live API servers.
 //!
 //! Who is live comes from the identity Leases (not expired, by
-//! [`Lease::expired`]) and where each is reached from their
+//! [`Lease::expired`], and renewed within the last [`silence_allowed`]
+//! seconds, so a killed server leaves within about 15 s rather than when
+//! its hour-long Lease expires) and where each is reached from their
 //! [`ADVERTISE_ANNOTATION`]. Servers sharing one storage may listen on one
 //! IP with different ports (`skewless cluster`): the Endpoints get one
 //! subset per distinct port, and since an EndpointSlice has one port list
@@ -63,6 +65,24 @@ pub(crate) struct Settings {
     /// This server's secure port: the Service's `targetPort` when no live
     /// server listens on the one it has.
     pub(crate) target_port: u16,
+    /// How long after its identity Lease's last renewal a server still
+    /// counts as live (seconds): [`silence_allowed`].
+    pub(crate) silence: i64,
+}
+
+/// How long a server may go without renewing its identity Lease before its
+/// address leaves the endpoints: the peer endpoint's time-to-live (15 s by
+/// default, as upstream's lease endpoint reconciler), and at least one and
+/// a half renewal intervals. The identity Lease itself lasts an hour, so
+/// without this a killed server would stay listed that long.
+pub(crate) fn silence_allowed(timing: &crate::options::IdentityTiming) -> i64 {
+    let secs = timing
+        .endpoint_ttl
+        .max(timing.renew_interval * 3 / 2)
+        .as_secs_f64()
+        .ceil();
+    // Whole seconds; durations from flags are far below i64::MAX.
+    secs as i64
 }
 
 /// Runs until shutdown.
@@ -167,14 +187,18 @@ fn is_identity(lease: &Value) -> bool {
         == Some(IDENTITY_VALUE)
 }
 
-/// The client-facing addresses of the live servers, sorted, deduplicated.
-fn live_addresses(leases: &[Value], now: i64) -> Vec<SocketAddr> {
+/// The client-facing addresses of the live servers, sorted, deduplicated:
+/// identity Leases that are neither expired nor unrenewed for longer than
+/// `silence` seconds.
+fn live_addresses(leases: &[Value], now: i64, silence: i64) -> Vec<SocketAddr> {
     let mut out: Vec<SocketAddr> = leases
         .iter()
         .filter(|l| is_identity(l))
         .filter(|l| {
             let lease = Lease::of(l);
-            !lease.holder.is_empty() && !lease.expired(now)
+            !lease.holder.is_empty()
+                && !lease.expired(now)
+                && lease.renewed.is_some_and(|r| r + silence >= now)
         })
         .filter_map(|l| {
             object::annotations(l)
@@ -196,7 +220,7 @@ async fn reconcile(api: &State, settings: Settings) -> Result<Revision, StoreErr
         .iter()
         .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
         .collect();
-    let live = live_addresses(&leases, lease::now_secs());
+    let live = live_addresses(&leases, lease::now_secs(), settings.silence);
 
     let existing = api
         .store
@@ -525,12 +549,22 @@ mod tests {
     use super::*;
 
     fn identity(name: &str, addr: Option<&str>, renewed_ago: i64, now: i64) -> Value {
+        identity_lasting(name, addr, renewed_ago, now, 60)
+    }
+
+    fn identity_lasting(
+        name: &str,
+        addr: Option<&str>,
+        renewed_ago: i64,
+        now: i64,
+        duration: i64,
+    ) -> Value {
         let renew = object::rfc3339(
             std::time::UNIX_EPOCH + Duration::from_secs((now - renewed_ago) as u64),
         );
         let mut l = json!({
             "metadata": {"name": name, "labels": {IDENTITY_LABEL: IDENTITY_VALUE}},
-            "spec": {"holderIdentity": format!("{name}_1"), "renewTime": renew, "leaseDurationSeconds": 60},
+            "spec": {"holderIdentity": format!("{name}_1"), "renewTime": renew, "leaseDurationSeconds": duration},
         });
         if let Some(a) = addr {
             l["metadata"]["annotations"] = json!({ADVERTISE_ANNOTATION: a});
@@ -552,11 +586,35 @@ mod tests {
             identity("bad", Some("not-an-address"), 0, now),
             leader,
         ];
-        let live: Vec<String> = live_addresses(&leases, now)
+        let live: Vec<String> = live_addresses(&leases, now, 3600)
             .iter()
             .map(ToString::to_string)
             .collect();
         assert_eq!(live, ["127.0.0.1:6443", "127.0.0.1:7000"]);
+    }
+
+    /// A killed server's hour-long identity Lease does not keep it listed:
+    /// it leaves once it has been silent for longer than allowed.
+    #[test]
+    fn a_silent_server_leaves_before_its_lease_expires() {
+        let now = 2_000_000_000;
+        let leases = [
+            identity_lasting("fresh", Some("127.0.0.1:6443"), 9, now, 3600),
+            identity_lasting("edge", Some("127.0.0.1:6444"), 15, now, 3600),
+            identity_lasting("silent", Some("127.0.0.1:6445"), 16, now, 3600),
+        ];
+        let live: Vec<String> = live_addresses(&leases, now, 15)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(live, ["127.0.0.1:6443", "127.0.0.1:6444"]);
+        let timing = crate::options::IdentityTiming::default();
+        assert_eq!(silence_allowed(&timing), 15, "the peer endpoint's TTL");
+        let slow = crate::options::IdentityTiming {
+            renew_interval: Duration::from_secs(20),
+            ..timing
+        };
+        assert_eq!(silence_allowed(&slow), 30, "one and a half renewals");
     }
 
     #[test]
