@@ -205,6 +205,31 @@ impl Transport {
         ))
     }
 
+    /// A transport to a server that is not a peer (an aggregated API
+    /// server): its certificate verified against `roots` for
+    /// `server_name`, presenting `client_chain` (the front-proxy client
+    /// certificate).
+    pub fn with_roots_and_client(
+        roots: Vec<CertificateDer<'static>>,
+        server_name: &str,
+        client_chain: Vec<CertificateDer<'static>>,
+        client_key: PrivateKeyDer<'static>,
+        connect_timeout: Duration,
+    ) -> Result<Self, BoxError> {
+        let mut store = rustls::RootCertStore::empty();
+        for c in roots {
+            store.add(c)?;
+        }
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(store)
+            .with_client_auth_cert(client_chain, client_key)?;
+        Ok(Self::with_tls(
+            tls,
+            ServerName::try_from(server_name.to_owned())?,
+            connect_timeout,
+        ))
+    }
+
     fn with_tls(
         mut tls: rustls::ClientConfig,
         server_name: ServerName<'static>,

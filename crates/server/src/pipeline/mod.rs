@@ -21,6 +21,7 @@
 //!    and the request log.
 
 pub(crate) mod accept;
+mod aggregate;
 mod dispatch;
 mod drain;
 mod head;
@@ -103,6 +104,10 @@ pub(crate) async fn handle(
         let user = &*user.insert(acting?.unwrap_or(requester));
         authorize(state, user, &info)?;
         let _seat = state.inflight.admit(&info, user)?;
+        let body = match aggregate::stage(state, user, &parts, info.verb == "watch", body).await {
+            route::Routed::Answered(answer) => return answer,
+            route::Routed::Here(body) => body,
+        };
         match route::stage(state, user, &info, &parts, body).await {
             route::Routed::Answered(answer) => answer,
             route::Routed::Here(body) => {
