@@ -78,6 +78,32 @@ async fn pair(pki: &Pki, dir: &Path) -> (ServerProcess, ServerProcess) {
     (old, new)
 }
 
+/// The `Available` condition's status and reason of the metrics APIService.
+async fn availability(c: &Client) -> (String, String) {
+    let a = c
+        .get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
+        .await
+        .json();
+    let cond = a["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Available")
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        cond["status"].as_str().unwrap_or("").to_owned(),
+        cond["reason"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+async fn available_becomes(c: &Client, status: &str, reason: &str) {
+    eventually(WAIT, &format!("Available={status} ({reason})"), || async {
+        availability(c).await == (status.to_owned(), reason.to_owned())
+    })
+    .await;
+}
+
 fn assert_unavailable(r: &skewless_testkit::Response, what: &str) {
     assert_eq!(r.status, 503, "{what}: {}", r.text());
     let status = r.json();
@@ -118,6 +144,8 @@ async fn metrics_through_every_server_of_a_mixed_pair() {
         assert!(top.contains("web") && top.contains("CPU"), "{top}");
     }
 
+    available_becomes(&clients[1], "True", "Passed").await;
+
     // The extension server sees the user authenticated here.
     kubectls[1].ok_with(&["get", "--raw", PODS], None);
     let out = kubectls[1].run_as("token", &["get", "--raw", PODS], None);
@@ -145,6 +173,7 @@ async fn metrics_through_every_server_of_a_mixed_pair() {
     for c in &clients {
         assert_unavailable(&c.get(PODS).await, "extension server stopped");
     }
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
     metrics.restart().await;
     for c in &clients {
         eventually(WAIT, "the restarted extension server answers", || async {
@@ -152,6 +181,7 @@ async fn metrics_through_every_server_of_a_mixed_pair() {
         })
         .await;
     }
+    available_becomes(&clients[0], "True", "Passed").await;
 
     // Hanging: an answer (504 Status) within the request deadline.
     metrics.hang();
@@ -186,6 +216,16 @@ async fn bad_apiservices_are_status_errors() {
         Client::new(&old.url, &pki, Identity::Admin),
         Client::new(&new.url, &pki, Identity::Admin),
     ];
+    // No Service yet: ServiceNotFound; a Service without endpoints:
+    // EndpointsNotFound.
+    let registration = metrics.registration(&metrics.ca_bundle());
+    let docs: Vec<&str> = registration.split("\n---\n").collect();
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[2]));
+    available_becomes(&clients[0], "False", "ServiceNotFound").await;
+    assert_unavailable(&clients[1].get(PODS).await, "no service");
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[0]));
+    available_becomes(&clients[1], "False", "EndpointsNotFound").await;
+    assert_unavailable(&clients[0].get(PODS).await, "no endpoints");
     // A caBundle that is no certificate.
     kubectl.ok_with(
         &["apply", "-f", "-"],
