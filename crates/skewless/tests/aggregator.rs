@@ -1,7 +1,7 @@
 //! Issue 18 items 1, 4 and 5: an extension API server (testkit's sample
 //! metrics server) registered by an APIService with `spec.service`, on real
 //! `skewless serve` processes of a mixed 1.35/1.36 control plane sharing
-//! SQLite storage: `kubectl get --raw` and `kubectl top pod` through each
+//! storage (SQLite, etcd): `kubectl get --raw` and `kubectl top pod` through each
 //! server, the extension server sees the original user, a user RBAC denies
 //! is stopped at the API server, a stopped extension server is a 503
 //! Status and a restarted one is back, a hanging one answers within the
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use skewless_testkit::metrics_server::MetricsServer;
 use skewless_testkit::{
-    Client, Identity, Kubectl, Pki, ServerProcess, Storage, TOKEN_USER, eventually, start_peer_at,
+    Client, Identity, Kubectl, Pki, ServerProcess, Storage, TOKEN_USER, etcd_endpoints, eventually,
+    start_peer_at,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
@@ -53,12 +54,11 @@ async fn in_discovery(c: &Client, group: &str) -> (bool, bool) {
     (has(&aggregated, "/metadata/name"), has(&legacy, "/name"))
 }
 
-async fn pair(pki: &Pki, dir: &Path) -> (ServerProcess, ServerProcess) {
-    let storage = Storage::SharedSqlite(dir.to_path_buf());
+async fn pair(pki: &Pki, storage: &Storage) -> (ServerProcess, ServerProcess) {
     let old = start_peer_at(
         Path::new(BIN),
         pki,
-        &storage,
+        storage,
         "agg-old",
         "1.35",
         &[REQUEST_TIMEOUT],
@@ -67,7 +67,7 @@ async fn pair(pki: &Pki, dir: &Path) -> (ServerProcess, ServerProcess) {
     let new = start_peer_at(
         Path::new(BIN),
         pki,
-        &storage,
+        storage,
         "agg-new",
         "1.36",
         &[REQUEST_TIMEOUT],
@@ -113,9 +113,27 @@ fn assert_unavailable(r: &skewless_testkit::Response, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_through_every_server_of_a_mixed_pair() {
-    let pki = Pki::generate();
     let dir = tempfile::tempdir().unwrap();
-    let (old, new) = pair(&pki, dir.path()).await;
+    scenario(Storage::SharedSqlite(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_through_every_server_of_a_mixed_pair_on_etcd() {
+    let (endpoints, _guard) = etcd_endpoints().await;
+    let prefix = format!(
+        "/skewless-aggregator-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    scenario(Storage::EtcdPrefix(endpoints, prefix)).await;
+}
+
+async fn scenario(storage: Storage) {
+    let pki = Pki::generate();
+    let (old, new) = pair(&pki, &storage).await;
     let mut metrics = MetricsServer::start(&pki, &old.url).await;
     let kubectls = [Kubectl::new(&old.url, &pki), Kubectl::new(&new.url, &pki)];
     let clients = [
@@ -209,7 +227,7 @@ async fn metrics_through_every_server_of_a_mixed_pair() {
 async fn bad_apiservices_are_status_errors() {
     let pki = Pki::generate();
     let dir = tempfile::tempdir().unwrap();
-    let (old, new) = pair(&pki, dir.path()).await;
+    let (old, new) = pair(&pki, &Storage::SharedSqlite(dir.path().to_path_buf())).await;
     let mut metrics = MetricsServer::start(&pki, &old.url).await;
     let kubectl = Kubectl::new(&old.url, &pki);
     let clients = [
@@ -218,24 +236,25 @@ async fn bad_apiservices_are_status_errors() {
     ];
     // No Service yet: ServiceNotFound; a Service without endpoints:
     // EndpointsNotFound.
-    let registration = metrics.registration(&metrics.ca_bundle());
+    // The APIService's caBundle is no certificate.
+    let registration = metrics.registration("bm90IGEgY2VydGlmaWNhdGU=");
     let docs: Vec<&str> = registration.split("\n---\n").collect();
     kubectl.ok_with(&["apply", "-f", "-"], Some(docs[2]));
     available_becomes(&clients[0], "False", "ServiceNotFound").await;
-    assert_unavailable(&clients[1].get(PODS).await, "no service");
-    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[0]));
-    available_becomes(&clients[1], "False", "EndpointsNotFound").await;
-    assert_unavailable(&clients[0].get(PODS).await, "no endpoints");
-    // A caBundle that is no certificate.
-    kubectl.ok_with(
-        &["apply", "-f", "-"],
-        Some(&metrics.registration("bm90IGEgY2VydGlmaWNhdGU=")),
-    );
     for c in &clients {
         eventually(WAIT, "the APIService is routed", || async {
             c.get(PODS).await.status == 503
         })
         .await;
+        assert_unavailable(&c.get(PODS).await, "no service");
+    }
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[0]));
+    available_becomes(&clients[1], "False", "EndpointsNotFound").await;
+    assert_unavailable(&clients[0].get(PODS).await, "no endpoints");
+    // Endpoints, but an invalid caBundle.
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[1]));
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
+    for c in &clients {
         assert_unavailable(&c.get(PODS).await, "invalid caBundle");
     }
     // A CA that did not sign the extension server's certificate.
