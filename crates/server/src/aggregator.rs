@@ -33,6 +33,8 @@ use crate::service_dial::{self, ClientIdentity};
 pub(crate) struct Route {
     pub(crate) service: ServiceReference,
     pub(crate) ca_bundle: String,
+    /// `spec.insecureSkipTLSVerify`.
+    pub(crate) insecure: bool,
     /// The extension server's resources, once fetched.
     pub(crate) resources: Option<APIVersionDiscovery>,
 }
@@ -141,6 +143,7 @@ pub(crate) fn parse_routes(items: &[Value]) -> BTreeMap<(String, String), Route>
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_owned(),
+                insecure: spec.get("insecureSkipTLSVerify").and_then(Value::as_bool) == Some(true),
                 resources: None,
             },
         );
@@ -160,12 +163,14 @@ impl Aggregator {
         let addr = service_dial::resolve_service(store, &route.service)
             .await
             .map_err(Unreachable::Unavailable)?;
-        let transport: Arc<Transport> = service_dial::transport(
-            &route.ca_bundle,
-            &route.service.server_name(),
-            self.client.as_ref(),
-        )
-        .map_err(Unreachable::Unavailable)?;
+        let verify = if route.insecure {
+            service_dial::Verify::Insecure
+        } else {
+            service_dial::Verify::CaBundle(&route.ca_bundle)
+        };
+        let transport: Arc<Transport> =
+            service_dial::transport(verify, &route.service.server_name(), self.client.as_ref())
+                .map_err(Unreachable::Unavailable)?;
         let (mut parts, body) = request.into_parts();
         let path = parts
             .uri

@@ -128,7 +128,11 @@ async fn post(
     path: &str,
     body: Vec<u8>,
 ) -> Result<Bytes, String> {
-    let transport = service_dial::transport(&hook.ca_bundle, server_name, None)?;
+    let transport = service_dial::transport(
+        service_dial::Verify::CaBundle(&hook.ca_bundle),
+        server_name,
+        None,
+    )?;
     let request = Request::post(format!("https://{addr}{path}"))
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::ACCEPT, "application/json")

@@ -151,25 +151,39 @@ pub(crate) async fn resolve_service(
 /// leave nothing behind for long).
 static TRANSPORTS: LazyLock<Mutex<TransportCache>> = LazyLock::new(Mutex::default);
 
-/// (`caBundle`, server name, with client certificate) → transport.
-type TransportCache = HashMap<(String, String, bool), Arc<Transport>>;
+/// (`caBundle`, server name, with client certificate, insecure) → transport.
+type TransportCache = HashMap<(String, String, bool, bool), Arc<Transport>>;
 
 const MAX_TRANSPORTS: usize = 64;
 
 /// How long dialling (TCP and TLS) a server behind a Service may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A pooled transport to servers whose certificate `ca_bundle` signs for
-/// `server_name`, presenting `client` when given.
+/// How a server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verify<'a> {
+    /// Signed by a CA of this base64 `caBundle` for the server name.
+    CaBundle(&'a str),
+    /// Not at all (`insecureSkipTLSVerify`).
+    Insecure,
+}
+
+/// A pooled transport to servers checked by `verify` for `server_name`,
+/// presenting `client` when given.
 pub(crate) fn transport(
-    ca_bundle: &str,
+    verify: Verify<'_>,
     server_name: &str,
     client: Option<&ClientIdentity>,
 ) -> Result<Arc<Transport>, String> {
+    let (ca_bundle, insecure) = match verify {
+        Verify::CaBundle(b) => (b, false),
+        Verify::Insecure => ("", true),
+    };
     let key = (
         ca_bundle.to_owned(),
         server_name.to_owned(),
         client.is_some(),
+        insecure,
     );
     let mut cache = TRANSPORTS
         .lock()
@@ -177,8 +191,30 @@ pub(crate) fn transport(
     if let Some(t) = cache.get(&key) {
         return Ok(Arc::clone(t));
     }
-    let roots = ca_roots(ca_bundle)?;
-    let t = match client {
+    let t = if insecure {
+        Transport::insecure(
+            server_name,
+            client.map(|c| (c.chain.clone(), c.key.clone_key())),
+            CONNECT_TIMEOUT,
+        )
+        .map_err(|e| e.to_string())?
+    } else {
+        with_roots(ca_roots(ca_bundle)?, server_name, client)?
+    };
+    let t = Arc::new(t);
+    if cache.len() >= MAX_TRANSPORTS {
+        cache.clear();
+    }
+    cache.insert(key, Arc::clone(&t));
+    Ok(t)
+}
+
+fn with_roots(
+    roots: Vec<CertificateDer<'static>>,
+    server_name: &str,
+    client: Option<&ClientIdentity>,
+) -> Result<Transport, String> {
+    match client {
         None => Transport::without_client_auth(roots, server_name, CONNECT_TIMEOUT),
         Some(c) => Transport::with_roots_and_client(
             roots,
@@ -188,11 +224,5 @@ pub(crate) fn transport(
             CONNECT_TIMEOUT,
         ),
     }
-    .map_err(|e| e.to_string())?;
-    let t = Arc::new(t);
-    if cache.len() >= MAX_TRANSPORTS {
-        cache.clear();
-    }
-    cache.insert(key, Arc::clone(&t));
-    Ok(t)
+    .map_err(|e| e.to_string())
 }

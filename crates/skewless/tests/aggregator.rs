@@ -270,6 +270,18 @@ async fn bad_apiservices_are_status_errors() {
         })
         .await;
     }
+    // insecureSkipTLSVerify: any certificate is accepted.
+    let insecure = metrics
+        .registration("")
+        .replace(r#""caBundle":"""#, r#""insecureSkipTLSVerify":true"#);
+    assert!(insecure.contains("insecureSkipTLSVerify"), "{insecure}");
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&insecure));
+    for c in &clients {
+        eventually(WAIT, "insecureSkipTLSVerify is honoured", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+    }
     // The right caBundle, then the port closed.
     kubectl.ok_with(
         &["apply", "-f", "-"],

@@ -71,7 +71,11 @@ async fn refresh(state: &State) -> Result<(), String> {
     for ((group, version), route) in &mut routes {
         let previous = known
             .get(&(group.clone(), version.clone()))
-            .filter(|p| p.service == route.service && p.ca_bundle == route.ca_bundle)
+            .filter(|p| {
+                p.service == route.service
+                    && p.ca_bundle == route.ca_bundle
+                    && p.insecure == route.insecure
+            })
             .and_then(|p| p.resources.clone());
         let checked = check(state, route, group, version).await;
         let condition = match &checked {
