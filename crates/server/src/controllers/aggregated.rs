@@ -28,6 +28,9 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// How long fetching an extension server's discovery may take.
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Who the discovery checks are made as.
+const DISCOVERY_USER: &str = "system:kube-aggregator";
+
 /// The largest discovery document read from an extension server.
 const MAX_DISCOVERY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -250,6 +253,8 @@ async fn fetch_resources(
     let path = format!("/apis/{group}/{version}");
     let request = Request::get(path.as_str())
         .header(http::header::ACCEPT, "application/json")
+        .header("x-remote-user", DISCOVERY_USER)
+        .header("x-remote-group", "system:masters")
         .body(crate::http_util::empty())
         .map_err(|e| e.to_string())?;
     let response = state

@@ -13,7 +13,9 @@
 //!    **admit** then takes an in-flight seat (`--max-requests-inflight`,
 //!    `--max-mutating-requests-inflight`; 429 when none is free; watches
 //!    and `system:masters` exempt, as upstream);
-//! 5. **route** (`route.rs`): serve it here, proxy it to a peer that
+//! 5. **aggregate** (`aggregate.rs`): a request under the group/version of
+//!    an APIService with a service is proxied to its extension server;
+//!    then **route** (`route.rs`): serve it here, proxy it to a peer that
 //!    serves it, or refuse it (503) — the Mixed Version Proxy's one
 //!    decision;
 //! 6. **dispatch** (`dispatch.rs`): the handler for the verb;
