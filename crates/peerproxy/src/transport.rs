@@ -205,6 +205,55 @@ impl Transport {
         ))
     }
 
+    /// A transport to a server that is not a peer (an aggregated API
+    /// server): its certificate verified against `roots` for
+    /// `server_name`, presenting `client_chain` (the front-proxy client
+    /// certificate).
+    pub fn with_roots_and_client(
+        roots: Vec<CertificateDer<'static>>,
+        server_name: &str,
+        client_chain: Vec<CertificateDer<'static>>,
+        client_key: PrivateKeyDer<'static>,
+        connect_timeout: Duration,
+    ) -> Result<Self, BoxError> {
+        let mut store = rustls::RootCertStore::empty();
+        for c in roots {
+            store.add(c)?;
+        }
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(store)
+            .with_client_auth_cert(client_chain, client_key)?;
+        Ok(Self::with_tls(
+            tls,
+            ServerName::try_from(server_name.to_owned())?,
+            connect_timeout,
+        ))
+    }
+
+    /// A transport that accepts any certificate the server presents (an
+    /// APIService with `insecureSkipTLSVerify`); the handshake's signatures
+    /// are still checked. Presents `client` when given.
+    pub fn insecure(
+        server_name: &str,
+        client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+        connect_timeout: Duration,
+    ) -> Result<Self, BoxError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServerCertificate(provider)));
+        let tls = match client {
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+            None => builder.with_no_client_auth(),
+        };
+        Ok(Self::with_tls(
+            tls,
+            ServerName::try_from(server_name.to_owned())?,
+            connect_timeout,
+        ))
+    }
+
     fn with_tls(
         mut tls: rustls::ClientConfig,
         server_name: ServerName<'static>,
@@ -415,5 +464,55 @@ impl Transport {
         tokio::time::timeout(self.connect_timeout, connect)
             .await
             .map_err(|_| -> BoxError { format!("connecting to {addr} timed out").into() })?
+    }
+}
+
+/// Accepts every server certificate, checking only the handshake's
+/// signatures (`insecureSkipTLSVerify`).
+#[derive(Debug)]
+struct AnyServerCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -1,12 +1,13 @@
 //! A value computed from what the control plane serves, kept until that
-//! changes. The key is the pair of generations (local catalog, peer data):
+//! changes. The key is the generations (local catalog, peer data, extension
+//! servers' APIServices):
 //! every change bumps one of them, so the cache can never serve a value
 //! built from older inputs.
 
 use std::sync::{Arc, RwLock};
 
 /// The generations a cached value was built from.
-pub(crate) type Generations = (u64, u64);
+pub(crate) type Generations = (u64, u64, u64);
 
 type Slot<T> = Option<(Generations, Arc<T>)>;
 
@@ -48,11 +49,11 @@ mod tests {
     #[test]
     fn rebuilds_only_when_a_generation_changes() {
         let cache = GenerationCache::default();
-        let (v, hit) = cache.get((0, 0), || 1);
+        let (v, hit) = cache.get((0, 0, 0), || 1);
         assert_eq!((*v, hit), (1, false));
-        let (v, hit) = cache.get((0, 0), || 2);
+        let (v, hit) = cache.get((0, 0, 0), || 2);
         assert_eq!((*v, hit), (1, true));
-        let (v, hit) = cache.get((0, 1), || 3);
+        let (v, hit) = cache.get((0, 1, 0), || 3);
         assert_eq!((*v, hit), (3, false));
     }
 }

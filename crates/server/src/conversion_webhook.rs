@@ -10,24 +10,20 @@
 //! fails the request, and a write whose object could not be converted
 //! stores nothing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Limited};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 use skewless_apimachinery::crd::{
-    ConversionWebhook, ServiceReference, gvk_string, read_review_response, review_request,
+    ConversionWebhook, gvk_string, read_review_response, review_request,
 };
 use skewless_apimachinery::status::ApiError;
-use skewless_peerproxy::transport::{SendError, Transport};
+use skewless_peerproxy::transport::SendError;
 use skewless_store::Store;
 
-use crate::storage;
+use crate::service_dial;
 
 /// How long one review may take (upstream's conversion webhook timeout).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -105,7 +101,7 @@ async fn locate(
         .service
         .as_ref()
         .ok_or("the webhook has neither url nor service")?;
-    let addr = resolve_service(store, service).await?;
+    let addr = service_dial::resolve_service(store, service).await?;
     Ok((addr, service.server_name(), service.path.clone()))
 }
 
@@ -124,137 +120,6 @@ fn split_host_port(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
-async fn get_json(store: &dyn Store, key: &str) -> Result<Option<Value>, String> {
-    let kv = store.get(key).await.map_err(|e| e.to_string())?;
-    Ok(kv.and_then(|kv| serde_json::from_slice(&kv.value).ok()))
-}
-
-/// A ready endpoint of the Service port `service.port`: from the Service's
-/// EndpointSlices (the port of the same name), else its Endpoints.
-async fn resolve_service(store: &dyn Store, service: &ServiceReference) -> Result<String, String> {
-    let (ns, name) = (&service.namespace, &service.name);
-    let svc = get_json(store, &storage::object_key("", "services", ns, name))
-        .await?
-        .ok_or_else(|| format!("service \"{name}\" not found in namespace \"{ns}\""))?;
-    let port = svc
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .and_then(|ports| {
-            ports
-                .iter()
-                .find(|p| p.get("port").and_then(Value::as_u64) == Some(u64::from(service.port)))
-        })
-        .ok_or_else(|| format!("service {ns}/{name} has no port {}", service.port))?;
-    let port_name = port.get("name").and_then(Value::as_str).unwrap_or("");
-    let join = |ip: &str, p: u64| {
-        if ip.contains(':') {
-            format!("[{ip}]:{p}")
-        } else {
-            format!("{ip}:{p}")
-        }
-    };
-    let slices = store
-        .list(
-            &storage::object_key("discovery.k8s.io", "endpointslices", ns, ""),
-            skewless_store::ListOptions::default(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    for kv in &slices.items {
-        let Ok(slice) = serde_json::from_slice::<Value>(&kv.value) else {
-            continue;
-        };
-        if slice
-            .pointer("/metadata/labels/kubernetes.io~1service-name")
-            .and_then(Value::as_str)
-            != Some(name)
-        {
-            continue;
-        }
-        let Some(p) = slice
-            .get("ports")
-            .and_then(Value::as_array)
-            .and_then(|ps| {
-                ps.iter()
-                    .find(|p| p.get("name").and_then(Value::as_str).unwrap_or("") == port_name)
-            })
-            .and_then(|p| p.get("port").and_then(Value::as_u64))
-        else {
-            continue;
-        };
-        let ready = slice
-            .get("endpoints")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
-            .find_map(|e| e.pointer("/addresses/0").and_then(Value::as_str));
-        if let Some(ip) = ready {
-            return Ok(join(ip, p));
-        }
-    }
-    if let Some(endpoints) =
-        get_json(store, &storage::object_key("", "endpoints", ns, name)).await?
-    {
-        for subset in endpoints
-            .get("subsets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let ip = subset.pointer("/addresses/0/ip").and_then(Value::as_str);
-            let p = subset
-                .get("ports")
-                .and_then(Value::as_array)
-                .and_then(|ps| {
-                    ps.iter()
-                        .find(|p| p.get("name").and_then(Value::as_str).unwrap_or("") == port_name)
-                })
-                .and_then(|p| p.get("port").and_then(Value::as_u64));
-            if let (Some(ip), Some(p)) = (ip, p) {
-                return Ok(join(ip, p));
-            }
-        }
-    }
-    Err(format!(
-        "service {ns}/{name} has no ready endpoint for port {}",
-        service.port
-    ))
-}
-
-/// Transports kept per `caBundle` and server name, so conversions reuse
-/// their connections; at most [`MAX_TRANSPORTS`] (then all are dropped:
-/// configurations that changed leave nothing behind for long).
-static TRANSPORTS: LazyLock<Mutex<TransportCache>> = LazyLock::new(Mutex::default);
-
-/// (`caBundle`, server name) → transport.
-type TransportCache = HashMap<(String, String), Arc<Transport>>;
-
-const MAX_TRANSPORTS: usize = 64;
-
-fn transport(
-    ca_bundle: &str,
-    roots: Vec<CertificateDer<'static>>,
-    server_name: &str,
-) -> Result<Arc<Transport>, String> {
-    let key = (ca_bundle.to_owned(), server_name.to_owned());
-    let mut cache = TRANSPORTS
-        .lock()
-        .map_err(|_| "transport cache poisoned".to_owned())?;
-    if let Some(t) = cache.get(&key) {
-        return Ok(Arc::clone(t));
-    }
-    let t = Arc::new(
-        Transport::without_client_auth(roots, server_name, Duration::from_secs(10))
-            .map_err(|e| e.to_string())?,
-    );
-    if cache.len() >= MAX_TRANSPORTS {
-        cache.clear();
-    }
-    cache.insert(key, Arc::clone(&t));
-    Ok(t)
-}
-
 /// POSTs the review and returns the answer's body (2xx only).
 async fn post(
     hook: &ConversionWebhook,
@@ -263,17 +128,11 @@ async fn post(
     path: &str,
     body: Vec<u8>,
 ) -> Result<Bytes, String> {
-    use base64::Engine as _;
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(hook.ca_bundle.trim())
-        .map_err(|e| format!("caBundle is not base64: {e}"))?;
-    let roots: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("caBundle holds no valid PEM certificates: {e}"))?;
-    if roots.is_empty() {
-        return Err("caBundle holds no certificates".to_owned());
-    }
-    let transport = transport(&hook.ca_bundle, roots, server_name)?;
+    let transport = service_dial::transport(
+        service_dial::Verify::CaBundle(&hook.ca_bundle),
+        server_name,
+        None,
+    )?;
     let request = Request::post(format!("https://{addr}{path}"))
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::ACCEPT, "application/json")

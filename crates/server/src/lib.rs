@@ -17,6 +17,7 @@
 //!   and aggregation, compaction);
 //! - `start`: start-up and shutdown.
 
+mod aggregator;
 mod audit;
 mod authn;
 mod authz;
@@ -38,6 +39,7 @@ mod protobuf;
 mod rbac;
 mod registry;
 mod service_alloc;
+mod service_dial;
 mod start;
 mod state;
 mod storage;

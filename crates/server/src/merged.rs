@@ -76,7 +76,7 @@ impl MergedDiscovery {
     /// from the cache when nothing changed, else built by `build`.
     pub(crate) fn get(
         &self,
-        generations: (u64, u64),
+        generations: crate::cache::Generations,
         build: impl FnOnce() -> (Vec<APIGroupDiscovery>, Vec<APIGroupDiscovery>),
     ) -> Arc<Merged> {
         let (merged, hit) = self.cache.get(generations, || {

@@ -86,6 +86,23 @@ async fn open_store(opts: &ServeOptions) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The front-proxy client certificate presented to extension API servers
+/// (`--proxy-client-cert-file`/`-key-file`), when configured.
+fn proxy_client_identity(
+    opts: &ServeOptions,
+) -> anyhow::Result<Option<crate::service_dial::ClientIdentity>> {
+    let (Some(cert), Some(key)) = (
+        &opts.peer.proxy_client_cert_file,
+        &opts.peer.proxy_client_key_file,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::service_dial::ClientIdentity {
+        chain: crate::tls::load_certs(cert).context("--proxy-client-cert-file")?,
+        key: crate::tls::load_key(key).context("--proxy-client-key-file")?,
+    }))
+}
+
 /// Builds the peer proxy when the gate is on and `--peer-ca-file` is set.
 fn build_proxy(opts: &ServeOptions, server_id: &str) -> anyhow::Result<Option<Arc<PeerProxy>>> {
     let (Some(ca), true) = (&opts.peer.ca_file, opts.feature_gates.enabled(UVIP)) else {
@@ -298,6 +315,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             .to_string(),
         proxy: proxy.clone(),
         merged: crate::merged::MergedDiscovery::default(),
+        aggregator: crate::aggregator::Aggregator::new(
+            proxy_client_identity(&opts)?,
+            opts.request_timeout,
+        ),
         service_ranges: crate::service_alloc::ServiceRanges {
             cidr: opts.service_cluster_ip_range,
             node_ports: opts.service_node_port_range,

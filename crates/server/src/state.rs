@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) advertise: String,
     /// The Mixed Version Proxy, when active (gate on and `--peer-ca-file`).
     pub(crate) proxy: Option<Arc<PeerProxy>>,
+    /// APIServices served by extension API servers, and how to reach them.
+    pub(crate) aggregator: crate::aggregator::Aggregator,
     /// Where Services' cluster IPs and node ports come from.
     pub(crate) service_ranges: crate::service_alloc::ServiceRanges,
 }
@@ -77,11 +79,12 @@ impl State {
     }
 
     /// The generations derived documents are keyed on: what this server
-    /// serves, and what its peers serve.
-    pub(crate) fn generations(&self) -> (u64, u64) {
+    /// serves, what its peers serve, and what extension servers serve.
+    pub(crate) fn generations(&self) -> crate::cache::Generations {
         (
             self.registry.generation(),
             self.proxy.as_ref().map_or(0, |p| p.generation()),
+            self.aggregator.generation(),
         )
     }
 }

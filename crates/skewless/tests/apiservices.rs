@@ -242,7 +242,10 @@ async fn scenario(storage: Storage, restarts: usize) {
         .collect();
     assert_eq!(before, after, "APIServices were rewritten without a change");
 
-    // A user's APIService (with a service) is left alone.
+    // A user's APIService (with a service) is left alone by the local
+    // APIService controller; the availability checks record once that its
+    // Service does not exist, and no server writes it again (restarts
+    // included: every server computes the same condition).
     let user = json!({
         "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
         "metadata": {"name": "v1beta1.metrics.k8s.io"},
@@ -253,7 +256,17 @@ async fn scenario(storage: Storage, restarts: usize) {
     });
     let created = via_old.post_json(APISERVICES, &user).await;
     assert_eq!(created.status, 201, "{}", created.text());
-    let user_rv = rv(&created.json());
+    let user_path = format!("{APISERVICES}/v1beta1.metrics.k8s.io");
+    eventually(
+        Duration::from_secs(10),
+        "ServiceNotFound recorded",
+        || async {
+            let a = via_old.get(&user_path).await.json();
+            a["status"]["conditions"][0]["reason"] == "ServiceNotFound"
+        },
+    )
+    .await;
+    let user_rv = rv(&via_old.get(&user_path).await.json());
 
     // (c) A CRD's APIService comes and goes with the CRD.
     let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";

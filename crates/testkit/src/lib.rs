@@ -27,6 +27,7 @@ use tokio::process::Child;
 pub mod conversion_webhook;
 pub mod fake_peer;
 pub mod kubectl;
+pub mod metrics_server;
 mod paths;
 mod pki;
 

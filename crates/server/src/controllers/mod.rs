@@ -2,6 +2,7 @@
 //! handlers' surface, never the reverse; [`spawn`] starts them all and they
 //! end when shutdown begins.
 
+pub(crate) mod aggregated;
 pub(crate) mod apiservices;
 pub(crate) mod compaction;
 pub(crate) mod crds;
@@ -76,6 +77,7 @@ pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
             identity::run_gc(Arc::clone(&state), timing.gc_period),
             endpoint,
             peers,
+            aggregated::run(Arc::clone(&state)),
         );
     })
 }

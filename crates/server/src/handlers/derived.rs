@@ -15,7 +15,8 @@ use crate::state::State;
 pub(crate) fn merged(state: &State) -> Arc<Merged> {
     state.merged.get(state.generations(), || {
         let catalog = state.catalog();
-        let local = catalog.aggregated_apis().items;
+        let mut local = catalog.aggregated_apis().items;
+        state.aggregator.add_to_discovery(&mut local);
         let local_core = catalog.aggregated_core().items;
         match &state.proxy {
             Some(proxy) => (

@@ -131,10 +131,8 @@ pub(crate) fn handle(
         },
         ["apis"] => match discovery_kind(accept) {
             DiscoveryFormat::Aggregated { profile } => {
-                if profile.as_deref() == Some("nopeer") || api.proxy.is_none() {
-                    if api.proxy.is_some() {
-                        api.merged.nopeer.inc(&[]);
-                    }
+                if profile.as_deref() == Some("nopeer") && api.proxy.is_some() {
+                    api.merged.nopeer.inc(&[]);
                     Ok(cached(
                         headers,
                         &api.catalog().aggregated_apis(),
@@ -173,32 +171,28 @@ pub(crate) fn handle(
 }
 
 // Legacy discovery (`/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/api/<v>`) is
-// derived from the merged aggregated data whenever the proxy is on, so a
-// client that predates aggregated discovery sees what the whole control
-// plane serves, with the same deterministic merge (and the same CRD
-// exclusions) as `/apis`. Without the proxy the catalog's documents are
-// used; for a server's own data both are identical (a catalog test checks).
+// derived from the merged aggregated data (with the proxy off: this
+// server's own, plus extension servers' groups), so a client that
+// predates aggregated discovery sees what the whole control plane serves,
+// with the same deterministic merge (and the same CRD exclusions) as
+// `/apis`. For a server's own data the catalog's legacy documents are
+// identical (a catalog test checks).
 
 /// Legacy `/apis`: every group served anywhere, in the merged order.
 fn legacy_group_list(api: &State) -> APIGroupList {
     let mut list = api.catalog().legacy_group_list();
-    if api.proxy.is_some() {
-        list.groups = crate::handlers::derived::merged(api)
-            .groups
-            .iter()
-            .filter(|g| !g.name().is_empty())
-            .filter_map(APIGroup::from_aggregated)
-            .collect();
-    }
+    list.groups = crate::handlers::derived::merged(api)
+        .groups
+        .iter()
+        .filter(|g| !g.name().is_empty())
+        .filter_map(APIGroup::from_aggregated)
+        .collect();
     list
 }
 
 /// Legacy `/apis/<group>`: the versions served anywhere, the preferred one
 /// first (the merged document's order).
 fn legacy_group(api: &State, group: &str) -> Option<APIGroup> {
-    if api.proxy.is_none() {
-        return api.catalog().legacy_group(group);
-    }
     let merged = crate::handlers::derived::merged(api);
     let found = merged
         .groups
@@ -219,22 +213,18 @@ fn legacy_resources(
     group: &str,
     version: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let list = if api.proxy.is_none() {
-        api.catalog().legacy_resource_list(group, version)
+    let merged = crate::handlers::derived::merged(api);
+    let groups = if group.is_empty() {
+        &merged.core
     } else {
-        let merged = crate::handlers::derived::merged(api);
-        let groups = if group.is_empty() {
-            &merged.core
-        } else {
-            &merged.groups
-        };
-        groups
-            .iter()
-            .filter(|g| g.name() == group)
-            .flat_map(|g| &g.versions)
-            .find(|v| v.version == version)
-            .map(|v| APIResourceList::from_aggregated(group, v))
+        &merged.groups
     };
+    let list = groups
+        .iter()
+        .filter(|g| g.name() == group)
+        .flat_map(|g| &g.versions)
+        .find(|v| v.version == version)
+        .map(|v| APIResourceList::from_aggregated(group, v));
     match list {
         Some(list) => Ok(warn_missing_peers(
             api,

@@ -13,7 +13,9 @@
 //!    **admit** then takes an in-flight seat (`--max-requests-inflight`,
 //!    `--max-mutating-requests-inflight`; 429 when none is free; watches
 //!    and `system:masters` exempt, as upstream);
-//! 5. **route** (`route.rs`): serve it here, proxy it to a peer that
+//! 5. **aggregate** (`aggregate.rs`): a request under the group/version of
+//!    an APIService with a service is proxied to its extension server;
+//!    then **route** (`route.rs`): serve it here, proxy it to a peer that
 //!    serves it, or refuse it (503) — the Mixed Version Proxy's one
 //!    decision;
 //! 6. **dispatch** (`dispatch.rs`): the handler for the verb;
@@ -21,6 +23,7 @@
 //!    and the request log.
 
 pub(crate) mod accept;
+mod aggregate;
 mod dispatch;
 mod drain;
 mod head;
@@ -103,6 +106,10 @@ pub(crate) async fn handle(
         let user = &*user.insert(acting?.unwrap_or(requester));
         authorize(state, user, &info)?;
         let _seat = state.inflight.admit(&info, user)?;
+        let body = match aggregate::stage(state, user, &parts, info.verb == "watch", body).await {
+            route::Routed::Answered(answer) => return answer,
+            route::Routed::Here(body) => body,
+        };
         match route::stage(state, user, &info, &parts, body).await {
             route::Routed::Answered(answer) => answer,
             route::Routed::Here(body) => {

@@ -1,0 +1,300 @@
+//! Issue 18 items 1, 4 and 5: an extension API server (testkit's sample
+//! metrics server) registered by an APIService with `spec.service`, on real
+//! `skewless serve` processes of a mixed 1.35/1.36 control plane sharing
+//! storage (SQLite, etcd): `kubectl get --raw` and `kubectl top pod` through each
+//! server, the extension server sees the original user, a user RBAC denies
+//! is stopped at the API server, a stopped extension server is a 503
+//! Status and a restarted one is back, a hanging one answers within the
+//! request deadline, and a deleted APIService leaves discovery everywhere.
+//! Bad input: an invalid `caBundle`, a closed port.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use skewless_testkit::metrics_server::MetricsServer;
+use skewless_testkit::{
+    Client, Identity, Kubectl, Pki, ServerProcess, Storage, TOKEN_USER, etcd_endpoints, eventually,
+    start_peer_at,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_skewless");
+const PODS: &str = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods";
+const WAIT: Duration = Duration::from_secs(30);
+/// The servers' `--request-timeout`: a hanging extension server is cut
+/// off after it.
+const REQUEST_TIMEOUT: &str = "--request-timeout=4s";
+const AGGREGATED: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+
+fn pod(name: &str) -> String {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"containers": [{"name": "main", "image": "busybox"}]}})
+    .to_string()
+}
+
+/// Whether the group is in `/apis`, aggregated and legacy.
+async fn in_discovery(c: &Client, group: &str) -> (bool, bool) {
+    let aggregated = c
+        .request("GET", "/apis", &[("accept", AGGREGATED)], None)
+        .await
+        .json();
+    let legacy = c.get("/apis").await.json();
+    let has = |list: &Value, pointer: &str| {
+        list["items"]
+            .as_array()
+            .or_else(|| list["groups"].as_array())
+            .into_iter()
+            .flatten()
+            .any(|g| g.pointer(pointer).and_then(Value::as_str) == Some(group))
+    };
+    (has(&aggregated, "/metadata/name"), has(&legacy, "/name"))
+}
+
+async fn pair(pki: &Pki, storage: &Storage) -> (ServerProcess, ServerProcess) {
+    let old = start_peer_at(
+        Path::new(BIN),
+        pki,
+        storage,
+        "agg-old",
+        "1.35",
+        &[REQUEST_TIMEOUT],
+    )
+    .await;
+    let new = start_peer_at(
+        Path::new(BIN),
+        pki,
+        storage,
+        "agg-new",
+        "1.36",
+        &[REQUEST_TIMEOUT],
+    )
+    .await;
+    old.wait_ready(pki).await;
+    new.wait_ready(pki).await;
+    (old, new)
+}
+
+/// The `Available` condition's status and reason of the metrics APIService.
+async fn availability(c: &Client) -> (String, String) {
+    let a = c
+        .get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
+        .await
+        .json();
+    let cond = a["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Available")
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        cond["status"].as_str().unwrap_or("").to_owned(),
+        cond["reason"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+async fn available_becomes(c: &Client, status: &str, reason: &str) {
+    eventually(WAIT, &format!("Available={status} ({reason})"), || async {
+        availability(c).await == (status.to_owned(), reason.to_owned())
+    })
+    .await;
+}
+
+fn assert_unavailable(r: &skewless_testkit::Response, what: &str) {
+    assert_eq!(r.status, 503, "{what}: {}", r.text());
+    let status = r.json();
+    assert_eq!(status["kind"], "Status", "{what}: {status}");
+    assert_eq!(status["reason"], "ServiceUnavailable", "{what}: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_through_every_server_of_a_mixed_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(Storage::SharedSqlite(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_through_every_server_of_a_mixed_pair_on_etcd() {
+    let (endpoints, _guard) = etcd_endpoints().await;
+    let prefix = format!(
+        "/skewless-aggregator-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    scenario(Storage::EtcdPrefix(endpoints, prefix)).await;
+}
+
+async fn scenario(storage: Storage) {
+    let pki = Pki::generate();
+    let (old, new) = pair(&pki, &storage).await;
+    let mut metrics = MetricsServer::start(&pki, &old.url).await;
+    let kubectls = [Kubectl::new(&old.url, &pki), Kubectl::new(&new.url, &pki)];
+    let clients = [
+        Client::new(&old.url, &pki, Identity::Admin),
+        Client::new(&new.url, &pki, Identity::Admin),
+    ];
+    kubectls[0].ok_with(&["apply", "-f", "-"], Some(&pod("web")));
+    kubectls[0].ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&metrics.ca_bundle())),
+    );
+
+    for (k, c) in kubectls.iter().zip(&clients) {
+        eventually(WAIT, "the metrics API is served", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+        let raw: Value = serde_json::from_str(&k.ok(&["get", "--raw", PODS])).unwrap();
+        assert_eq!(raw["kind"], "PodMetricsList", "{raw}");
+        assert_eq!(raw["items"][0]["metadata"]["name"], "web", "{raw}");
+        eventually(WAIT, "the group is in discovery", || async {
+            in_discovery(c, "metrics.k8s.io").await == (true, true)
+        })
+        .await;
+        let top = k.ok(&["top", "pod", "-n", "default"]);
+        assert!(top.contains("web") && top.contains("CPU"), "{top}");
+    }
+
+    available_becomes(&clients[1], "True", "Passed").await;
+
+    // The extension server sees the user authenticated here.
+    kubectls[1].ok_with(&["get", "--raw", PODS], None);
+    let out = kubectls[1].run_as("token", &["get", "--raw", PODS], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        metrics.users().iter().any(|u| u == TOKEN_USER),
+        "{:?}",
+        metrics.users()
+    );
+
+    // A user RBAC denies is stopped here: 403, never forwarded.
+    for k in &kubectls {
+        let out = k.run(&["--as=mallory", "get", "--raw", PODS], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("forbidden"), "{err}");
+    }
+    assert!(!metrics.users().iter().any(|u| u == "mallory"));
+
+    // Stopped: a 503 Status from every server; restarted: back.
+    metrics.stop();
+    for c in &clients {
+        assert_unavailable(&c.get(PODS).await, "extension server stopped");
+    }
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
+    metrics.restart().await;
+    for c in &clients {
+        eventually(WAIT, "the restarted extension server answers", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+    }
+    available_becomes(&clients[0], "True", "Passed").await;
+
+    // Hanging: an answer (504 Status) within the request deadline.
+    metrics.hang();
+    for c in &clients {
+        let started = Instant::now();
+        let r = c.get(PODS).await;
+        assert_eq!(r.status, 504, "{}", r.text());
+        assert_eq!(r.json()["kind"], "Status");
+        assert!(started.elapsed() < Duration::from_secs(15));
+    }
+    metrics.unhang();
+
+    // Deleted: the group leaves discovery on every server.
+    kubectls[1].ok(&["delete", "apiservice", "v1beta1.metrics.k8s.io"]);
+    for c in &clients {
+        eventually(WAIT, "the group leaves discovery", || async {
+            in_discovery(c, "metrics.k8s.io").await == (false, false)
+        })
+        .await;
+        assert_eq!(c.get(PODS).await.status, 404);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_apiservices_are_status_errors() {
+    let pki = Pki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = pair(&pki, &Storage::SharedSqlite(dir.path().to_path_buf())).await;
+    let mut metrics = MetricsServer::start(&pki, &old.url).await;
+    let kubectl = Kubectl::new(&old.url, &pki);
+    let clients = [
+        Client::new(&old.url, &pki, Identity::Admin),
+        Client::new(&new.url, &pki, Identity::Admin),
+    ];
+    // No Service yet: ServiceNotFound; a Service without endpoints:
+    // EndpointsNotFound.
+    // The APIService's caBundle is no certificate.
+    let registration = metrics.registration("bm90IGEgY2VydGlmaWNhdGU=");
+    let docs: Vec<&str> = registration.split("\n---\n").collect();
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[2]));
+    available_becomes(&clients[0], "False", "ServiceNotFound").await;
+    for c in &clients {
+        eventually(WAIT, "the APIService is routed", || async {
+            c.get(PODS).await.status == 503
+        })
+        .await;
+        assert_unavailable(&c.get(PODS).await, "no service");
+    }
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[0]));
+    available_becomes(&clients[1], "False", "EndpointsNotFound").await;
+    assert_unavailable(&clients[0].get(PODS).await, "no endpoints");
+    // Endpoints, but an invalid caBundle.
+    kubectl.ok_with(&["apply", "-f", "-"], Some(docs[1]));
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
+    for c in &clients {
+        assert_unavailable(&c.get(PODS).await, "invalid caBundle");
+    }
+    // A CA that did not sign the extension server's certificate.
+    let other = MetricsServer::start(&pki, &old.url).await;
+    kubectl.ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&other.ca_bundle())),
+    );
+    for c in &clients {
+        eventually(WAIT, "an untrusted certificate is refused", || async {
+            let r = c.get(PODS).await;
+            r.status == 503 && r.text().contains("error trying to reach service")
+        })
+        .await;
+    }
+    // insecureSkipTLSVerify: any certificate is accepted.
+    let insecure = metrics
+        .registration("")
+        .replace(r#""caBundle":"""#, r#""insecureSkipTLSVerify":true"#);
+    assert!(insecure.contains("insecureSkipTLSVerify"), "{insecure}");
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&insecure));
+    for c in &clients {
+        eventually(WAIT, "insecureSkipTLSVerify is honoured", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+    }
+    // The right caBundle, then the port closed.
+    kubectl.ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&metrics.ca_bundle())),
+    );
+    for c in &clients {
+        eventually(WAIT, "the metrics API is served", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+    }
+    metrics.stop();
+    for c in &clients {
+        assert_unavailable(&c.get(PODS).await, "closed port");
+    }
+}
