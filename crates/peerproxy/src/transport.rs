@@ -315,7 +315,7 @@ impl Transport {
                     if sender.ready().await.is_err() {
                         continue;
                     }
-                    let fut = sender.try_send_request(request);
+                    let fut = sender.try_send_request(origin_form(request));
                     // The connection is reusable once this response is read;
                     // checkout() skips it until then.
                     self.checkin(addr, Conn::H1(sender));
@@ -514,5 +514,51 @@ impl rustls::client::danger::ServerCertVerifier for AnyServerCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A request as HTTP/1.1 sends it: the target in origin form (`/path?q`)
+/// and the authority in a `Host` header (HTTP/2 carries it in
+/// `:authority`; an HTTP/1.1 server may refuse a request without `Host`).
+fn origin_form<B>(mut request: Request<B>) -> Request<B> {
+    if !request.headers().contains_key(http::header::HOST)
+        && let Some(authority) = request.uri().authority()
+        && let Ok(host) = http::HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(http::header::HOST, host);
+    }
+    if let Some(path) = request.uri().path_and_query() {
+        let path = path.clone();
+        *request.uri_mut() = http::Uri::from(path);
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http1_requests_carry_host_and_an_origin_form_target() {
+        let request = Request::get("https://10.0.0.7:8443/apis/metrics.k8s.io/v1beta1?limit=5")
+            .body(())
+            .unwrap_or_default();
+        let sent = origin_form(request);
+        assert_eq!(sent.uri(), "/apis/metrics.k8s.io/v1beta1?limit=5");
+        assert_eq!(sent.headers()[http::header::HOST], "10.0.0.7:8443");
+
+        let mut named = Request::get("https://10.0.0.7:8443/x")
+            .body(())
+            .unwrap_or_default();
+        named.headers_mut().insert(
+            http::header::HOST,
+            http::HeaderValue::from_static("metrics.kube-system.svc"),
+        );
+        let sent = origin_form(named);
+        assert_eq!(
+            sent.headers()[http::header::HOST],
+            "metrics.kube-system.svc"
+        );
+        assert_eq!(sent.uri(), "/x");
     }
 }

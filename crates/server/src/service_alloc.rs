@@ -90,27 +90,47 @@ pub(crate) fn ip_address(ip: &IpAddr, namespace: &str, name: &str) -> Value {
     })
 }
 
-/// Claims `ip` for the Service `namespace/name`: `Ok(true)` when claimed
-/// now or already its own, `Ok(false)` when another holds it.
+/// Claims `ip` for the Service `namespace/name` by creating its IPAddress
+/// (the storage create is the atomic claim); says whether this call
+/// created it, the Service holds it already, or another holds it.
 pub(crate) async fn claim_ip(
     store: &dyn Store,
     ip: &IpAddr,
     namespace: &str,
     name: &str,
-) -> Result<bool, StoreError> {
+) -> Result<Claim, StoreError> {
     let value = serde_json::to_vec(&ip_address(ip, namespace, name))
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     match store
         .create(&ip_key(ip), value, WriteOptions::default())
         .await
     {
-        Ok(_) => Ok(true),
+        Ok(_) => Ok(Claim::Created),
         Err(StoreError::Exists(_)) => {
             let held = store.get(&ip_key(ip)).await?;
-            Ok(held.is_some_and(|kv| is_parent(&kv.value, namespace, name)))
+            Ok(
+                if held.is_some_and(|kv| is_parent(&kv.value, namespace, name)) {
+                    Claim::AlreadyOurs
+                } else {
+                    Claim::Taken
+                },
+            )
         }
         Err(e) => Err(e),
     }
+}
+
+/// What claiming an address found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// This call created the claim: a failed write must give it back.
+    Created,
+    /// A Service of this namespace and name holds it already (a duplicate
+    /// create, or the same Service): usable, but never this write's to give
+    /// back, or a failed duplicate create would free a live Service's IP.
+    AlreadyOurs,
+    /// Another Service holds it.
+    Taken,
 }
 
 fn is_parent(value: &[u8], namespace: &str, name: &str) -> bool {
@@ -257,22 +277,29 @@ async fn allocate_into(
                     ranges.cidr
                 )));
             }
-            let free = if dry_run {
-                store
+            let claim = if dry_run {
+                let held = store
                     .get(&ip_key(&ip))
                     .await
-                    .map_err(|e| ApiError::InternalError(e.to_string()))?
-                    .is_none_or(|kv| is_parent(&kv.value, &namespace, &name))
+                    .map_err(|e| ApiError::InternalError(e.to_string()))?;
+                // A dry run claims nothing, so a free address is as
+                // good as one this Service holds: nothing to give back.
+                match held {
+                    None => Claim::AlreadyOurs,
+                    Some(kv) if is_parent(&kv.value, &namespace, &name) => Claim::AlreadyOurs,
+                    Some(_) => Claim::Taken,
+                }
             } else {
                 claim_ip(store, &ip, &namespace, &name)
                     .await
                     .map_err(|e| ApiError::InternalError(e.to_string()))?
             };
-            if !free {
-                return Err(not_allocated("provided IP is already allocated".into()));
-            }
-            if !dry_run {
-                claims.ips.push(ip);
+            match claim {
+                Claim::Taken => {
+                    return Err(not_allocated("provided IP is already allocated".into()));
+                }
+                Claim::Created => claims.ips.push(ip),
+                Claim::AlreadyOurs => {}
             }
             ip
         };
@@ -446,9 +473,11 @@ async fn allocate_ip(
         if dry_run {
             return Ok(ip);
         }
+        // Only a fresh claim: an address a same-named Service holds
+        // belongs to that Service, not to this (duplicate) create.
         match claim_ip(store, &ip, namespace, name).await {
-            Ok(true) => return Ok(ip),
-            Ok(false) => continue,
+            Ok(Claim::Created) => return Ok(ip),
+            Ok(Claim::AlreadyOurs | Claim::Taken) => continue,
             Err(e) => return Err(ApiError::InternalError(e.to_string())),
         }
     }
@@ -584,6 +613,19 @@ async fn release_owned(store: &dyn Store, svc: &Value, claims: Claims) {
     }
 }
 
+/// Whether an IPAddress is one this allocator made for a Service.
+fn is_service_allocation(ip_address: &Value) -> bool {
+    ip_address
+        .pointer("/metadata/labels")
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .and_then(Value::as_str)
+        == Some(MANAGED_BY)
+        && ip_address
+            .pointer("/spec/parentRef/resource")
+            .and_then(Value::as_str)
+            == Some("services")
+}
+
 /// How long a claim no Service holds is left alone by the repair: a
 /// create claims before it writes its Service, within its request timeout.
 const REPAIR_GRACE_SECS: i64 = 120;
@@ -635,6 +677,11 @@ pub(crate) async fn repair(store: &dyn Store, now: i64) -> Result<usize, StoreEr
             .filter_map(|kv| {
                 let name = kv.key.strip_prefix(prefix)?.to_owned();
                 let value: Value = serde_json::from_slice(&kv.value).ok()?;
+                // Only the allocator's own IPAddresses: others (a user's,
+                // another controller's) are not Service claims to repair.
+                if prefix == IP_PREFIX && !is_service_allocation(&value) {
+                    return None;
+                }
                 let created = value
                     .pointer("/metadata/creationTimestamp")
                     .or_else(|| value.get("creationTimestamp"))
@@ -674,6 +721,18 @@ mod tests {
             ("10.0.0.7".to_owned(), 1000 - REPAIR_GRACE_SECS),
         ];
         assert_eq!(stale_claims(&claims, &held, 1000), ["10.0.0.6"]);
+    }
+
+    #[test]
+    fn only_the_allocators_ip_addresses_are_repaired() {
+        let ours = ip_address(&"10.0.0.5".parse().unwrap(), "default", "web");
+        assert!(is_service_allocation(&ours));
+        let mut users = ours.clone();
+        users["metadata"]["labels"] = json!({});
+        assert!(!is_service_allocation(&users));
+        let mut gateway = ours;
+        gateway["spec"]["parentRef"]["resource"] = json!("gateways");
+        assert!(!is_service_allocation(&gateway));
     }
 
     #[test]

@@ -209,6 +209,11 @@ async fn scenario(storage: Storage) {
         assert_eq!(r.status, 504, "{}", r.text());
         assert_eq!(r.json()["kind"], "Status");
         assert!(started.elapsed() < Duration::from_secs(15));
+        // A watch too: its response head must arrive within the deadline.
+        let started = Instant::now();
+        let r = c.get(&format!("{PODS}?watch=true")).await;
+        assert_eq!(r.status, 504, "{}", r.text());
+        assert!(started.elapsed() < Duration::from_secs(15));
     }
     metrics.unhang();
 

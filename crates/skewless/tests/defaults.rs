@@ -468,6 +468,19 @@ async fn parallel_creates(storage: Storage) {
     let (status, body) = create_service(&clients[2], "wants-ip".into(), Some(&ip)).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["spec"]["clusterIP"], ip.as_str());
+    // The same create again is a 409, and the live Service keeps its
+    // address (a failed duplicate create gives back only what it claimed).
+    for via in [&clients[0], &clients[2]] {
+        let (status, body) = create_service(via, "wants-ip".into(), Some(&ip)).await;
+        assert_eq!(status, 409, "{body}");
+        let (status, body) = create_service(via, "wants-ip".into(), None).await;
+        assert_eq!(status, 409, "{body}");
+    }
+    let r = clients[1]
+        .get(&format!("/apis/networking.k8s.io/v1/ipaddresses/{ip}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["spec"]["parentRef"]["name"], "wants-ip");
 
     // Outside the range.
     let (status, body) = create_service(&clients[0], "far".into(), Some("10.1.0.5")).await;

@@ -44,7 +44,9 @@ pub(super) fn parse_nanos(text: &str) -> Option<i128> {
         s if s.starts_with(['e', 'E']) => (s[1..].parse().ok()?, 0),
         _ => return None,
     };
-    let scale = exp10 + 9 - i32::try_from(fraction.len()).ok()?;
+    let scale = exp10
+        .checked_add(9)?
+        .checked_sub(i32::try_from(fraction.len()).ok()?)?;
     let mut value = digits.checked_mul(1i128.checked_shl(exp2)?)?;
     if scale >= 0 {
         value = value.checked_mul(10i128.checked_pow(u32::try_from(scale).ok()?)?)?;
@@ -64,6 +66,8 @@ mod tests {
     fn quantities_parse_exactly() {
         let g = 1_000_000_000i128;
         for (text, want) in [
+            ("1e2147483647", None),
+            ("0.0000000001e-2147483648", None),
             ("1", Some(g)),
             ("1000m", Some(g)),
             ("100m", Some(g / 10)),

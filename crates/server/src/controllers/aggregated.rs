@@ -235,6 +235,14 @@ async fn record(
         "message": condition.message,
     }));
     let mut updated = obj.clone();
+    // Indexing a non-object would panic: storage written by anyone else
+    // may hold any JSON there.
+    if !updated.is_object() {
+        return Ok(());
+    }
+    if !updated.get("status").is_some_and(Value::is_object) {
+        updated["status"] = json!({});
+    }
     updated["status"]["conditions"] = Value::Array(conditions);
     match storage::update_json(state.store.as_ref(), key, &updated, revision).await {
         Ok(_) | Err(StoreError::Conflict { .. } | StoreError::NotFound(_)) => Ok(()),

@@ -242,7 +242,9 @@ async fn reconcile(api: &State, settings: Settings) -> Result<Revision, StoreErr
         .and_then(|svc| svc.pointer("/spec/clusterIP").and_then(Value::as_str))
         .and_then(|ip| ip.parse::<IpAddr>().ok())
         .unwrap_or(settings.cluster_ip);
-    if !crate::service_alloc::claim_ip(api.store.as_ref(), &held_ip, "default", NAME).await? {
+    if crate::service_alloc::claim_ip(api.store.as_ref(), &held_ip, "default", NAME).await?
+        == crate::service_alloc::Claim::Taken
+    {
         tracing::warn!(ip = %held_ip, "the kubernetes Service's cluster IP is held by another Service");
     }
     ensure_service_cidr(api).await?;

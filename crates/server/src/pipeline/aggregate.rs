@@ -5,7 +5,9 @@
 //! `X-Remote-User`/`-Group`/`-Extra-*` (what the client sent under those
 //! names never passes), the front-proxy client certificate proves it.
 //! Answers stream (watches); an unreachable extension server is a 503
-//! Status, one that does not answer within `--request-timeout` a 504.
+//! Status, one whose response head does not arrive within
+//! `--request-timeout` a 504 (watches too: a hung server must not hold a
+//! watching client forever).
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
@@ -56,7 +58,6 @@ pub(crate) async fn stage<B>(
     state: &State,
     user: &UserInfo,
     parts: &http::request::Parts,
-    watch: bool,
     body: B,
 ) -> Routed<B>
 where
@@ -70,7 +71,7 @@ where
     let Some(route) = routes.get(&(group.to_owned(), version.to_owned())) else {
         return Routed::Here(body);
     };
-    Routed::Answered(proxy(state, route, user, parts, watch, body).await)
+    Routed::Answered(proxy(state, route, user, parts, body).await)
 }
 
 async fn proxy<B>(
@@ -78,7 +79,6 @@ async fn proxy<B>(
     route: &Route,
     user: &UserInfo,
     parts: &http::request::Parts,
-    watch: bool,
     body: B,
 ) -> Result<Response<Body>, ApiError>
 where
@@ -116,17 +116,13 @@ where
         .body(body.map_err(Into::into).boxed_unsync())
         .map_err(|e| ApiError::InternalError(e.to_string()))?;
     let sent = state.aggregator.send(state.store.as_ref(), route, request);
-    let answer = if watch {
-        sent.await
-    } else {
-        match tokio::time::timeout(state.aggregator.request_timeout, sent).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                return Err(ApiError::Timeout {
-                    message: "request did not complete within the allotted timeout".to_owned(),
-                    retry_after_seconds: Some(RETRY_AFTER_SECONDS),
-                });
-            }
+    let answer = match tokio::time::timeout(state.aggregator.request_timeout, sent).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            return Err(ApiError::Timeout {
+                message: "request did not complete within the allotted timeout".to_owned(),
+                retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+            });
         }
     };
     let response = answer.map_err(|e| {

@@ -106,7 +106,7 @@ pub(crate) async fn handle(
         let user = &*user.insert(acting?.unwrap_or(requester));
         authorize(state, user, &info)?;
         let _seat = state.inflight.admit(&info, user)?;
-        let body = match aggregate::stage(state, user, &parts, info.verb == "watch", body).await {
+        let body = match aggregate::stage(state, user, &parts, body).await {
             route::Routed::Answered(answer) => return answer,
             route::Routed::Here(body) => body,
         };
