@@ -19,6 +19,45 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Every response body: whole, streamed (watches), or relayed from a peer.
 pub(crate) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
+/// The start of a response body, read for a record (the audit log):
+/// until the body ends, `limit` bytes were read, or `wait` passed. Returns
+/// what was read and the body to send on: the read bytes followed by
+/// whatever was left, so a large or slow body (a peer's or an extension
+/// server's) is never held whole in memory nor waited for.
+pub(crate) async fn read_start(
+    mut body: Body,
+    limit: usize,
+    wait: std::time::Duration,
+) -> (Bytes, Body) {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut read = bytes::BytesMut::new();
+    let mut ended = http_body::Body::is_end_stream(&body);
+    while !ended && read.len() < limit {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data);
+                }
+            }
+            // The end, or a broken body: what was read is all it had.
+            Ok(None | Some(Err(_))) => ended = true,
+            Err(_) => break,
+        }
+    }
+    let read = read.freeze();
+    if ended {
+        return (read.clone(), full(read));
+    }
+    let head = futures::stream::once(std::future::ready(Ok::<_, BoxError>(
+        http_body::Frame::data(read.clone()),
+    )));
+    let rest = futures::stream::unfold(body, |mut body| async move {
+        body.frame().await.map(|frame| (frame, body))
+    });
+    let relayed = http_body_util::StreamBody::new(futures::StreamExt::chain(head, rest));
+    (read, relayed.boxed_unsync())
+}
+
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never: Infallible| match never {})
@@ -264,6 +303,40 @@ mod tests {
             h.append(name.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    fn streamed(chunks: Vec<&'static [u8]>, then_hang: bool) -> Body {
+        let data = futures::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, BoxError>(http_body::Frame::data(Bytes::from_static(c)))),
+        );
+        let hang =
+            futures::StreamExt::then(futures::stream::iter(then_hang.then_some(())), |()| async {
+                std::future::pending::<Result<http_body::Frame<Bytes>, BoxError>>().await
+            });
+        http_body_util::StreamBody::new(futures::StreamExt::chain(data, hang)).boxed_unsync()
+    }
+
+    #[tokio::test]
+    async fn read_start_reads_within_bounds_and_relays_everything() {
+        use futures::StreamExt as _;
+        let wait = std::time::Duration::from_secs(5);
+        // A small body: read whole.
+        let (start, body) = read_start(streamed(vec![b"ab", b"cd"], false), 100, wait).await;
+        assert_eq!(&start[..], b"abcd");
+        assert_eq!(&body.collect().await.unwrap().to_bytes()[..], b"abcd");
+        // A larger one: its start is read, all of it is relayed.
+        let (start, body) =
+            read_start(streamed(vec![b"ab", b"cd", b"ef", b"gh"], false), 3, wait).await;
+        assert_eq!(&start[..], b"abcd");
+        assert_eq!(&body.collect().await.unwrap().to_bytes()[..], b"abcdefgh");
+        // A body that stalls: what arrived within the wait, then the rest.
+        let wait = std::time::Duration::from_millis(50);
+        let (start, body) = read_start(streamed(vec![b"ab"], true), 100, wait).await;
+        assert_eq!(&start[..], b"ab");
+        let mut frames = body.into_data_stream();
+        assert_eq!(&frames.next().await.unwrap().unwrap()[..], b"ab");
     }
 
     #[test]

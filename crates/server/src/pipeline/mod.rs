@@ -37,7 +37,6 @@ use std::time::{Instant, SystemTime};
 
 use http::{HeaderValue, Method, Response};
 use http_body::Body as _;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use skewless_apimachinery::request_info::RequestInfo;
 use skewless_apimachinery::status::ApiError;
@@ -146,9 +145,16 @@ fn proxied_by(peer: &PeerCertificate, headers: &http::HeaderMap) -> Option<Strin
         .map(str::to_owned)
 }
 
+/// The most of a response body the audit log reads before sending it on
+/// (a larger one is recorded without its object), and how long it waits
+/// for it: a peer's or an extension server's answer may be any size and
+/// arrive at any pace, and must neither be held whole nor waited for.
+const AUDIT_READ_LIMIT: usize = 3 << 20;
+const AUDIT_READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Logs the response stage(s) of an audited request: who served it, and
-/// the response body when the level keeps it (read whole here; a watch's
-/// completion is logged when its stream ends).
+/// the response body when the level keeps it (its start, read here within
+/// bounds; a watch's completion is logged when its stream ends).
 async fn audited(
     state: &State,
     audit: &Arc<audit::Audit>,
@@ -171,13 +177,9 @@ async fn audited(
     // the level keeps the response.
     if record.wants_response() || (code >= 400 && !resp.body().is_end_stream()) {
         let (parts, body) = resp.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
-        record.respond(audit, code, Some(&bytes));
-        return Response::from_parts(parts, http_util::full(bytes));
+        let (start, body) = http_util::read_start(body, AUDIT_READ_LIMIT, AUDIT_READ_WAIT).await;
+        record.respond(audit, code, Some(&start));
+        return Response::from_parts(parts, body);
     }
     match record.respond(audit, code, None) {
         Some(completion) => resp.map(|b| http_util::with_guard(b, completion)),
