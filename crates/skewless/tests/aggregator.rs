@@ -120,14 +120,7 @@ async fn metrics_through_every_server_of_a_mixed_pair() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_through_every_server_of_a_mixed_pair_on_etcd() {
     let (endpoints, _guard) = etcd_endpoints().await;
-    let prefix = format!(
-        "/skewless-aggregator-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let prefix = skewless_testkit::etcd_prefix("aggregator");
     scenario(Storage::EtcdPrefix(endpoints, prefix)).await;
 }
 

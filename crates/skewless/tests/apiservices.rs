@@ -408,13 +408,6 @@ async fn local_apiservices_in_a_mixed_plane_on_sqlite() {
 #[tokio::test]
 async fn local_apiservices_in_a_mixed_plane_on_etcd() {
     let (endpoints, _guard) = etcd_endpoints().await;
-    let prefix = format!(
-        "/skewless-apiservices-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let prefix = skewless_testkit::etcd_prefix("apiservices");
     scenario(Storage::EtcdPrefix(endpoints, prefix), 20).await;
 }

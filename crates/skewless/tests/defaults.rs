@@ -500,13 +500,6 @@ async fn parallel_service_creates_through_three_servers_get_distinct_cluster_ips
 #[tokio::test]
 async fn parallel_service_creates_through_three_servers_get_distinct_cluster_ips_on_etcd() {
     let (endpoints, _guard) = etcd_endpoints().await;
-    let prefix = format!(
-        "/skewless-alloc-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let prefix = skewless_testkit::etcd_prefix("alloc");
     parallel_creates(Storage::EtcdPrefix(endpoints, prefix)).await;
 }

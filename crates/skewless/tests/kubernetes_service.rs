@@ -195,14 +195,7 @@ async fn kubernetes_service_on_sqlite() {
 #[tokio::test]
 async fn kubernetes_service_on_etcd() {
     let (endpoints, _guard) = etcd_endpoints().await;
-    let prefix = format!(
-        "/skewless-ksvc-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let prefix = skewless_testkit::etcd_prefix("ksvc");
     scenario(Storage::EtcdPrefix(endpoints, prefix)).await;
 }
 

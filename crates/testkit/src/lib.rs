@@ -52,6 +52,15 @@ pub enum Storage {
     EtcdPrefix(Vec<String>, String),
 }
 
+/// A key prefix no other test run uses, for servers of one control plane
+/// sharing an etcd: `/skewless-<name>-<pid>-<nanos>`.
+pub fn etcd_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("/skewless-{name}-{}-{nanos}", std::process::id())
+}
+
 /// An etcd for server tests: the shared one from `scripts/test.sh` when
 /// present, otherwise a private process (kept alive by the returned guard).
 pub async fn etcd_endpoints() -> (Vec<String>, Option<EtcdCluster>) {
