@@ -28,88 +28,67 @@ DEFAULT_REFERENCE = os.path.join(REPO, "crates", "apimachinery", "data", "upstre
 OUTPUT = os.path.join(REPO, "crates", "apimachinery", "data", "catalog.json")
 
 # Minor releases the catalog describes. The Rust side parses --emulated-version
-# against this list, so adding "1.37" is a data change (plus the edits below).
-EMULATED_VERSIONS = ["1.35", "1.36"]
+# against this list. Each one must have an entry in python-client.json.
+EMULATED_VERSIONS = ["1.33", "1.34", "1.35", "1.36", "1.37"]
+# 1.36 stays the default: servers started without --emulated-version (and the
+# tests written against them) keep the surface they had; 1.37 is opt-in.
 DEFAULT_VERSION = "1.36"
 
+# Per-release API surface: which group/version/resource[/subresource] each
+# minor serves with every API enabled (python-client.json, extracted from the
+# generated Python client of each release by scripts/extract-python-client.py).
+CLIENT_SUMMARY = "python-client.json"
+
 # ---------------------------------------------------------------------------
-# Edits relative to the snapshot (aggregated_v2.json is late-July-2026 master,
-# i.e. 1.37-dev, served with AllAlpha/AllBeta and api/all=true).
+# Shapes. aggregated_v2.json (late-July-2026 master) lists exactly what the
+# 1.37 client lists for the named groups; api__v1.json is the core group.
+# Resources an older release served but 1.37 no longer does are added below
+# with the shape of the same resource in a sibling version: the REST storage
+# is shared across versions upstream, so discovery agrees. Which releases
+# serve each resource (since/until) comes from the client summary, never from
+# this table.
 # ---------------------------------------------------------------------------
 
-# Group-versions in the snapshot that no supported release serves: they first
-# appeared after 1.36 (SOURCE.md, "1.37 (dev, for context)").
-EXCLUDED_GROUP_VERSIONS = {
-    ("lifecycle.k8s.io", "v1alpha1"): "new group in 1.37 (KEP-4563, EvictionRequest)",
-    ("scheduling.k8s.io", "v1beta1"): "Workload/PodGroup beta is 1.37 (PR #140184)",
-    ("scheduling.k8s.io", "v1alpha3"): "replaced v1alpha2 in 1.37 (PR #138572)",
-    ("storagemigration.k8s.io", "v1"): "StorageVersionMigration GA is 1.37 (PR #138560)",
-}
-
-# Resources in the snapshot whose (group, version) was served in 1.35/1.36 but
-# which were added to that version only in 1.37.
-EXCLUDED_RESOURCES = {
-    ("certificates.k8s.io", "v1", "clustertrustbundles"): "ClusterTrustBundle v1 is 1.37 (KEP-3257)",
-    ("certificates.k8s.io", "v1", "podcertificaterequests"): "PodCertificateRequest v1 is 1.37 (KEP-4317)",
-    ("resource.k8s.io", "v1", "devicetaintrules"): "DeviceTaintRule v1 is 1.37 (KEP-5055)",
-}
-
-# First minor that serves a resource (last minors are in ADDED and
-# SCHEDULING_V1ALPHA2, the only entries that stop being served). Only facts that matter for the
-# supported window, or that SOURCE.md states, are recorded; an absent bound
-# means "before the oldest" / "after the newest" supported release.
-SINCE = {
-    # 1.36: MutatingAdmissionPolicy GA, enabled by default (CHANGELOG-1.36, #136039).
-    ("admissionregistration.k8s.io", "v1", "mutatingadmissionpolicies"): "1.36",
-    ("admissionregistration.k8s.io", "v1", "mutatingadmissionpolicybindings"): "1.36",
-    # 1.34: MutatingAdmissionPolicy beta (KEP-3962).
-    ("admissionregistration.k8s.io", "v1beta1", "mutatingadmissionpolicies"): "1.34",
-    ("admissionregistration.k8s.io", "v1beta1", "mutatingadmissionpolicybindings"): "1.34",
-    # 1.34: resource.k8s.io/v1 (DRA structured parameters GA, KEP-4381).
-    ("resource.k8s.io", "v1", "deviceclasses"): "1.34",
-    ("resource.k8s.io", "v1", "resourceclaims"): "1.34",
-    ("resource.k8s.io", "v1", "resourceclaimtemplates"): "1.34",
-    ("resource.k8s.io", "v1", "resourceslices"): "1.34",
-    # 1.36: device taints beta (#137170) and ResourcePoolStatusRequest alpha (#137028).
-    ("resource.k8s.io", "v1beta2", "devicetaintrules"): "1.36",
-    ("resource.k8s.io", "v1alpha3", "resourcepoolstatusrequests"): "1.36",
-    # 1.34: VolumeAttributesClass GA (KEP-3751).
-    ("storage.k8s.io", "v1", "volumeattributesclasses"): "1.34",
-    # 1.35: storagemigration v1beta1 replaced v1alpha1 (KEP-4192).
-    ("storagemigration.k8s.io", "v1beta1", "storageversionmigrations"): "1.35",
-    # 1.35: PodCertificateRequest beta (KEP-4317).
-    ("certificates.k8s.io", "v1beta1", "podcertificaterequests"): "1.35",
-}
-
-# Resources no snapshot of the newest master lists, added from release facts.
-# Each copies the shape (singular, kind, scope, verbs, short names, categories,
-# subresources) of the same resource in the named source group-version: the
-# REST storage is shared across versions upstream, so discovery agrees.
 ADDED = [
-    # scheduling.k8s.io/v1alpha1 Workload: alpha in 1.35 (KEP-4671), removed in
-    # 1.36 when v1alpha2 arrived (CHANGELOG-1.36, #136976).
+    # Workload alpha in 1.35 (KEP-4671), replaced by v1alpha2 in 1.36.
     dict(group="scheduling.k8s.io", version="v1alpha1", resource="workloads",
-         like=("scheduling.k8s.io", "v1alpha2", "workloads"), since="1.35", until="1.35"),
-    # certificates.k8s.io/v1alpha1 ClusterTrustBundle: still served (when
-    # enabled) in 1.35 and 1.36 (SOURCE.md "What a 1.36.0 server would show"),
-    # removed in 1.37.
+         like=("scheduling.k8s.io", "v1alpha2", "workloads")),
+    # ClusterTrustBundle alpha, removed in 1.37.
     dict(group="certificates.k8s.io", version="v1alpha1", resource="clustertrustbundles",
-         like=("certificates.k8s.io", "v1beta1", "clustertrustbundles"), until="1.36"),
-    # networking.k8s.io/v1beta1 IPAddress/ServiceCIDR: beta since 1.31, so by
-    # the beta lifecycle (introduced + 3 deprecated, + 3 more removed) served
-    # through 1.36 and removed in 1.37; absent from the 1.37-dev snapshot.
+         like=("certificates.k8s.io", "v1beta1", "clustertrustbundles")),
+    # PodCertificateRequest alpha in 1.34 only (beta from 1.35).
+    dict(group="certificates.k8s.io", version="v1alpha1", resource="podcertificaterequests",
+         like=("certificates.k8s.io", "v1beta1", "podcertificaterequests")),
+    # IPAddress/ServiceCIDR and VolumeAttributesClass v1beta1: removed in 1.37.
     dict(group="networking.k8s.io", version="v1beta1", resource="ipaddresses",
-         like=("networking.k8s.io", "v1", "ipaddresses"), since="1.31", until="1.36"),
+         like=("networking.k8s.io", "v1", "ipaddresses")),
     dict(group="networking.k8s.io", version="v1beta1", resource="servicecidrs",
-         like=("networking.k8s.io", "v1", "servicecidrs"), since="1.31", until="1.36"),
-    # storage.k8s.io/v1beta1 VolumeAttributesClass: same lifecycle as above.
+         like=("networking.k8s.io", "v1", "servicecidrs")),
     dict(group="storage.k8s.io", version="v1beta1", resource="volumeattributesclasses",
-         like=("storage.k8s.io", "v1", "volumeattributesclasses"), since="1.31", until="1.36"),
+         like=("storage.k8s.io", "v1", "volumeattributesclasses")),
+    # VolumeAttributesClass v1alpha1: removed in 1.35.
+    dict(group="storage.k8s.io", version="v1alpha1", resource="volumeattributesclasses",
+         like=("storage.k8s.io", "v1", "volumeattributesclasses")),
+    # ValidatingAdmissionPolicy v1beta1: removed in 1.34.
+    dict(group="admissionregistration.k8s.io", version="v1beta1",
+         resource="validatingadmissionpolicies",
+         like=("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies")),
+    dict(group="admissionregistration.k8s.io", version="v1beta1",
+         resource="validatingadmissionpolicybindings",
+         like=("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings")),
+    # DRA v1alpha3 core kinds: removed in 1.34 when resource.k8s.io/v1 arrived
+    # (v1alpha3 kept only DeviceTaintRule and later ResourcePoolStatusRequest).
+    *[dict(group="resource.k8s.io", version="v1alpha3", resource=r,
+           like=("resource.k8s.io", "v1beta1", r))
+      for r in ("deviceclasses", "resourceclaims", "resourceclaimtemplates", "resourceslices")],
+    # StorageVersionMigration v1alpha1: replaced by v1beta1 in 1.35.
+    dict(group="storagemigration.k8s.io", version="v1alpha1", resource="storageversionmigrations",
+         like=("storagemigration.k8s.io", "v1beta1", "storageversionmigrations")),
 ]
 
 # scheduling.k8s.io/v1alpha2 as shipped in 1.36 comes from its own legacy
-# document (the aggregated snapshot has v1alpha3 instead); it is 1.36 only.
-SCHEDULING_V1ALPHA2 = dict(file="apis__scheduling.k8s.io__v1alpha2.json", since="1.36", until="1.36")
+# document (the aggregated snapshot has only v1alpha3 and v1beta1).
+SCHEDULING_V1ALPHA2 = "apis__scheduling.k8s.io__v1alpha2.json"
 
 VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 
@@ -214,6 +193,70 @@ def retarget(entry, group, version):
     return e
 
 
+def minor(release):
+    return int(release.split(".")[1])
+
+
+def client_surface(reference):
+    """{release: {(group, version, resource): set(subresources)}} from the summary."""
+    doc = load(reference, CLIENT_SUMMARY)["releases"]
+    missing = [r for r in EMULATED_VERSIONS if r not in doc]
+    if missing:
+        raise SystemExit(f"{CLIENT_SUMMARY} lacks releases {missing}")
+    out = {}
+    for release in EMULATED_VERSIONS:
+        surface = {}
+        for gv, names in doc[release]["groupVersions"].items():
+            group, version = gv.split("/") if "/" in gv else ("", gv)
+            for name in names:
+                res, _, sub = name.partition("/")
+                subs = surface.setdefault((group, version, res), set())
+                if sub:
+                    subs.add(sub)
+        out[release] = surface
+    return out
+
+
+def window(releases, what):
+    """since/until of a contiguous run of supported releases (None = open end)."""
+    idx = sorted(EMULATED_VERSIONS.index(r) for r in releases)
+    if idx != list(range(idx[0], idx[-1] + 1)):
+        raise SystemExit(f"{what}: served in {sorted(releases, key=minor)}, not a contiguous run")
+    since = EMULATED_VERSIONS[idx[0]] if idx[0] > 0 else None
+    until = EMULATED_VERSIONS[idx[-1]] if idx[-1] < len(EMULATED_VERSIONS) - 1 else None
+    return since, until
+
+
+def apply_windows(resources, surface):
+    """Set since/until of every resource (and since of late subresources) from
+    the per-release client surface; fail on anything the two sides disagree on."""
+    for key, e in resources.items():
+        releases = [r for r in EMULATED_VERSIONS if key in surface[r]]
+        if not releases:
+            raise SystemExit(f"{key}: in the catalog but served by no supported release")
+        since, until = window(releases, key)
+        for bound, value in (("since", since), ("until", until)):
+            if value:
+                e[bound] = value
+        for s in e["subresources"]:
+            has = [r for r in releases if s["name"] in surface[r][key]]
+            if not has:
+                raise SystemExit(f"{key}/{s['name']}: no release serves this subresource")
+            if has[-1] != releases[-1]:
+                raise SystemExit(f"{key}/{s['name']}: removed before its resource; not modelled")
+            window(has, f"{key}/{s['name']}")
+            if has[0] != releases[0]:
+                s["since"] = has[0]
+        for r in releases:
+            extra = surface[r][key] - {s["name"] for s in e["subresources"]}
+            if extra:
+                raise SystemExit(f"{key}: {r} serves subresources {sorted(extra)} the catalog lacks")
+    for r in EMULATED_VERSIONS:
+        unknown = sorted(set(surface[r]) - set(resources))
+        if unknown:
+            raise SystemExit(f"{r} serves {unknown}, which the catalog lacks (add to ADDED)")
+
+
 def build(reference):
     agg = load(reference, "aggregated_v2.json")
     group_order = [""]  # core first, as /api precedes /apis
@@ -227,42 +270,23 @@ def build(reference):
 
     for item in agg["items"]:
         group = item["metadata"].get("name", "")
-        kept = False
+        group_order.append(group)
         for v in item.get("versions") or []:
-            if (group, v["version"]) in EXCLUDED_GROUP_VERSIONS:
-                continue
             for r in v.get("resources") or []:
-                if (group, v["version"], r["resource"]) in EXCLUDED_RESOURCES:
-                    continue
                 add(from_aggregated(group, v["version"], r))
-                kept = True
-        if kept:
-            group_order.append(group)
 
     _, _, core = from_legacy(load(reference, "api__v1.json"))
     for e in core:
         add(e)
 
-    _, _, sched = from_legacy(load(reference, SCHEDULING_V1ALPHA2["file"]))
+    _, _, sched = from_legacy(load(reference, SCHEDULING_V1ALPHA2))
     for e in sched:
-        e["since"], e["until"] = SCHEDULING_V1ALPHA2["since"], SCHEDULING_V1ALPHA2["until"]
         add(e)
 
     for a in ADDED:
-        src = resources[a["like"]]
-        e = retarget(src, a["group"], a["version"])
-        e.pop("since", None)
-        e.pop("until", None)
-        if "since" in a:
-            e["since"] = a["since"]
-        if "until" in a:
-            e["until"] = a["until"]
-        add(e)
+        add(retarget(resources[a["like"]], a["group"], a["version"]))
 
-    for key, since in SINCE.items():
-        if key not in resources:
-            raise SystemExit(f"edit table names unknown resource {key}")
-        resources[key]["since"] = since
+    apply_windows(resources, client_surface(reference))
 
     missing = {g for (g, _, _) in resources} - set(group_order)
     if missing:

@@ -53,7 +53,7 @@ SOURCE_PREFIX = "kubernetes_validate/kubernetes-json-schema/"
 
 # Releases embedded, oldest first. Keep in step with the catalog's
 # emulatedVersions (crates/apimachinery/data/catalog.json).
-RELEASES = ["1.35", "1.36"]
+RELEASES = ["1.33", "1.34", "1.35", "1.36", "1.37"]
 
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"

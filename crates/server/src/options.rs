@@ -316,7 +316,12 @@ pub const UVIP: &str = "UnknownVersionInteroperabilityProxy";
 impl Default for FeatureGates {
     fn default() -> Self {
         Self {
-            gates: BTreeMap::from([(UVIP, true), ("APIServerIdentity", true)]),
+            gates: BTreeMap::from([
+                (UVIP, true),
+                ("APIServerIdentity", true),
+                // Alpha, off: records StorageVersion objects.
+                ("StorageVersionAPI", false),
+            ]),
         }
     }
 }

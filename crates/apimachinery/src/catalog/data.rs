@@ -53,9 +53,21 @@ struct RawResource {
     #[serde(default)]
     categories: Vec<String>,
     #[serde(default)]
-    subresources: Vec<SubresourceInfo>,
+    subresources: Vec<RawSubresource>,
     since: Option<String>,
     until: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubresource {
+    name: String,
+    group: String,
+    version: String,
+    kind: String,
+    verbs: Vec<String>,
+    /// First release serving the subresource when later than its resource's.
+    since: Option<String>,
 }
 
 /// A group/version known to the data, served or not.
@@ -115,6 +127,20 @@ impl CatalogData {
                     r.resource, r.group, r.version
                 ));
             }
+            let mut subresource_since = Vec::new();
+            let mut subresources = Vec::with_capacity(r.subresources.len());
+            for s in r.subresources {
+                if let Some(since) = &s.since {
+                    subresource_since.push((s.name.clone(), version(since)?));
+                }
+                subresources.push(SubresourceInfo {
+                    name: s.name,
+                    group: s.group,
+                    version: s.version,
+                    kind: s.kind,
+                    verbs: s.verbs,
+                });
+            }
             resources.push(ResourceInfo {
                 since: r.since.as_deref().map(version).transpose()?,
                 until: r.until.as_deref().map(version).transpose()?,
@@ -127,7 +153,8 @@ impl CatalogData {
                 verbs: r.verbs,
                 short_names: r.short_names,
                 categories: r.categories,
-                subresources: r.subresources,
+                subresources,
+                subresource_since,
             });
         }
         Ok(Self {

@@ -53,6 +53,9 @@ pub struct ResourceInfo {
     pub since: Option<KubeVersion>,
     /// Last release that serves it; `None` when still served by the newest.
     pub until: Option<KubeVersion>,
+    /// Subresources first served by a release later than the resource's
+    /// first (such as `csinodes/status` in 1.37), with that release.
+    pub(crate) subresource_since: Vec<(String, KubeVersion)>,
 }
 
 impl ResourceInfo {
@@ -60,6 +63,19 @@ impl ResourceInfo {
     /// is enabled).
     pub(crate) fn served_in(&self, version: KubeVersion) -> bool {
         self.since.is_none_or(|s| s <= version) && self.until.is_none_or(|u| version <= u)
+    }
+
+    /// This resource as release `version` serves it: without the
+    /// subresources that arrived after it.
+    pub(crate) fn as_served_in(&self, version: KubeVersion) -> Self {
+        let mut out = self.clone();
+        out.subresources.retain(|s| {
+            !self
+                .subresource_since
+                .iter()
+                .any(|(name, since)| *name == s.name && version < *since)
+        });
+        out
     }
 
     /// The subresource called `name`.

@@ -49,7 +49,7 @@ impl Catalog {
                             .iter()
                             .filter(|r| r.group == gv.group && r.version == gv.version)
                             .filter(|r| r.served_in(release))
-                            .cloned()
+                            .map(|r| r.as_served_in(release))
                             .collect();
                         resources.sort_by(|a, b| a.resource.cmp(&b.resource));
                         (!resources.is_empty()).then(|| GroupVersionInfo {

@@ -11,8 +11,7 @@ use super::version::{
 };
 use crate::discovery::{
     APIGroup, APIGroupDiscovery, APIGroupDiscoveryList, APIGroupList, APIResourceList,
-    APIVersionDiscovery, APIVersions, Freshness, GroupVersionForDiscovery, GroupVersionKind,
-    ResourceScope,
+    APIVersionDiscovery, APIVersions, Freshness, GroupVersionKind, ResourceScope,
 };
 
 use serde_json::Value;
@@ -131,14 +130,19 @@ fn emulated_version_parses_supported_releases_only() {
     assert_eq!(v(" 1.36 ").to_string(), "1.36");
     assert_eq!("1.36".parse::<EmulatedVersion>().unwrap(), v("1.36"));
     assert_eq!(EmulatedVersion::default(), v("1.36"));
-    assert_eq!(EmulatedVersion::latest(), v("1.36"));
-    assert_eq!(EmulatedVersion::supported(), &[v("1.35"), v("1.36")]);
+    assert_eq!(EmulatedVersion::latest(), v("1.37"));
+    assert_eq!(
+        EmulatedVersion::supported(),
+        &[v("1.33"), v("1.34"), v("1.35"), v("1.36"), v("1.37")]
+    );
     assert!(v("1.35") < v("1.36"));
-    for bad in ["1.34", "1.37", "1", "1.36.0", "v1.36", "", "x.y", "1.+3"] {
+    for bad in ["1.32", "1.38", "1", "1.36.0", "v1.36", "", "x.y", "1.+3"] {
         let err = EmulatedVersion::parse(bad).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("unsupported emulated version {bad:?}: supported versions are 1.35, 1.36")
+            format!(
+                "unsupported emulated version {bad:?}: supported versions are 1.33, 1.34, 1.35, 1.36, 1.37"
+            )
         );
     }
 }
@@ -215,23 +219,24 @@ fn runtime_config_parses_upstream_forms() {
 
 #[test]
 fn runtime_config_errors_name_the_entry() {
-    let unknown = RuntimeConfig::parse("apps/v1=true,lifecycle.k8s.io/v1alpha1=true");
+    // flowcontrol v1beta3 was removed before the oldest supported release.
+    let unknown = RuntimeConfig::parse("apps/v1=true,flowcontrol.apiserver.k8s.io/v1beta3=true");
     assert_eq!(
         unknown,
         Err(CatalogError::UnknownGroupVersion {
-            group_version: "lifecycle.k8s.io/v1alpha1".into()
+            group_version: "flowcontrol.apiserver.k8s.io/v1beta3".into()
         })
     );
     assert_eq!(
         unknown.unwrap_err().to_string(),
-        "--runtime-config names unknown group/version \"lifecycle.k8s.io/v1alpha1\""
+        "--runtime-config names unknown group/version \"flowcontrol.apiserver.k8s.io/v1beta3\""
     );
     for gv in [
         "extensions/v1beta1",
         "apps/v2",
         "v2",
         "api/v2",
-        "storagemigration.k8s.io/v1",
+        "storagemigration.k8s.io/v2",
     ] {
         assert_eq!(
             RuntimeConfig::parse(gv),
@@ -588,27 +593,6 @@ fn releases_differ_by_data() {
 
 // --- discovery documents against upstream's snapshots --------------------
 
-/// Group/versions in the 1.37-dev snapshot that 1.36 does not serve.
-const SNAPSHOT_ONLY_GVS: &[(&str, &str)] = &[
-    ("scheduling.k8s.io", "v1beta1"),
-    ("scheduling.k8s.io", "v1alpha3"),
-    ("storagemigration.k8s.io", "v1"),
-    ("lifecycle.k8s.io", "v1alpha1"),
-];
-/// Resources the snapshot adds to group/versions that 1.36 serves.
-const SNAPSHOT_ONLY_RESOURCES: &[(&str, &str, &str)] = &[
-    ("certificates.k8s.io", "v1", "clustertrustbundles"),
-    ("certificates.k8s.io", "v1", "podcertificaterequests"),
-    ("resource.k8s.io", "v1", "devicetaintrules"),
-];
-/// Group/versions 1.36 serves that the snapshot no longer has.
-const RELEASE_ONLY_GVS: &[(&str, &str)] = &[
-    ("certificates.k8s.io", "v1alpha1"),
-    ("networking.k8s.io", "v1beta1"),
-    ("storage.k8s.io", "v1beta1"),
-    ("scheduling.k8s.io", "v1alpha2"),
-];
-
 fn versions_by_gv(list: &APIGroupDiscoveryList) -> BTreeMap<(String, String), APIVersionDiscovery> {
     list.items
         .iter()
@@ -620,73 +604,186 @@ fn versions_by_gv(list: &APIGroupDiscoveryList) -> BTreeMap<(String, String), AP
         .collect()
 }
 
+/// The snapshot is the 1.37 surface with every API on (the 1.37 Python
+/// client lists exactly its resources), so 1.37 with `api/all=true`
+/// reproduces it: the same group/versions, resources, order.
 #[test]
-fn aggregated_1_36_matches_snapshot_apart_from_documented_differences() {
+fn aggregated_1_37_matches_snapshot() {
     let snapshot: APIGroupDiscoveryList =
         serde_json::from_str(&reference("aggregated_v2.json")).unwrap();
-    let ours = catalog("1.36", "api/all=true").aggregated_apis();
+    let ours = catalog("1.37", "api/all=true").aggregated_apis();
     assert_eq!(ours.kind, "APIGroupDiscoveryList");
     assert_eq!(ours.api_version, "apidiscovery.k8s.io/v2");
 
     let theirs = versions_by_gv(&snapshot);
     let mine = versions_by_gv(&ours);
-    let key = |(g, v): &(&str, &str)| (g.to_string(), v.to_string());
-    let only_theirs: BTreeSet<_> = theirs
-        .keys()
-        .filter(|k| !mine.contains_key(*k))
-        .cloned()
-        .collect();
-    let only_mine: BTreeSet<_> = mine
-        .keys()
-        .filter(|k| !theirs.contains_key(*k))
-        .cloned()
-        .collect();
-    assert_eq!(only_theirs, SNAPSHOT_ONLY_GVS.iter().map(key).collect());
-    assert_eq!(only_mine, RELEASE_ONLY_GVS.iter().map(key).collect());
-
-    for ((group, version), mut expected) in theirs.into_iter().filter(|(k, _)| mine.contains_key(k))
-    {
-        expected.resources.retain(|r| {
-            !SNAPSHOT_ONLY_RESOURCES.contains(&(
-                group.as_str(),
-                version.as_str(),
-                r.resource.as_str(),
-            ))
-        });
-        assert_eq!(
-            mine[&(group.clone(), version.clone())],
-            expected,
-            "{group}/{version}"
-        );
+    assert_eq!(
+        mine.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (gv, expected) in &theirs {
+        assert_eq!(&mine[gv], expected, "{gv:?}");
     }
 
     // Group order and, within each group, version order are upstream's.
-    let names = |l: &APIGroupDiscoveryList| -> Vec<String> {
-        l.items.iter().map(|g| g.name().to_owned()).collect()
-    };
-    let mut expected_groups = names(&snapshot);
-    expected_groups.retain(|g| g != "lifecycle.k8s.io");
-    assert_eq!(names(&ours), expected_groups);
-    for group in &ours.items {
-        let upstream = snapshot
-            .items
+    let names = |l: &APIGroupDiscoveryList| -> Vec<(String, Vec<String>)> {
+        l.items
             .iter()
-            .find(|g| g.name() == group.name())
-            .unwrap();
-        let filter = |g: &APIGroupDiscovery, skip: &[(&str, &str)]| -> Vec<String> {
-            g.versions
-                .iter()
-                .map(|v| v.version.clone())
-                .filter(|v| !skip.contains(&(g.name(), v.as_str())))
-                .collect()
-        };
+            .map(|g| {
+                (
+                    g.name().to_owned(),
+                    g.versions.iter().map(|v| v.version.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(names(&ours), names(&snapshot));
+}
+
+/// Every release serves, with every API on, exactly the
+/// group/version/resource/subresource set its generated Python client
+/// lists (`python-client.json`): the since/until bounds are right.
+#[test]
+fn every_release_matches_its_python_client() {
+    let summary: Value = serde_json::from_str(&reference("python-client.json")).unwrap();
+    for release in EmulatedVersion::supported() {
+        let name = release.to_string();
+        let mut expected = BTreeSet::new();
+        for (gv, names) in summary["releases"][&name]["groupVersions"]
+            .as_object()
+            .unwrap()
+        {
+            for n in names.as_array().unwrap() {
+                expected.insert(format!("{gv}/{}", n.as_str().unwrap()));
+            }
+        }
+        let mut served = BTreeSet::new();
+        for g in &catalog(&name, "api/all=true").groups {
+            for v in &g.versions {
+                let gv = v.group_version();
+                for r in &v.resources {
+                    served.insert(format!("{gv}/{}", r.resource));
+                    for s in &r.subresources {
+                        served.insert(format!("{gv}/{}/{}", r.resource, s.name));
+                    }
+                }
+            }
+        }
         assert_eq!(
-            filter(group, RELEASE_ONLY_GVS),
-            filter(upstream, SNAPSHOT_ONLY_GVS),
-            "{}",
-            group.name()
+            served.difference(&expected).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{name}: served but not in the client"
+        );
+        assert_eq!(
+            expected.difference(&served).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "{name}: in the client but not served"
         );
     }
+}
+
+/// Spot checks of facts per release, each verified against that
+/// release's Python client.
+#[test]
+fn release_facts_1_33_to_1_37() {
+    let serves = |release: &str, g: &str, ver: &str, r: &str| {
+        catalog(release, "api/all=true")
+            .resource(g, ver, r)
+            .is_some()
+    };
+    // ValidatingAdmissionPolicy v1beta1: 1.33 only.
+    let vap = (
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "validatingadmissionpolicies",
+    );
+    assert!(serves("1.33", vap.0, vap.1, vap.2));
+    assert!(!serves("1.34", vap.0, vap.1, vap.2));
+    // DRA v1 from 1.34; the v1alpha3 ResourceClaim is 1.33 only.
+    assert!(!serves("1.33", "resource.k8s.io", "v1", "resourceclaims"));
+    assert!(serves("1.34", "resource.k8s.io", "v1", "resourceclaims"));
+    assert!(serves(
+        "1.33",
+        "resource.k8s.io",
+        "v1alpha3",
+        "resourceclaims"
+    ));
+    assert!(!serves(
+        "1.34",
+        "resource.k8s.io",
+        "v1alpha3",
+        "resourceclaims"
+    ));
+    // VolumeAttributesClass v1alpha1 through 1.34, v1beta1 through 1.36.
+    let vac = "volumeattributesclasses";
+    assert!(serves("1.34", "storage.k8s.io", "v1alpha1", vac));
+    assert!(!serves("1.35", "storage.k8s.io", "v1alpha1", vac));
+    assert!(serves("1.36", "storage.k8s.io", "v1beta1", vac));
+    assert!(!serves("1.37", "storage.k8s.io", "v1beta1", vac));
+    // StorageVersionMigration: v1alpha1 to 1.34, v1beta1 from 1.35, v1 in 1.37.
+    let svm = ("storagemigration.k8s.io", "storageversionmigrations");
+    assert!(serves("1.34", svm.0, "v1alpha1", svm.1));
+    assert!(!serves("1.35", svm.0, "v1alpha1", svm.1));
+    assert!(serves("1.35", svm.0, "v1beta1", svm.1));
+    assert!(!serves("1.36", svm.0, "v1", svm.1));
+    assert!(serves("1.37", svm.0, "v1", svm.1));
+    // PodCertificateRequest v1alpha1 in 1.34 only.
+    let pcr = ("certificates.k8s.io", "v1alpha1", "podcertificaterequests");
+    assert!(!serves("1.33", pcr.0, pcr.1, pcr.2));
+    assert!(serves("1.34", pcr.0, pcr.1, pcr.2));
+    assert!(!serves("1.35", pcr.0, pcr.1, pcr.2));
+    // lifecycle.k8s.io is new in 1.37; the group does not exist before.
+    assert!(serves(
+        "1.37",
+        "lifecycle.k8s.io",
+        "v1alpha1",
+        "evictionrequests"
+    ));
+    assert!(
+        catalog("1.36", "api/all=true")
+            .group("lifecycle.k8s.io")
+            .is_none()
+    );
+    // LeaseCandidate is served in every supported release (v1alpha2, v1beta1).
+    for release in ["1.33", "1.37"] {
+        assert!(serves(
+            release,
+            "coordination.k8s.io",
+            "v1alpha2",
+            "leasecandidates"
+        ));
+        assert!(serves(
+            release,
+            "coordination.k8s.io",
+            "v1beta1",
+            "leasecandidates"
+        ));
+    }
+    // A subresource later than its resource: csinodes/status from 1.37 and
+    // the v1alpha3 devicetaintrules/status from 1.35.
+    let status = |release: &str, g: &str, ver: &str, r: &str| {
+        catalog(release, "api/all=true")
+            .resource(g, ver, r)
+            .and_then(|r| r.subresource("status"))
+            .is_some()
+    };
+    assert!(!status("1.36", "storage.k8s.io", "v1", "csinodes"));
+    assert!(status("1.37", "storage.k8s.io", "v1", "csinodes"));
+    assert!(!status(
+        "1.34",
+        "resource.k8s.io",
+        "v1alpha3",
+        "devicetaintrules"
+    ));
+    assert!(status(
+        "1.35",
+        "resource.k8s.io",
+        "v1alpha3",
+        "devicetaintrules"
+    ));
+    // By default (GA only) 1.33 serves no resource.k8s.io at all.
+    assert!(catalog("1.33", "").group("resource.k8s.io").is_none());
+    assert!(catalog("1.34", "").group("resource.k8s.io").is_some());
 }
 
 #[test]
@@ -779,7 +876,7 @@ fn legacy_resource_lists_match_snapshots() {
 
 #[test]
 fn legacy_group_documents_match_snapshots() {
-    let c = catalog("1.36", "api/all=true");
+    let c = catalog("1.37", "api/all=true");
     let api: APIVersions = serde_json::from_str(&reference("api.json")).unwrap();
     let ours = c.legacy_api_versions();
     assert_eq!(
@@ -797,27 +894,12 @@ fn legacy_group_documents_match_snapshots() {
     for group in &list.groups {
         let upstream = apis.groups.iter().find(|g| g.name == group.name).unwrap();
         assert_eq!(Some(&group.preferred_version), group.versions.first());
-        let upstream_preferred = upstream.preferred_version.version.as_str();
-        if !SNAPSHOT_ONLY_GVS.contains(&(group.name.as_str(), upstream_preferred)) {
-            assert_eq!(
-                group.preferred_version, upstream.preferred_version,
-                "{}",
-                group.name
-            );
-        }
-        let versions = |g: &APIGroup, skip: &[(&str, &str)]| -> Vec<GroupVersionForDiscovery> {
-            g.versions
-                .iter()
-                .filter(|v| !skip.contains(&(g.name.as_str(), v.version.as_str())))
-                .cloned()
-                .collect()
-        };
         assert_eq!(
-            versions(group, RELEASE_ONLY_GVS),
-            versions(upstream, SNAPSHOT_ONLY_GVS),
+            group.preferred_version, upstream.preferred_version,
             "{}",
             group.name
         );
+        assert_eq!(group.versions, upstream.versions, "{}", group.name);
         assert!(group.kind.is_empty() && group.api_version.is_empty());
     }
     let apps = c.legacy_group("apps").unwrap();
@@ -827,7 +909,11 @@ fn legacy_group_documents_match_snapshots() {
     );
     assert_eq!(apps.preferred_version.group_version, "apps/v1");
     assert!(c.legacy_group("").is_none());
-    assert!(c.legacy_group("lifecycle.k8s.io").is_none());
+    assert!(
+        catalog("1.36", "api/all=true")
+            .legacy_group("lifecycle.k8s.io")
+            .is_none()
+    );
 }
 
 #[test]
@@ -915,7 +1001,7 @@ fn aggregated_core_is_api_v1_in_v2_form() {
 /// but the additions.
 #[test]
 fn legacy_documents_from_aggregated_data_match_the_catalogs() {
-    for version in ["1.35", "1.36"] {
+    for version in ["1.33", "1.34", "1.35", "1.36", "1.37"] {
         let c = catalog(version, "api/all=true");
         let mut aggregated = c.aggregated_core().items;
         aggregated.extend(c.aggregated_apis().items);

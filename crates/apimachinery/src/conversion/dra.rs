@@ -15,9 +15,10 @@
 
 use serde_json::{Map, Value};
 
-/// Whether `version` has `v1beta1`'s shapes.
+/// Whether `version` has `v1beta1`'s shapes (`v1alpha3`, served until
+/// 1.33, is the version `v1beta1` was copied from).
 fn is_beta1(version: &str) -> bool {
-    version == "v1beta1"
+    version == "v1beta1" || version == "v1alpha3"
 }
 
 pub(super) fn convert(kind: &str, from: &str, to: &str, mut obj: Value) -> Value {

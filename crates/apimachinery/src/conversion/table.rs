@@ -20,8 +20,9 @@ pub enum Between {
     /// Workload `v1alpha1` ↔ `v1alpha2` (`workload`).
     Workload,
     /// Not converted: only `apiVersion` changes, fields one version lacks
-    /// reach its clients as they were stored (no resource of the catalog
-    /// today; a new one must be listed in `docs/ARCHITECTURE.md`).
+    /// reach its clients as they were stored (PodCertificateRequest,
+    /// PodGroup, StorageVersionMigration `v1alpha1`; each is listed in
+    /// `docs/ARCHITECTURE.md`).
     Unconverted,
 }
 
@@ -75,7 +76,9 @@ impl MultiVersion {
 /// a release stores a resource in a version the previous release can read,
 /// so a version new in release N becomes the storage version in N+1
 /// (MutatingAdmissionPolicy `v1`, new in 1.36, is stored as `v1beta1` by
-/// 1.36; DeviceTaintRule `v1beta2` likewise).
+/// 1.36 and as `v1` by 1.37; DeviceTaintRule `v1beta2` likewise). Where the
+/// previous release serves no version of the resource (alpha versions
+/// replaced outright), the release stores its own highest version.
 pub static MULTI_VERSION: &[MultiVersion] = &[
     MultiVersion {
         group: "autoscaling",
@@ -83,15 +86,23 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "HorizontalPodAutoscaler",
         same_schema: &[&["v2"], &["v1"]],
         between: Between::HorizontalPodAutoscaler,
-        storage: &[(35, "v2")],
+        storage: &[(33, "v2")],
     },
     MultiVersion {
         group: "certificates.k8s.io",
         resource: "clustertrustbundles",
         kind: "ClusterTrustBundle",
-        same_schema: &[&["v1beta1", "v1alpha1"]],
+        same_schema: &[&["v1", "v1beta1", "v1alpha1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1beta1")],
+        storage: &[(33, "v1alpha1"), (34, "v1beta1")],
+    },
+    MultiVersion {
+        group: "certificates.k8s.io",
+        resource: "podcertificaterequests",
+        kind: "PodCertificateRequest",
+        same_schema: &[&["v1"], &["v1beta1"], &["v1alpha1"]],
+        between: Between::Unconverted,
+        storage: &[(34, "v1alpha1"), (35, "v1beta1")],
     },
     MultiVersion {
         group: "networking.k8s.io",
@@ -99,7 +110,7 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "IPAddress",
         same_schema: &[&["v1", "v1beta1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1")],
     },
     MultiVersion {
         group: "networking.k8s.io",
@@ -107,15 +118,15 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "ServiceCIDR",
         same_schema: &[&["v1", "v1beta1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1")],
     },
     MultiVersion {
         group: "storage.k8s.io",
         resource: "volumeattributesclasses",
         kind: "VolumeAttributesClass",
-        same_schema: &[&["v1", "v1beta1"]],
+        same_schema: &[&["v1", "v1beta1", "v1alpha1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1beta1"), (35, "v1")],
     },
     MultiVersion {
         group: "admissionregistration.k8s.io",
@@ -123,7 +134,7 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "MutatingAdmissionPolicy",
         same_schema: &[&["v1", "v1beta1", "v1alpha1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1beta1")],
+        storage: &[(33, "v1alpha1"), (35, "v1beta1"), (37, "v1")],
     },
     MultiVersion {
         group: "admissionregistration.k8s.io",
@@ -131,15 +142,39 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "MutatingAdmissionPolicyBinding",
         same_schema: &[&["v1", "v1beta1", "v1alpha1"]],
         between: Between::Nothing,
-        storage: &[(35, "v1beta1")],
+        storage: &[(33, "v1alpha1"), (35, "v1beta1"), (37, "v1")],
+    },
+    MultiVersion {
+        group: "admissionregistration.k8s.io",
+        resource: "validatingadmissionpolicies",
+        kind: "ValidatingAdmissionPolicy",
+        same_schema: &[&["v1", "v1beta1"]],
+        between: Between::Nothing,
+        storage: &[(33, "v1")],
+    },
+    MultiVersion {
+        group: "admissionregistration.k8s.io",
+        resource: "validatingadmissionpolicybindings",
+        kind: "ValidatingAdmissionPolicyBinding",
+        same_schema: &[&["v1", "v1beta1"]],
+        between: Between::Nothing,
+        storage: &[(33, "v1")],
     },
     MultiVersion {
         group: "scheduling.k8s.io",
         resource: "workloads",
         kind: "Workload",
-        same_schema: &[&["v1alpha2"], &["v1alpha1"]],
+        same_schema: &[&["v1beta1", "v1alpha3"], &["v1alpha2"], &["v1alpha1"]],
         between: Between::Workload,
-        storage: &[(35, "v1alpha1"), (36, "v1alpha2")],
+        storage: &[(35, "v1alpha1"), (36, "v1alpha2"), (37, "v1beta1")],
+    },
+    MultiVersion {
+        group: "scheduling.k8s.io",
+        resource: "podgroups",
+        kind: "PodGroup",
+        same_schema: &[&["v1beta1", "v1alpha3"], &["v1alpha2"]],
+        between: Between::Unconverted,
+        storage: &[(36, "v1alpha2"), (37, "v1beta1")],
     },
     MultiVersion {
         group: "coordination.k8s.io",
@@ -147,46 +182,54 @@ pub static MULTI_VERSION: &[MultiVersion] = &[
         kind: "LeaseCandidate",
         same_schema: &[&["v1beta1", "v1alpha2"]],
         between: Between::Nothing,
-        storage: &[(35, "v1beta1")],
+        storage: &[(33, "v1alpha2"), (34, "v1beta1")],
     },
     MultiVersion {
         group: "resource.k8s.io",
         resource: "deviceclasses",
         kind: "DeviceClass",
-        same_schema: &[&["v1", "v1beta2", "v1beta1"]],
+        same_schema: &[&["v1", "v1beta2", "v1beta1", "v1alpha3"]],
         between: Between::Nothing,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1beta1"), (34, "v1beta2"), (35, "v1")],
     },
     MultiVersion {
         group: "resource.k8s.io",
         resource: "resourceclaims",
         kind: "ResourceClaim",
-        same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
+        same_schema: &[&["v1", "v1beta2"], &["v1beta1", "v1alpha3"]],
         between: Between::ResourceV1beta1,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1beta1"), (34, "v1beta2"), (35, "v1")],
     },
     MultiVersion {
         group: "resource.k8s.io",
         resource: "resourceclaimtemplates",
         kind: "ResourceClaimTemplate",
-        same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
+        same_schema: &[&["v1", "v1beta2"], &["v1beta1", "v1alpha3"]],
         between: Between::ResourceV1beta1,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1beta1"), (34, "v1beta2"), (35, "v1")],
     },
     MultiVersion {
         group: "resource.k8s.io",
         resource: "resourceslices",
         kind: "ResourceSlice",
-        same_schema: &[&["v1", "v1beta2"], &["v1beta1"]],
+        same_schema: &[&["v1", "v1beta2"], &["v1beta1", "v1alpha3"]],
         between: Between::ResourceV1beta1,
-        storage: &[(35, "v1")],
+        storage: &[(33, "v1beta1"), (34, "v1beta2"), (35, "v1")],
     },
     MultiVersion {
         group: "resource.k8s.io",
         resource: "devicetaintrules",
         kind: "DeviceTaintRule",
-        same_schema: &[&["v1beta2", "v1alpha3"]],
+        same_schema: &[&["v1", "v1beta2", "v1alpha3"]],
         between: Between::Nothing,
-        storage: &[(35, "v1alpha3")],
+        storage: &[(33, "v1alpha3"), (37, "v1beta2")],
+    },
+    MultiVersion {
+        group: "storagemigration.k8s.io",
+        resource: "storageversionmigrations",
+        kind: "StorageVersionMigration",
+        same_schema: &[&["v1", "v1beta1"], &["v1alpha1"]],
+        between: Between::Unconverted,
+        storage: &[(33, "v1alpha1"), (35, "v1beta1")],
     },
 ];

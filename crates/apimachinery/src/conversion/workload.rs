@@ -6,7 +6,9 @@
 //! schedulingPolicy}`. What only `v1alpha2` has (a template's
 //! `disruptionMode`, `priority`, `priorityClassName`, `resourceClaims`,
 //! `schedulingConstraints`) does not reach `v1alpha1` clients, and an update
-//! through `v1alpha1` drops it.
+//! through `v1alpha1` drops it. `v1alpha3` and `v1beta1` (1.37, one
+//! schema) are not converted to or from the older alphas: 1.37 serves
+//! neither of those, and no conversion is known to map them.
 //!
 //! Pure; fields of the wrong type are left as they are.
 

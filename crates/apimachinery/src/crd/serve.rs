@@ -348,6 +348,7 @@ pub fn resource_infos(crd: &CustomResourceDefinition) -> Vec<ResourceInfo> {
                 subresources,
                 since: None,
                 until: None,
+                subresource_since: Vec::new(),
             }
         })
         .collect()

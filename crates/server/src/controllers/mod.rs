@@ -12,6 +12,7 @@ pub(crate) mod lease;
 pub(crate) mod namespaces;
 pub(crate) mod peers;
 pub(crate) mod rbac;
+pub(crate) mod storage_versions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,9 @@ pub(crate) struct Settings {
     /// `--apiservice-removal-grace`: how long no live server must serve a
     /// group/version before its local APIService is removed.
     pub(crate) apiservice_grace: Duration,
+    /// Whether the `StorageVersionAPI` gate is on (the group/version must
+    /// also be enabled for StorageVersions to be recorded).
+    pub(crate) storage_versions: bool,
     /// The `kubernetes` Service's ClusterIP and this server's secure port.
     pub(crate) service: kubernetes_service::Settings,
 }
@@ -74,6 +78,7 @@ pub(crate) fn spawn(state: Arc<State>, settings: Settings) -> JoinHandle<()> {
             ),
             kubernetes_service::run(Arc::clone(&state), settings.service),
             apiservices::run(Arc::clone(&state), settings.apiservice_grace),
+            storage_versions::run(Arc::clone(&state), settings.storage_versions),
             identity::run_gc(Arc::clone(&state), timing.gc_period),
             endpoint,
             peers,
