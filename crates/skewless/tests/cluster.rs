@@ -520,3 +520,69 @@ async fn upgrades_that_hang_or_kill_servers_show_no_false_404() {
     }
     cluster.ok(&["down"]);
 }
+
+/// `cluster status` flags the resources whose StorageVersion shows the
+/// servers writing different versions: a 1.36 server stores
+/// MutatingAdmissionPolicy as v1beta1 (so 1.35 can read it), a 1.37 server
+/// as v1; Deployments agree and are not flagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_flags_storage_versions_that_differ() {
+    let cluster = Cluster::new();
+    cluster.ok(&[
+        "up",
+        "--detach",
+        "--base-port",
+        "0",
+        "--servers",
+        "2",
+        "--versions",
+        "1.36,1.37",
+        "--feature-gates=StorageVersionAPI=true",
+        "--runtime-config",
+        "internal.apiserver.k8s.io/v1alpha1=true",
+    ]);
+    let map = "admissionregistration.k8s.io.mutatingadmissionpolicies";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        let out = cluster.run(&["status", "-o", "json"]);
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let flagged = status["storage_versions_differ"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|l| l.as_str().unwrap_or("").starts_with(map)));
+        if flagged || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let differ: Vec<&str> = status["storage_versions_differ"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no storage_versions_differ: {status:#}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let line = differ
+        .iter()
+        .find(|l| l.starts_with(map))
+        .unwrap_or_else(|| panic!("{map} not flagged: {status:#}"));
+    assert!(
+        line.contains("=admissionregistration.k8s.io/v1beta1"),
+        "{line}"
+    );
+    assert!(
+        line.contains("=admissionregistration.k8s.io/v1,")
+            || line.ends_with("=admissionregistration.k8s.io/v1"),
+        "{line}"
+    );
+    assert!(
+        !differ.iter().any(|l| l.starts_with("apps.deployments")),
+        "{differ:?}"
+    );
+    let table = String::from_utf8_lossy(&cluster.run(&["status"]).stdout).into_owned();
+    assert!(
+        table.contains(&format!("storage versions differ: {map}")),
+        "{table}"
+    );
+    let listed = cluster.kubectl("skewless", &["get", "storageversions"]);
+    assert!(listed.contains(map), "{listed}");
+    cluster.ok(&["down"]);
+}

@@ -1,7 +1,9 @@
 //! `skewless cluster status`: per server its ID, version, address,
 //! readiness, the resources only it serves (from each server's local
 //! `profile=nopeer` discovery), and requests rerouted in and out (from
-//! `/metrics`), then one line saying whether the control plane is mixed.
+//! `/metrics`), then one line saying whether the control plane is mixed,
+//! and the resources whose StorageVersion says the servers write different
+//! versions (when the StorageVersion API is on).
 //!
 //! Read-only: it never changes the state file or a server.
 
@@ -58,6 +60,9 @@ struct ClusterStatus {
     mixed: bool,
     summary: String,
     servers: Vec<ServerStatus>,
+    /// `<group>.<resource>: <server>=<version>, ...` for each StorageVersion
+    /// whose servers disagree; empty when they agree or the API is off.
+    storage_versions_differ: Vec<String>,
 }
 
 pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -65,6 +70,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
     let creds = layout.credentials()?;
     let mut servers = Vec::new();
     let mut served: Vec<Option<Served>> = Vec::new();
+    let mut storage_versions_differ = None;
     for s in &state.servers {
         let pid = process::running_pid(s);
         let client = creds.client(s.port);
@@ -89,6 +95,9 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             counters = discovery::proxy_counters(&client).await.ok();
             local = discovery::served(&client, discovery::NOPEER).await.ok();
             links = discovery::peer_links(&client).await.unwrap_or_default();
+            if storage_versions_differ.is_none() {
+                storage_versions_differ = storage_version_disagreements(&client).await;
+            }
         }
         served.push(local);
         servers.push(ServerStatus {
@@ -169,6 +178,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
         mixed,
         summary,
         servers,
+        storage_versions_differ: storage_versions_differ.unwrap_or_default(),
     };
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
@@ -245,6 +255,55 @@ fn print_table(status: &ClusterStatus) {
     println!();
     println!("storage: {}", status.storage);
     println!("{}", status.summary);
+    for d in &status.storage_versions_differ {
+        println!("storage versions differ: {d}");
+    }
+}
+
+/// The StorageVersions (`internal.apiserver.k8s.io/v1alpha1`) whose
+/// condition `AllEncodingVersionsEqual` is False, each with every server's
+/// encoding version; `None` when the list could not be read (the API off
+/// answers 404: nothing to flag, `Some` of nothing).
+async fn storage_version_disagreements(client: &skewless_local::Client) -> Option<Vec<String>> {
+    let path = "/apis/internal.apiserver.k8s.io/v1alpha1/storageversions";
+    let r = client.get(path, Duration::from_secs(5)).await.ok()?;
+    if r.status == 404 {
+        return Some(Vec::new());
+    }
+    let list = r.json().ok()?;
+    let items = list["items"].as_array()?;
+    Some(
+        items
+            .iter()
+            .filter(|sv| {
+                sv["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "AllEncodingVersionsEqual" && c["status"] == "False")
+                })
+            })
+            .map(|sv| {
+                let entries = sv["status"]["storageVersions"]
+                    .as_array()
+                    .map(|es| {
+                        es.iter()
+                            .map(|e| {
+                                format!(
+                                    "{}={}",
+                                    e["apiServerID"].as_str().unwrap_or("?"),
+                                    e["encodingVersion"].as_str().unwrap_or("?")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{}: {entries}",
+                    sv["metadata"]["name"].as_str().unwrap_or("?")
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The peer-link matrix: who reaches whom, how fresh its view of the
