@@ -68,12 +68,19 @@ pub struct UpArgs {
     timeout: Duration,
 }
 
-/// The default versions for `n` servers: the oldest supported for all but
-/// the last, the newest for the last (one server: the newest).
+/// The default versions for `n` servers: the release before the default
+/// `--emulated-version` for all but the last, the default for the last
+/// (one server: the default): one minor of skew, whatever releases the
+/// catalog supports besides.
 fn default_versions(n: usize) -> Vec<String> {
-    let supported = EmulatedVersion::supported();
-    let oldest = supported.first().copied().unwrap_or_default().to_string();
-    let newest = EmulatedVersion::latest().to_string();
+    let default = EmulatedVersion::default();
+    let previous = EmulatedVersion::supported()
+        .iter()
+        .copied()
+        .filter(|v| *v < default)
+        .max()
+        .unwrap_or(default);
+    let (oldest, newest) = (previous.to_string(), default.to_string());
     (0..n)
         .map(|i| {
             if i + 1 == n {
