@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use skewless_apimachinery::catalog::{Catalog, EmulatedVersion, RuntimeConfig};
-use skewless_testkit::{Identity, Kubectl, Pki, ServerProcess, Storage, eventually, start_peer_at};
+use skewless_testkit::{
+    Identity, Kubectl, Pki, ServerProcess, Storage, etcd_endpoints, etcd_prefix, eventually,
+    start_peer_at,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
@@ -147,6 +150,19 @@ async fn each_emulated_release_serves_its_catalog() {
         }
         let names = lines(&k.ok(&["api-resources", "-o", "name"]));
         assert_eq!(names, catalog_resource_names(release), "{release}");
+        // The OpenAPI v3 index has a document for exactly what is served.
+        let index = client.get("/openapi/v3").await.json();
+        let paths: BTreeSet<String> = index["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|p| {
+                p.strip_prefix("apis/")
+                    .map(str::to_owned)
+                    .or_else(|| p.strip_prefix("api/").map(str::to_owned))
+            })
+            .collect();
+        assert_eq!(paths, catalog_api_versions(release), "{release}");
         server.terminate().await;
     }
 }
@@ -197,9 +213,19 @@ fn condition(obj: &Value) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storage_versions_record_each_server_and_forget_a_gone_one() {
+async fn storage_versions_record_each_server_and_forget_a_gone_one_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    storage_versions_across_releases(Storage::SharedSqlite(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_versions_record_each_server_and_forget_a_gone_one_on_etcd() {
+    let (endpoints, _etcd) = etcd_endpoints().await;
+    let prefix = etcd_prefix("storage-versions");
+    storage_versions_across_releases(Storage::EtcdPrefix(endpoints, prefix)).await;
+}
+
+async fn storage_versions_across_releases(storage: Storage) {
     let pki = Pki::generate();
     let flags = [
         "--feature-gates=StorageVersionAPI=true",
