@@ -130,6 +130,10 @@ const PRIORITIES: &[GroupPriority] = &[
     ("internal.apiserver.k8s.io", 16000, &[("v1alpha1", 9)]),
     ("resource.k8s.io", 15900, &[]),
     ("storagemigration.k8s.io", 15800, &[]),
+    // New in 1.37 and last in that release's discovery order: upstream's
+    // rule for a new group (the lowest group priority minus 100, version 9);
+    // inferred, not read from a 1.37 table.
+    ("lifecycle.k8s.io", 15700, &[("v1alpha1", 9)]),
 ];
 
 /// `(groupPriorityMinimum, versionPriority)` of a built-in group/version:
