@@ -344,9 +344,11 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
             holder: format!("{server_id}_{}", uuid::Uuid::new_v4()),
             peer_address: gate.then_some(peer_address),
             client_address: client_advertise_address(&opts, addr).map(|a| a.to_string()),
+            // As upstream: the StorageVersion manager needs server identity.
             storage_versions: opts
                 .feature_gates
-                .enabled(controllers::storage_versions::GATE),
+                .enabled(controllers::storage_versions::GATE)
+                && opts.feature_gates.enabled("APIServerIdentity"),
             service: controllers::kubernetes_service::Settings {
                 cluster_ip: opts.service_cluster_ip_range.first_address(),
                 target_port: addr.port(),
