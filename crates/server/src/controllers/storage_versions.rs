@@ -18,7 +18,7 @@
 //!
 //! The object logic ([`record`], [`collect`]) is pure; only [`run`] does I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -307,21 +307,29 @@ async fn live_servers(api: &State) -> Result<BTreeSet<String>, StoreError> {
     Ok(out)
 }
 
+/// One pass: one listing of the StorageVersions, this server's entries
+/// written where they differ, then the entries of gone servers collected
+/// (from a second listing, so the revisions are those just written).
 async fn reconcile(api: &State) -> Result<(), StoreError> {
     let now = object::now_rfc3339();
+    let prefix = format!("{}{RESOURCE}/", storage::group_prefix(GROUP));
+    let listed = api.store.list(&prefix, ListOptions::default()).await?;
+    let existing: BTreeMap<&str, &skewless_store::KeyValue> = listed
+        .items
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv))
+        .collect();
     for entry in local_entries(api.registry.builtin()) {
         let key = key_of(&entry.name);
-        let current = api.store.get(&key).await?;
-        let parsed = current
-            .as_ref()
-            .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok());
+        let current = existing.get(key.as_str()).copied();
+        let parsed = current.and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok());
         if current.is_some() && parsed.is_none() {
             continue;
         }
         let Some(mut updated) = record(parsed.as_ref(), &api.server_id, &entry, &now) else {
             continue;
         };
-        let result = match &current {
+        let result = match current {
             Some(kv) => storage::update_json(api.store.as_ref(), &key, &updated, kv.mod_revision)
                 .await
                 .map(|_| ()),
@@ -343,7 +351,6 @@ async fn reconcile(api: &State) -> Result<(), StoreError> {
         }
     }
     let live = live_servers(api).await?;
-    let prefix = format!("{}{RESOURCE}/", storage::group_prefix(GROUP));
     let listed = api.store.list(&prefix, ListOptions::default()).await?;
     for kv in &listed.items {
         let Ok(obj) = serde_json::from_slice::<Value>(&kv.value) else {
