@@ -9,6 +9,7 @@
 //! server fails to start, the ones already started are stopped.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,11 @@ pub struct UpArgs {
     /// How long each server may take to become ready.
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
+    /// The skewless build server N runs (1 is the first), as N=PATH;
+    /// without `N=`, of every server. Repeatable. Servers without one run
+    /// this binary [default: the previous run's].
+    #[arg(long = "binary", value_name = "[N=]PATH")]
+    binary: Vec<String>,
 }
 
 /// The default versions for `n` servers: the oldest supported for all but
@@ -132,6 +138,43 @@ fn runtime_configs(values: &[String], n: usize) -> anyhow::Result<Vec<String>> {
     Ok(per_server.into_iter().map(|c| c.join(",")).collect())
 }
 
+/// Splits the repeated `--binary` values into one binary per server
+/// (`None`: this one); each must be an executable file.
+fn binaries(values: &[String], n: usize) -> anyhow::Result<Vec<Option<PathBuf>>> {
+    let mut per_server = vec![None; n];
+    for value in values {
+        let (target, path) = match value.split_once('=') {
+            Some((i, rest)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
+                let index: usize = i
+                    .parse()
+                    .with_context(|| format!("--binary {value}: bad server number"))?;
+                if !(1..=n).contains(&index) {
+                    bail!("--binary {value}: there is no server {index} (servers are 1 to {n})");
+                }
+                (Some(index - 1), rest)
+            }
+            _ => (None, value.as_str()),
+        };
+        let path = executable(path).with_context(|| format!("--binary {value}"))?;
+        match target {
+            Some(i) => per_server[i] = Some(path),
+            None => per_server.iter_mut().for_each(|b| *b = Some(path.clone())),
+        }
+    }
+    Ok(per_server)
+}
+
+/// `path` made absolute, when it is an executable file.
+pub fn executable(path: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::path::absolute(path).with_context(|| format!("resolving {path}"))?;
+    let meta = std::fs::metadata(&path).with_context(|| format!("{}", path.display()))?;
+    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+        bail!("{} is not an executable file", path.display());
+    }
+    Ok(path)
+}
+
 /// Flags over the previous run's settings over defaults.
 fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<ClusterState> {
     let versions_flag = args.versions.as_deref().map(parse_versions).transpose()?;
@@ -157,6 +200,21 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
             }
             _ => default_versions(n),
         },
+    };
+    let ids: Vec<String> = (0..n).map(|i| format!("skewless-{}", i + 1)).collect();
+    let pairs: Vec<(&str, &str)> = ids
+        .iter()
+        .zip(&versions)
+        .map(|(i, v)| (i.as_str(), v.as_str()))
+        .collect();
+    super::skew::check(&pairs).context("--versions")?;
+    let binaries = if args.binary.is_empty() {
+        match same_count {
+            Some(p) => p.servers.iter().map(|s| s.binary.clone()).collect(),
+            None => vec![None; n],
+        }
+    } else {
+        binaries(&args.binary, n)?
     };
     let runtime = if args.runtime_config.is_empty() {
         match same_count {
@@ -242,15 +300,17 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
         feature_gates,
         servers: (0..n)
             .map(|i| ServerState {
-                id: format!("skewless-{}", i + 1),
+                id: ids[i].clone(),
                 version: versions[i].clone(),
                 runtime_config: runtime[i].clone(),
                 port: ports[i],
                 pid: None,
                 restarting: false,
+                binary: binaries[i].clone(),
             })
             .collect(),
         supervisor_pid: None,
+        upgrade: previous.and_then(|p| p.upgrade.clone()),
     })
 }
 
@@ -712,6 +772,7 @@ mod tests {
             feature_gates: None,
             detach: false,
             timeout: Duration::from_secs(60),
+            binary: Vec::new(),
         };
         f(&mut a);
         a
