@@ -107,9 +107,7 @@ pub(crate) fn lease_object(
     if let Some(addr) = &advertise.client {
         annotations.insert(ADVERTISE_ANNOTATION.into(), json!(addr));
     }
-    if !annotations.is_empty() {
-        meta["annotations"] = Value::Object(annotations);
-    }
+    meta["annotations"] = Value::Object(annotations);
     json!({
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",

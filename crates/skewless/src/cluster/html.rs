@@ -17,13 +17,15 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn row(p: &PhaseReport) -> String {
+/// A phase's table row; `number` is its band's label in the charts.
+fn row(number: Option<usize>, p: &PhaseReport) -> String {
     let run = match (p.workload_runs, p.workload_failures) {
         (Some(r), Some(f)) => format!("<td>{f}/{r}</td>"),
         _ => String::new(),
     };
     format!(
-        "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{:.1}</td><td>{:.0}%</td>{run}</tr>",
+        "<tr><td>{}{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{:.1}</td><td>{:.0}%</td>{run}</tr>",
+        number.map(|n| format!("{n}. ")).unwrap_or_default(),
         esc(&p.name),
         esc(&p.step),
         p.seconds,
@@ -51,8 +53,13 @@ pub fn render(report: &Report) -> String {
     } else {
         ""
     };
-    let mut rows: String = report.phases.iter().map(row).collect();
-    rows.push_str(&row(&report.total).replace("<tr>", "<tr class=\"total\">"));
+    let mut rows: String = report
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| row(Some(i + 1), p))
+        .collect();
+    rows.push_str(&row(None, &report.total).replace("<tr>", "<tr class=\"total\">"));
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -84,7 +91,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}.pass{color:#1a7f37}.fail,.bad{color:#c62828;font-weight:bold}
 .chart{margin:8px 0}.chart h2{font-size:13px;margin:0;color:#555}
 svg{background:#fff;border:1px solid #ddd}svg text{font-size:10px;fill:#555}
-.band0{fill:#f4f6fa}.band1{fill:#e9edf5}
+.band0{fill:#f4f6fa}.band1{fill:#e9edf5}svg text.phase{fill:#99a}
 table{border-collapse:collapse;margin-top:16px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold}
 "#;
@@ -118,6 +125,9 @@ const JS: &str = r#"
       var band = el('rect', {x: x(p.start), y: 0, width: Math.max(0, x(p.end) - x(p.start)),
         height: height - B, 'class': 'band' + (i % 2)}, svg);
       el('title', {}, band, p.name);
+      if (x(p.end) - x(p.start) > 14) {
+        el('text', {x: x(p.start) + 3, y: 10, 'class': 'phase'}, svg, String(i + 1));
+      }
     });
     for (var s = 0; s <= tmax; s += Math.max(1, Math.ceil(tmax / 10))) {
       el('text', {x: x(s), y: height - 5, 'text-anchor': 'middle'}, svg, s + 's');

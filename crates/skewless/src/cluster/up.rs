@@ -660,7 +660,10 @@ fn print_summary(
     println!("  kubectl --context {DEV_USER} create configmap hello --from-literal=a=b");
     println!("  kubectl --context {DEV_USER} get secrets -n kube-system    # Forbidden");
     println!("  {}", display.command("status"));
-    println!("  {}", display.command("upgrade --to 1.36"));
+    println!(
+        "  {}",
+        display.command(&format!("upgrade --to {}", EmulatedVersion::latest()))
+    );
     println!("  {}", display.command("logs 1"));
     if detach {
         println!("  {}", display.command("down"));
