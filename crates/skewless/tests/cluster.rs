@@ -670,20 +670,20 @@ async fn multi_step_upgrade_on_sqlite() {
     cluster.ok(&["down"]);
 }
 
-/// The same the other way, on etcd: a rollback from the newest release to
-/// the oldest, one minor at a time.
+/// The same on etcd, and back: an upgrade from the oldest release to the
+/// newest, then a rollback to the oldest, one minor at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multi_step_rollback_on_etcd() {
+async fn multi_step_upgrade_and_rollback_on_etcd() {
     let (endpoints, _guard) = etcd_endpoints().await;
-    let prefix = skewless_testkit::etcd_prefix("cluster-rollback");
-    let all = supported();
+    let prefix = skewless_testkit::etcd_prefix("cluster-steps");
     let cluster = Cluster::new();
     let servers = endpoints.join(",");
     up_all_at(
         &cluster,
-        &all[all.len() - 1],
+        &supported()[0],
         &["--etcd-servers", &servers, "--etcd-prefix", &prefix],
     );
+    multi_step(&cluster, false);
     multi_step(&cluster, true);
     cluster.ok(&["down"]);
 }
