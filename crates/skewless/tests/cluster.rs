@@ -907,3 +907,136 @@ async fn run_failures_land_in_their_phase_and_the_html_report_renders() {
         "{dom}"
     );
 }
+
+/// An older skewless: a fixed commit of this repository from an earlier
+/// session (the aggregator merge), with the Mixed Version Proxy and the
+/// same `serve` flags, before the peer wire format was versioned.
+const OLD_COMMIT: &str = "8b2dd8833393f3a82dbe18189493240f84d52d46";
+/// What that build can emulate.
+const OLD_BUILD_VERSIONS: [&str; 2] = ["1.35", "1.36"];
+
+/// Builds [`OLD_COMMIT`] (once: its sources and target directory stay in
+/// `<target>/old-build/`, so later runs only check it is current) and
+/// returns its binary.
+fn old_build() -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo.join("target"));
+    let root = target.join("old-build");
+    let src = root.join(&OLD_COMMIT[..12]);
+    if !src.join("Cargo.toml").exists() {
+        let tmp = root.join(format!("{}.tmp", &OLD_COMMIT[..12]));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let unpacked = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "git -C '{}' archive --format=tar {OLD_COMMIT} | tar -x -C '{}'",
+                repo.display(),
+                tmp.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(
+            unpacked.success(),
+            "could not unpack {OLD_COMMIT} (does the checkout have its history?)"
+        );
+        std::fs::rename(&tmp, &src).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--locked", "-p", "skewless"])
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("CARGO_INCREMENTAL", "0")
+        // Without debug info: smaller and quicker, and never debugged.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building {OLD_COMMIT} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "old build {OLD_COMMIT}: {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    root.join("target/debug/skewless")
+}
+
+/// A cluster of the older build, mixed versions, upgraded server by
+/// server to this build (`--binary`) under the probe: old and new builds
+/// proxy to each other with no false 404 and no unexpected 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_from_an_older_build_to_this_one() {
+    let old = old_build();
+    let [v_old, v_new] = OLD_BUILD_VERSIONS;
+    let cluster = Cluster::new();
+    let versions = format!("{v_old},{v_old},{v_new}");
+    cluster.ok(&[
+        "up",
+        "--detach",
+        "--base-port",
+        "0",
+        "--versions",
+        &versions,
+        "--binary",
+        old.to_str().unwrap(),
+    ]);
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["binary"], old.to_str().unwrap(), "{status:#}");
+        // The older build predates the annotation: version 1.
+        assert_eq!(s["peer_protocol"], 1, "{status:#}");
+    }
+    assert!(cluster.ok(&["logs", "1"]).contains(old.to_str().unwrap()));
+
+    let this = std::fs::canonicalize(BIN).unwrap();
+    let (r, out) = upgrade_json(&cluster, &["--binary", this.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+    assert_eq!(r["total"]["errors"], 0, "{r:#}");
+    assert_eq!(
+        phase_names(&r),
+        [
+            "before".to_owned(),
+            format!("replace skewless-1 {v_old}->{v_old}"),
+            format!("replace skewless-2 {v_old}->{v_old}"),
+            format!("replace skewless-3 {v_new}->{v_new}"),
+            "after".to_owned()
+        ]
+    );
+    // Mixed builds proxied for each other while the versions differed.
+    assert!(r["total"]["rerouted"].as_u64().unwrap() > 0, "{r:#}");
+    let state = cluster.state();
+    for s in state["servers"].as_array().unwrap() {
+        assert_eq!(s["binary"], this.to_str().unwrap(), "{state:#}");
+    }
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["peer_protocol"], 1, "{status:#}");
+        assert_eq!(s["ready"], true, "{status:#}");
+    }
+    let lease = cluster.kubectl(
+        "skewless-1",
+        &[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            "skewless-1",
+            "-o",
+            "jsonpath={.metadata.annotations.skewless\\.io/peer-protocol}",
+        ],
+    );
+    assert_eq!(lease, "1");
+    cluster.ok(&["down"]);
+}
