@@ -36,7 +36,9 @@ pub struct UpArgs {
     #[arg(long)]
     servers: Option<usize>,
     /// Each server's emulated version, comma-separated; one version applies
-    /// to all [default: 1.35 for all but the last, which is 1.36].
+    /// to all; servers more than one minor apart are refused (the
+    /// version-skew policy) [default: the newest release for the last,
+    /// the one before it for the others].
     #[arg(long)]
     versions: Option<String>,
     /// `--runtime-config` of server N (1 is the first), as
@@ -74,12 +76,20 @@ pub struct UpArgs {
     binary: Vec<String>,
 }
 
-/// The default versions for `n` servers: the oldest supported for all but
+/// The default versions for `n` servers: a control plane half way through
+/// an upgrade to the newest release — the release before it for all but
 /// the last, the newest for the last (one server: the newest).
 fn default_versions(n: usize) -> Vec<String> {
     let supported = EmulatedVersion::supported();
-    let oldest = supported.first().copied().unwrap_or_default().to_string();
-    let newest = EmulatedVersion::latest().to_string();
+    let newest = EmulatedVersion::latest();
+    let oldest = supported
+        .iter()
+        .copied()
+        .filter(|v| *v < newest)
+        .max()
+        .unwrap_or(newest)
+        .to_string();
+    let newest = newest.to_string();
     (0..n)
         .map(|i| {
             if i + 1 == n {
@@ -797,7 +807,12 @@ mod tests {
     fn defaults_are_three_servers_with_the_newest_last() {
         let s = resolve(&args(|_| {}), None).unwrap();
         let v: Vec<&str> = s.servers.iter().map(|s| s.version.as_str()).collect();
-        assert_eq!(v, ["1.35", "1.35", "1.36"]);
+        let all: Vec<String> = EmulatedVersion::supported()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let (previous, newest) = (&all[all.len() - 2], &all[all.len() - 1]);
+        assert_eq!(v, [previous, previous, newest]);
         let ports: Vec<u16> = s.servers.iter().map(|s| s.port).collect();
         assert_eq!(ports, [6443, 6444, 6445]);
         assert_eq!(s.servers[2].id, "skewless-3");
