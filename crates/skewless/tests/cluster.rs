@@ -857,6 +857,8 @@ async fn run_failures_land_in_their_phase_and_the_html_report_renders() {
     let out = cluster.run(&[
         "upgrade",
         "--continue",
+        "--run",
+        "true",
         "--rate",
         "30",
         "--phase-duration",
@@ -895,7 +897,14 @@ async fn run_failures_land_in_their_phase_and_the_html_report_renders() {
         .unwrap();
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("data-rendered=\"true\""), "{dom}");
-    for series in ["requests", "false 404", "unexpected 5xx", "p99", "proxied"] {
+    for series in [
+        "requests",
+        "false 404",
+        "unexpected 5xx",
+        "p99",
+        "proxied",
+        "run failures",
+    ] {
         assert!(
             dom.contains(&format!("data-series=\"{series}\"")),
             "no {series} line: {dom}"

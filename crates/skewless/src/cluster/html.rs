@@ -3,8 +3,9 @@
 //!
 //! The page carries the JSON report in a `<script type="application/json">`
 //! element; its script draws the timelines from it: per second requests,
-//! false 404s, 5xx and p99 latency, per phase the proxied share, and each
-//! server's version (and when it was down), all over the phases' bands.
+//! false 404s, 5xx and p99 latency (and `--run` failures), per phase the
+//! proxied share, and each server's version (and when it was down), all
+//! over the phases' bands.
 //! The phase table is plain HTML, so it reads without JavaScript too.
 
 use super::report::{PhaseReport, Report};
@@ -167,6 +168,15 @@ const JS: &str = r#"
     share.push([p.end, p.proxied_share * 100]);
   });
   chart('proxied share per phase (%)', [{name: 'proxied', color: '#2da44e', points: share}]);
+  if (R.workload) {
+    var failed = R.series.map(function (p) { return [p.t + 0.5, 0]; });
+    R.workload.failures.forEach(function (f) {
+      var s = Math.floor(f.at);
+      if (failed[s]) failed[s][1] += 1;
+    });
+    chart('--run failures/s (the first ' + R.workload.failures.length + ' of ' + R.workload.failed +
+      ' in ' + R.workload.runs + ' runs)', [{name: 'run failures', color: '#c62828', points: failed}]);
+  }
 
   var ids = [];
   R.servers.forEach(function (e) { if (ids.indexOf(e.server) < 0) ids.push(e.server); });

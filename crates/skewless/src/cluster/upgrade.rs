@@ -91,6 +91,10 @@ pub struct UpgradeArgs {
     /// next live server in turn; its failures are reported per phase.
     #[arg(long, value_name = "CMD")]
     run: Option<String>,
+    /// How long one run of `--run` may take before it is killed (and
+    /// counted as failed); the rehearsal waits for the last run to end.
+    #[arg(long, default_value = "2m", value_parser = crate::duration::parse_duration)]
+    run_timeout: Duration,
     /// Probe requests per second, across all servers.
     #[arg(long, default_value_t = 40.0)]
     rate: f64,
@@ -412,7 +416,13 @@ pub async fn run(layout: &Layout, args: UpgradeArgs) -> anyhow::Result<ExitCode>
         timeline.record(&probe, s, true);
     }
     let workload = match &args.run {
-        Some(cmd) => Some(Workload::start(layout, &state, cmd, probe.view())?),
+        Some(cmd) => Some(Workload::start(
+            layout,
+            &state,
+            cmd,
+            args.run_timeout,
+            probe.view(),
+        )?),
         None => None,
     };
     tokio::time::sleep(args.phase_duration).await;

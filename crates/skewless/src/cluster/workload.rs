@@ -24,8 +24,6 @@ use tokio::sync::watch;
 use super::probe::ProbeView;
 use super::state::{ClusterState, DEFAULT_CONTEXT, Layout};
 
-/// How long one run may take before it is killed (and counted failed).
-const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// The least time between the starts of two runs.
 const MIN_PERIOD: Duration = Duration::from_millis(200);
 /// Failures recorded in detail (all are counted).
@@ -109,6 +107,7 @@ impl WorkloadReport {
 pub struct Workload {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<WorkloadReport>,
+    timeout: Duration,
 }
 
 /// What each run needs, per server.
@@ -120,10 +119,12 @@ struct Server {
 
 impl Workload {
     /// Writes one kubeconfig per server and starts running `command`.
+    /// A run taking longer than `timeout` is killed and counted failed.
     pub fn start(
         layout: &Layout,
         state: &ClusterState,
         command: &str,
+        timeout: Duration,
         view: ProbeView,
     ) -> anyhow::Result<Self> {
         let dir = layout.dir.join("run");
@@ -147,15 +148,19 @@ impl Workload {
         }
         let (stop, stopped) = watch::channel(false);
         let command = command.to_owned();
-        let task = tokio::spawn(run_loop(command, servers, view, stopped));
-        Ok(Self { stop, task })
+        let task = tokio::spawn(run_loop(command, timeout, servers, view, stopped));
+        Ok(Self {
+            stop,
+            task,
+            timeout,
+        })
     }
 
     /// Lets the run under way finish (bounded) and reports.
     pub async fn finish(self) -> WorkloadReport {
         self.stop.send_replace(true);
         let abort = self.task.abort_handle();
-        match tokio::time::timeout(RUN_TIMEOUT + Duration::from_secs(5), self.task).await {
+        match tokio::time::timeout(self.timeout + Duration::from_secs(5), self.task).await {
             Ok(Ok(report)) => report,
             _ => {
                 abort.abort();
@@ -199,6 +204,7 @@ fn tail(bytes: &[u8], max: usize) -> String {
 
 async fn run_loop(
     command: String,
+    timeout: Duration,
     servers: Vec<Server>,
     view: ProbeView,
     stop: watch::Receiver<bool>,
@@ -244,7 +250,7 @@ async fn run_loop(
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .output();
-        let result = tokio::time::timeout(RUN_TIMEOUT, child).await;
+        let result = tokio::time::timeout(timeout, child).await;
         let seconds = began.elapsed().as_secs_f64();
         report.runs += 1;
         let counts = report.by_phase.entry(phase.clone()).or_default();
@@ -260,7 +266,7 @@ async fn run_loop(
                 },
             )),
             Ok(Err(e)) => Some((None, format!("could not run sh: {e}"))),
-            Err(_) => Some((None, format!("killed after {RUN_TIMEOUT:?}"))),
+            Err(_) => Some((None, format!("killed after {timeout:?} (--run-timeout)"))),
         };
         if let Some((exit_code, output)) = failure {
             counts.failures += 1;
