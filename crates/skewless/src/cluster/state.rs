@@ -9,6 +9,8 @@
 //!   pki/            cluster CA, serving and admin certificates, front-proxy CA
 //!   data/           the embedded SQLite store all servers share
 //!   logs/<id>.log   each server's output, appended across restarts
+//!   run/<id>.kubeconfig  `upgrade --run`'s kubeconfig for each server
+//!   upgrade-report.html  `upgrade --report html`'s page (unless a path is given)
 //!   lock            held while a command changes the cluster
 //! ```
 //!
