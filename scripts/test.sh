@@ -2,8 +2,9 @@
 # Runs every test of the workspace, the way CI does.
 #
 # Installs what is missing (Debian's etcd-server, protobuf-compiler which
-# the etcd-client crate needs to build, and iproute2 for the partition
-# tests' network namespaces; the client matrix below), starts one etcd on a free loopback
+# the etcd-client crate needs to build, iproute2 for the partition
+# tests' network namespaces, chromium-headless-shell to render the upgrade
+# report; the client matrix below), starts one etcd on a free loopback
 # port for the tests that can share it (exported as SKEWLESS_TEST_ETCD;
 # tests that compact or need a cluster start private etcd processes), checks
 # formatting and lints, runs the suite with cargo-nextest, and stops etcd.
@@ -17,6 +18,9 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 # Partition tests put servers in network namespaces (root, as CI runs).
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The upgrade report's HTML is rendered in a headless browser.
+command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 ||
+    missing+=(chromium-headless-shell)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     sudo=""

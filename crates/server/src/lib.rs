@@ -47,7 +47,10 @@ pub mod tls;
 
 /// What tools and tests look for in storage to find API servers.
 pub mod identity {
-    pub use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
+    pub use crate::controllers::identity::{
+        IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX, PEER_PROTOCOL_ANNOTATION,
+        PEER_PROTOCOL_VERSION,
+    };
     pub use crate::options::IdentityTiming;
 }
 

@@ -32,7 +32,7 @@ enum Command {
     /// Run one API server.
     Serve(Box<ServeArgs>),
     /// A local mixed-version control plane: up, status, upgrade, logs, down.
-    Cluster(cluster::ClusterArgs),
+    Cluster(Box<cluster::ClusterArgs>),
 }
 
 /// `serve`'s flag defaults: the server's own.
@@ -319,7 +319,7 @@ async fn main() -> std::process::ExitCode {
             Ok(opts) => serve(opts).await,
             Err(e) => Err(e),
         },
-        Command::Cluster(args) => match cluster::run(args).await {
+        Command::Cluster(args) => match cluster::run(*args).await {
             Ok(code) => return code,
             Err(e) => Err(e),
         },

@@ -521,6 +521,535 @@ async fn upgrades_that_hang_or_kill_servers_show_no_false_404() {
     cluster.ok(&["down"]);
 }
 
+/// Every supported release, oldest first (two today; more as catalogs
+/// land, and every test below covers them without edits).
+fn supported() -> Vec<String> {
+    skewless_apimachinery::catalog::EmulatedVersion::supported()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// `up --detach` with every one of 3 servers at `version`, plus `extra`.
+fn up_all_at(cluster: &Cluster, version: &str, extra: &[&str]) {
+    let mut up = vec![
+        "up",
+        "--detach",
+        "--base-port",
+        "0",
+        "--servers",
+        "3",
+        "--versions",
+        version,
+    ];
+    up.extend_from_slice(extra);
+    cluster.ok(&up);
+}
+
+/// `upgrade <args> --report json` at a test's pace: the report and
+/// whether the command succeeded (stderr shown when it is not JSON).
+fn upgrade_json(cluster: &Cluster, args: &[&str]) -> (Value, Output) {
+    let mut all = vec![
+        "upgrade", "--rate", "30", "--settle", "1s", "--report", "json",
+    ];
+    if !args.contains(&"--phase-duration") {
+        all.extend(["--phase-duration", "2s"]);
+    }
+    all.extend_from_slice(args);
+    let out = cluster.run(&all);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "report is not JSON ({e}):\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (r, out)
+}
+
+fn phase_names(r: &Value) -> Vec<String> {
+    r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The phases of a rolling change of 3 servers through `path` (versions
+/// after the first), each step replacing skewless-1..3 in order.
+fn rolling_phases(path: &[String], last: &str) -> Vec<String> {
+    let mut want = vec!["before".to_owned()];
+    for pair in path.windows(2) {
+        for s in 1..=3 {
+            want.push(format!("replace skewless-{s} {}->{}", pair[0], pair[1]));
+        }
+    }
+    want.push(last.to_owned());
+    want
+}
+
+fn server_versions(cluster: &Cluster) -> Vec<String> {
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    status["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A rolling change across every supported release, one minor at a time,
+/// with no false 404 and no unexpected 5xx; `rollback` goes newest to
+/// oldest instead. Returns the report.
+fn multi_step(cluster: &Cluster, rollback: bool) -> Value {
+    let mut path = supported();
+    if rollback {
+        path.reverse();
+    }
+    let (from, to) = (path[0].clone(), path[path.len() - 1].clone());
+    let started = std::time::Instant::now();
+    let (r, out) = upgrade_json(cluster, &["--to", &to]);
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{from} -> {to} failed:\n{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+    assert_eq!(r["total"]["errors"], 0, "{r:#}");
+    assert_eq!(phase_names(&r), rolling_phases(&path, "after"), "{r:#}");
+    for p in &r["phases"].as_array().unwrap()[1..path.len() * 3 - 2] {
+        let name = p["name"].as_str().unwrap();
+        let step = p["step"].as_str().unwrap();
+        assert!(name.ends_with(step), "{name} is not in step {step}");
+        assert!(p["requests"].as_u64().unwrap() > 0, "{p:#}");
+    }
+    assert!(server_versions(cluster).iter().all(|v| *v == to));
+    if rollback {
+        // What only newer releases serve answers 404 once no live server
+        // serves it, and only then (no false 404 above).
+        let after = &r["phases"].as_array().unwrap()[path.len() * 3 - 2];
+        assert_eq!(after["name"], "after");
+        assert!(after["expected_404"].as_u64().unwrap() > 0, "{r:#}");
+    }
+    eprintln!(
+        "{from} -> {to}: {} steps of 3 servers in {:.0}s",
+        path.len() - 1,
+        took.as_secs_f64()
+    );
+    r
+}
+
+/// `upgrade --to <newest>` from a cluster all at the oldest release goes
+/// one minor at a time, each step a rolling replacement of all 3 servers,
+/// under the probe with no wrong answer; servers two minors apart are
+/// refused naming the skew rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_step_upgrade_on_sqlite() {
+    let all = supported();
+    if all.len() >= 3 {
+        let cluster = Cluster::new();
+        let versions = format!("{},{},{}", all[0], all[1], all[2]);
+        let out = cluster.run(&[
+            "up",
+            "--detach",
+            "--base-port",
+            "0",
+            "--versions",
+            &versions,
+        ]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("version skew policy"), "{err}");
+    }
+    let cluster = Cluster::new();
+    up_all_at(&cluster, &all[0], &[]);
+    multi_step(&cluster, false);
+    cluster.ok(&["down"]);
+}
+
+/// The same on etcd, and back: an upgrade from the oldest release to the
+/// newest, then a rollback to the oldest, one minor at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_step_upgrade_and_rollback_on_etcd() {
+    let (endpoints, _guard) = etcd_endpoints().await;
+    let prefix = skewless_testkit::etcd_prefix("cluster-steps");
+    let cluster = Cluster::new();
+    let servers = endpoints.join(",");
+    up_all_at(
+        &cluster,
+        &supported()[0],
+        &["--etcd-servers", &servers, "--etcd-prefix", &prefix],
+    );
+    multi_step(&cluster, false);
+    multi_step(&cluster, true);
+    cluster.ok(&["down"]);
+}
+
+/// `--canary 1` replaces one server and holds: the command succeeds, the
+/// state records the hold, `status` shows the mixed cluster and the hold,
+/// another upgrade is refused, and `--abort` rolls the canary back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_holds_and_aborts() {
+    let all = supported();
+    let (old, new) = (all[0].clone(), all[1].clone());
+    let cluster = Cluster::new();
+    up_all_at(&cluster, &old, &[]);
+    let (r, out) = upgrade_json(&cluster, &["--to", &all[all.len() - 1], "--canary", "1"]);
+    assert!(
+        out.status.success(),
+        "{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        phase_names(&r),
+        [
+            "before".to_owned(),
+            format!("replace skewless-1 {old}->{new}"),
+            "canary: 1 of 3 held".to_owned()
+        ]
+    );
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+    let held = &cluster.state()["upgrade"];
+    assert_eq!(held["to"], all[all.len() - 1].as_str(), "{held}");
+    assert_eq!(held["canaries"][0]["id"], "skewless-1", "{held}");
+    assert_eq!(held["canaries"][0]["version"], old.as_str(), "{held}");
+    assert_eq!(
+        server_versions(&cluster),
+        [new.clone(), old.clone(), old.clone()]
+    );
+
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    assert_eq!(status["mixed"], true, "{status:#}");
+    assert_eq!(status["upgrade"]["canaries"][0]["id"], "skewless-1");
+    // The probe's traffic through the old servers reached the canary for
+    // what only it serves.
+    let shares: Vec<f64> = status["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["proxied_share"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert!(shares[1] > 0.0 || shares[2] > 0.0, "{status:#}");
+    let table = cluster.ok(&["status"]);
+    assert!(table.contains("HELD"), "{table}");
+    assert!(table.contains("PROXIED"), "{table}");
+
+    let again = cluster.run(&["upgrade", "--to", &new]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("is held") && err.contains("--abort"), "{err}");
+
+    let (r, out) = upgrade_json(&cluster, &["--abort"]);
+    assert!(
+        out.status.success(),
+        "{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        phase_names(&r),
+        [
+            "before".to_owned(),
+            format!("abort: replace skewless-1 {new}->{old}"),
+            "after".to_owned()
+        ]
+    );
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert!(cluster.state().get("upgrade").is_none());
+    assert_eq!(server_versions(&cluster), [old.clone(), old.clone(), old]);
+    let abort_again = cluster.run(&["upgrade", "--abort"]);
+    assert!(!abort_again.status.success());
+    cluster.ok(&["down"]);
+}
+
+/// The headless browser Debian ships (installed by scripts/test.sh).
+fn chromium() -> String {
+    for name in ["chromium-headless-shell", "chromium"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return name.to_owned();
+        }
+    }
+    panic!("no chromium-headless-shell or chromium on PATH (scripts/test.sh installs it)");
+}
+
+/// `--run` runs the user's command through the upgrade, round robin over
+/// the live servers: a command that fails on any server not at the oldest
+/// release fails only where and when such a server answers — never before
+/// the first replacement, only through the canary while the upgrade is
+/// held — with the server's log lines. `--continue` finishes the upgrade,
+/// and its HTML report renders its charts in a headless browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_failures_land_in_their_phase_and_the_html_report_renders() {
+    let all = supported();
+    let (old, new) = (all[0].clone(), all[1].clone());
+    let cluster = Cluster::new();
+    up_all_at(&cluster, &old, &[]);
+    let kubectl = kubectl_path();
+    let cmd = format!(
+        "{} get --raw /version | grep -Eq '\"gitVersion\": ?\"v{old}\\.0\"' || {{ echo \"$SKEWLESS_SERVER is not at {old}\" >&2; exit 3; }}",
+        kubectl.display()
+    );
+    let (r, out) = upgrade_json(
+        &cluster,
+        &[
+            "--to",
+            &all[all.len() - 1],
+            "--canary",
+            "1",
+            "--run",
+            &cmd,
+            "--phase-duration",
+            "4s",
+        ],
+    );
+    // The probe saw nothing wrong; the command did, so the rehearsal fails.
+    assert!(!out.status.success(), "{r:#}");
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+    let w = &r["workload"];
+    let phases = r["phases"].as_array().unwrap();
+    assert_eq!(phases[0]["name"], "before");
+    assert!(phases[0]["workload_runs"].as_u64().unwrap() > 0, "{w:#}");
+    assert_eq!(phases[0]["workload_failures"], 0, "{w:#}");
+    let hold = &phases[2];
+    assert_eq!(hold["name"], "canary: 1 of 3 held");
+    assert!(hold["workload_failures"].as_u64().unwrap() > 0, "{w:#}");
+    assert!(
+        hold["workload_failures"].as_u64().unwrap() < hold["workload_runs"].as_u64().unwrap(),
+        "{w:#}"
+    );
+    let failures = w["failures"].as_array().unwrap();
+    assert!(!failures.is_empty(), "{w:#}");
+    for f in failures {
+        assert_eq!(f["server"], "skewless-1", "{f:#}");
+        assert_ne!(f["phase"], "before", "{f:#}");
+        assert_eq!(f["exit_code"], 3, "{f:#}");
+        assert!(
+            f["output"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("skewless-1 is not at {old}")),
+            "{f:#}"
+        );
+    }
+    assert!(
+        failures.iter().any(|f| f["server_logs"]["skewless-1"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())),
+        "no failure carries skewless-1's log lines: {w:#}"
+    );
+    assert_eq!(
+        w["failed"].as_u64().unwrap(),
+        phases
+            .iter()
+            .map(|p| p["workload_failures"].as_u64().unwrap())
+            .sum::<u64>()
+    );
+
+    let page = cluster.state_dir().join("report.html");
+    let out = cluster.run(&[
+        "upgrade",
+        "--continue",
+        "--run",
+        "true",
+        "--rate",
+        "30",
+        "--phase-duration",
+        "2s",
+        "--settle",
+        "1s",
+        "--report",
+        &format!("html={}", page.display()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
+    assert!(cluster.state().get("upgrade").is_none());
+    let last = all[all.len() - 1].clone();
+    assert_eq!(
+        server_versions(&cluster),
+        [last.clone(), last.clone(), last]
+    );
+    cluster.ok(&["down"]);
+
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing to fetch.
+    for remote in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(remote), "the page fetches {remote}");
+    }
+    // The charts are the script's work, not markup.
+    assert!(!html.contains("<svg") && !html.contains("<path"));
+    let dom = Command::new(chromium())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-rendered=\"true\""), "{dom}");
+    for series in [
+        "requests",
+        "false 404",
+        "unexpected 5xx",
+        "p99",
+        "proxied",
+        "run failures",
+    ] {
+        assert!(
+            dom.contains(&format!("data-series=\"{series}\"")),
+            "no {series} line: {dom}"
+        );
+    }
+    // Each server's version over time: the new release on every lane.
+    assert!(
+        dom.matches(&format!("data-version=\"{new}\"")).count() >= 3,
+        "{dom}"
+    );
+}
+
+/// An older skewless: a fixed commit of this repository from an earlier
+/// session (the aggregator merge), with the Mixed Version Proxy and the
+/// same `serve` flags, before the peer wire format was versioned.
+const OLD_COMMIT: &str = "8b2dd8833393f3a82dbe18189493240f84d52d46";
+/// What that build can emulate.
+const OLD_BUILD_VERSIONS: [&str; 2] = ["1.35", "1.36"];
+
+/// Builds [`OLD_COMMIT`] (once: its sources and target directory stay in
+/// `<target>/old-build/`, so later runs only check it is current) and
+/// returns its binary.
+fn old_build() -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo.join("target"));
+    let root = target.join("old-build");
+    let src = root.join(&OLD_COMMIT[..12]);
+    if !src.join("Cargo.toml").exists() {
+        let tmp = root.join(format!("{}.tmp", &OLD_COMMIT[..12]));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let unpacked = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "git -C '{}' archive --format=tar {OLD_COMMIT} | tar -x -C '{}'",
+                repo.display(),
+                tmp.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(
+            unpacked.success(),
+            "could not unpack {OLD_COMMIT} (does the checkout have its history?)"
+        );
+        std::fs::rename(&tmp, &src).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--locked", "-p", "skewless"])
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("CARGO_INCREMENTAL", "0")
+        // Without debug info: smaller and quicker, and never debugged.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building {OLD_COMMIT} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "old build {OLD_COMMIT}: {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    root.join("target/debug/skewless")
+}
+
+/// A cluster of the older build, mixed versions, upgraded server by
+/// server to this build (`--binary`) under the probe: old and new builds
+/// proxy to each other with no false 404 and no unexpected 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_from_an_older_build_to_this_one() {
+    let old = old_build();
+    let [v_old, v_new] = OLD_BUILD_VERSIONS;
+    let cluster = Cluster::new();
+    let versions = format!("{v_old},{v_old},{v_new}");
+    cluster.ok(&[
+        "up",
+        "--detach",
+        "--base-port",
+        "0",
+        "--versions",
+        &versions,
+        "--binary",
+        old.to_str().unwrap(),
+    ]);
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["binary"], old.to_str().unwrap(), "{status:#}");
+        // The older build predates the annotation: version 1.
+        assert_eq!(s["peer_protocol"], 1, "{status:#}");
+    }
+    assert!(cluster.ok(&["logs", "1"]).contains(old.to_str().unwrap()));
+
+    let this = std::fs::canonicalize(BIN).unwrap();
+    let (r, out) = upgrade_json(&cluster, &["--binary", this.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["total"]["false_404"], 0, "{r:#}");
+    assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
+    assert_eq!(r["total"]["errors"], 0, "{r:#}");
+    assert_eq!(
+        phase_names(&r),
+        [
+            "before".to_owned(),
+            format!("replace skewless-1 {v_old}->{v_old}"),
+            format!("replace skewless-2 {v_old}->{v_old}"),
+            format!("replace skewless-3 {v_new}->{v_new}"),
+            "after".to_owned()
+        ]
+    );
+    // Mixed builds proxied for each other while the versions differed.
+    assert!(r["total"]["rerouted"].as_u64().unwrap() > 0, "{r:#}");
+    let state = cluster.state();
+    for s in state["servers"].as_array().unwrap() {
+        assert_eq!(s["binary"], this.to_str().unwrap(), "{state:#}");
+    }
+    let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["peer_protocol"], 1, "{status:#}");
+        assert_eq!(s["ready"], true, "{status:#}");
+    }
+    let lease = cluster.kubectl(
+        "skewless-1",
+        &[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            "skewless-1",
+            "-o",
+            "jsonpath={.metadata.annotations.skewless\\.io/peer-protocol}",
+        ],
+    );
+    assert_eq!(lease, "1");
+    cluster.ok(&["down"]);
+}
+
 /// `cluster status` flags the resources whose StorageVersion shows the
 /// servers writing different versions: a 1.36 server stores
 /// MutatingAdmissionPolicy as v1beta1 (so 1.35 can read it), a 1.37 server

@@ -30,6 +30,12 @@ pub const LEASE_PREFIX: &str = lease::KUBE_SYSTEM_PREFIX;
 /// master leases; skewless records them on the identity Lease it already
 /// keeps.
 pub const ADVERTISE_ANNOTATION: &str = "skewless.io/advertise-address";
+/// The annotation on an identity Lease naming the version of the
+/// peer-facing wire format the server speaks (docs/ARCHITECTURE.md, "The
+/// peer wire format"); a Lease without it is version 1.
+pub const PEER_PROTOCOL_ANNOTATION: &str = "skewless.io/peer-protocol";
+/// The peer wire format this build speaks.
+pub const PEER_PROTOCOL_VERSION: u32 = 1;
 /// Where peer endpoints live (unreachable from REST).
 pub(crate) const ENDPOINT_PREFIX: &str = "peerendpoints/";
 
@@ -91,15 +97,17 @@ pub(crate) fn lease_object(
         "labels": {IDENTITY_LABEL: IDENTITY_VALUE, "kubernetes.io/hostname": hostname()},
     });
     let mut annotations = serde_json::Map::new();
+    annotations.insert(
+        PEER_PROTOCOL_ANNOTATION.into(),
+        json!(PEER_PROTOCOL_VERSION.to_string()),
+    );
     if let Some(addr) = &advertise.peer {
         annotations.insert("kubernetes.io/peer-advertise-address".into(), json!(addr));
     }
     if let Some(addr) = &advertise.client {
         annotations.insert(ADVERTISE_ANNOTATION.into(), json!(addr));
     }
-    if !annotations.is_empty() {
-        meta["annotations"] = Value::Object(annotations);
-    }
+    meta["annotations"] = Value::Object(annotations);
     json!({
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",

@@ -121,7 +121,7 @@ pub fn metric_sum(text: &str, name: &str) -> u64 {
             l.strip_prefix(name)
                 .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
         })
-        .filter(|l| !l.contains("resource=\"\""))
+        .filter(|l| !l.contains("{resource=\"\"") && !l.contains(",resource=\"\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .map(|v| v as u64)
         .sum()
@@ -134,6 +134,8 @@ pub struct ProxyCounters {
     pub rerouted_out: u64,
     /// Requests a peer sent to this server (`skewless_peer_proxied_requests_received_total`).
     pub proxied_in: u64,
+    /// Requests this server answered or relayed (`apiserver_request_total`).
+    pub requests: u64,
 }
 
 pub async fn proxy_counters(client: &Client) -> anyhow::Result<ProxyCounters> {
@@ -145,7 +147,24 @@ pub async fn proxy_counters(client: &Client) -> anyhow::Result<ProxyCounters> {
     Ok(ProxyCounters {
         rerouted_out: metric_sum(&text, REROUTED_OUT),
         proxied_in: metric_sum(&text, PROXIED_IN),
+        requests: metric_sum(&text, "apiserver_request_total"),
     })
+}
+
+/// The peer wire format version server `id`'s identity Lease advertises
+/// (1 without the annotation); `None` when the Lease cannot be read.
+pub async fn peer_protocol(client: &Client, id: &str) -> Option<u32> {
+    use skewless_server::identity::PEER_PROTOCOL_ANNOTATION;
+    let path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/{id}");
+    let r = client.get(&path, TIMEOUT).await.ok()?;
+    if r.status != 200 {
+        return None;
+    }
+    let lease: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+    match lease["metadata"]["annotations"][PEER_PROTOCOL_ANNOTATION].as_str() {
+        Some(v) => v.parse().ok(),
+        None => Some(1),
+    }
 }
 
 /// One server's view of one peer, from its `/readyz?verbose`.
@@ -313,5 +332,8 @@ mod tests {
         assert_eq!(metric_sum(text, REROUTED_OUT), 5);
         assert_eq!(metric_sum(text, PROXIED_IN), 7);
         assert_eq!(metric_sum(text, "missing"), 0);
+        // `subresource=""` is not `resource=""`.
+        let requests = "apiserver_request_total{verb=\"get\",resource=\"pods\",subresource=\"\",code=\"200\"} 4\n";
+        assert_eq!(metric_sum(requests, "apiserver_request_total"), 4);
     }
 }

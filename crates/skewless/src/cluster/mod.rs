@@ -17,13 +17,16 @@
 mod discovery;
 mod display;
 mod down;
+mod html;
 mod probe;
 mod process;
 mod report;
+mod skew;
 mod state;
 mod status;
 mod up;
 mod upgrade;
+mod workload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -82,7 +82,10 @@ pub fn spawn(
     server: &ServerState,
     port: u16,
 ) -> anyhow::Result<Started> {
-    let exe = binary()?;
+    let exe = match &server.binary {
+        Some(b) => b.clone(),
+        None => binary()?,
+    };
     let mut launch = Launch::serve(
         &exe,
         serve_args(layout, state, server, port),

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::probe::{Finished, Incident, PhaseStats, Slow};
+use super::probe::{Bucket, Finished, Incident, PhaseStats, Slow};
+use super::workload::WorkloadReport;
 
 /// What the orchestrator measured around a phase.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +22,31 @@ pub struct PhaseExtra {
     pub stops: Vec<StopRecord>,
     /// What happened to servers in the phase.
     pub notes: Vec<String>,
+    /// The rolling step the phase belongs to (`1.35->1.36`, `abort`), if any.
+    pub step: String,
+}
+
+/// A server going down or coming up (at a version), for the timelines.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerEvent {
+    /// Seconds since the probe started.
+    pub at: f64,
+    pub server: String,
+    pub version: String,
+    pub up: bool,
+}
+
+/// One second of the probe's traffic.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesPoint {
+    /// Seconds since the probe started (the bucket's start).
+    pub t: u64,
+    pub requests: u64,
+    pub false_404: u64,
+    pub unexpected_5xx: u64,
+    pub expected_5xx: u64,
+    pub errors: u64,
+    pub p99_ms: f64,
 }
 
 /// How a server stopped during a replacement.
@@ -36,6 +62,12 @@ pub struct StopRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseReport {
     pub name: String,
+    /// The rolling step (`1.35->1.36`); empty for before/after.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub step: String,
+    /// Seconds since the probe started, when the phase began and ended.
+    pub start: f64,
+    pub end: f64,
     pub seconds: f64,
     pub requests: u64,
     /// Requests sent through each server.
@@ -56,6 +88,12 @@ pub struct PhaseReport {
     pub slowest: Vec<Slow>,
     pub stops: Vec<StopRecord>,
     pub notes: Vec<String>,
+    /// Runs of the `--run` command that started in the phase, and how
+    /// many failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload_runs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload_failures: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +110,13 @@ pub struct Report {
     pub left_behind: usize,
     /// The label the probe's objects carry.
     pub probe_label: String,
+    /// Per second: the probe's requests, wrong answers and p99 latency.
+    pub series: Vec<SeriesPoint>,
+    /// Each server going down and coming back, with its version.
+    pub servers: Vec<ServerEvent>,
+    /// The `--run` command's runs and failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadReport>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -82,15 +127,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank - 1]
 }
 
-fn phase_report(p: &PhaseStats, servers: &[String], extra: &PhaseExtra) -> PhaseReport {
+fn phase_report(
+    p: &PhaseStats,
+    servers: &[String],
+    extra: &PhaseExtra,
+    origin: std::time::Instant,
+) -> PhaseReport {
     let mut lat = p.latencies_ms.clone();
     lat.sort_by(f64::total_cmp);
     let seconds = match (p.started, p.ended) {
         (Some(s), Some(e)) => e.duration_since(s).as_secs_f64(),
         _ => 0.0,
     };
+    let since = |t: Option<std::time::Instant>| {
+        t.map_or(0.0, |t| t.saturating_duration_since(origin).as_secs_f64())
+    };
     PhaseReport {
         name: p.name.clone(),
+        step: extra.step.clone(),
+        start: since(p.started),
+        end: since(p.ended),
         seconds,
         requests: p.requests,
         by_server: servers
@@ -117,10 +173,33 @@ fn phase_report(p: &PhaseStats, servers: &[String], extra: &PhaseExtra) -> Phase
         slowest: p.slowest.clone(),
         stops: extra.stops.clone(),
         notes: extra.notes.clone(),
+        workload_runs: None,
+        workload_failures: None,
     }
 }
 
+fn series(buckets: &[Bucket]) -> Vec<SeriesPoint> {
+    buckets
+        .iter()
+        .enumerate()
+        .map(|(t, b)| {
+            let mut lat = b.latencies_ms.clone();
+            lat.sort_by(f64::total_cmp);
+            SeriesPoint {
+                t: t as u64,
+                requests: b.requests,
+                false_404: b.false_404,
+                unexpected_5xx: b.unexpected_5xx,
+                expected_5xx: b.expected_5xx,
+                errors: b.errors,
+                p99_ms: percentile(&lat, 0.99),
+            }
+        })
+        .collect()
+}
+
 impl Report {
+    #[allow(clippy::too_many_arguments)]
     pub fn build(
         target: &str,
         rate: f64,
@@ -128,14 +207,24 @@ impl Report {
         servers: &[String],
         finished: Finished,
         extras: &[PhaseExtra],
+        events: Vec<ServerEvent>,
+        workload: Option<WorkloadReport>,
     ) -> Self {
         let phases = &finished.phases;
+        let origin = finished.started;
         let none = PhaseExtra::default();
-        let reports: Vec<PhaseReport> = phases
+        let mut reports: Vec<PhaseReport> = phases
             .iter()
             .enumerate()
-            .map(|(i, p)| phase_report(p, servers, extras.get(i).unwrap_or(&none)))
+            .map(|(i, p)| phase_report(p, servers, extras.get(i).unwrap_or(&none), origin))
             .collect();
+        if let Some(w) = &workload {
+            for r in &mut reports {
+                let counts = w.by_phase.get(&r.name);
+                r.workload_runs = Some(counts.map_or(0, |c| c.runs));
+                r.workload_failures = Some(counts.map_or(0, |c| c.failures));
+            }
+        }
         let mut all = PhaseStats {
             name: "total".into(),
             by_server: vec![0; servers.len()],
@@ -168,23 +257,35 @@ impl Report {
                 .flat_map(|e| e.stops.iter().cloned())
                 .collect(),
             notes: Vec::new(),
+            step: String::new(),
         };
-        let total = phase_report(&all, servers, &total_extra);
+        let mut total = phase_report(&all, servers, &total_extra, origin);
+        if let Some(w) = &workload {
+            total.workload_runs = Some(w.runs);
+            total.workload_failures = Some(w.failed);
+        }
+        let workload_ok = workload.as_ref().is_none_or(|w| w.failed == 0);
         Self {
             target: target.to_owned(),
             rate,
             proxy_enabled,
-            passed: total.false_404 == 0 && total.unexpected_5xx == 0 && total.errors == 0,
+            passed: total.false_404 == 0
+                && total.unexpected_5xx == 0
+                && total.errors == 0
+                && workload_ok,
             phases: reports,
             total,
             incidents: finished.incidents,
             left_behind: finished.left_behind,
             probe_label: finished.label,
+            series: series(&finished.series),
+            servers: events,
+            workload,
         }
     }
 
     pub fn print_text(&self) {
-        let header = [
+        let mut header = vec![
             "PHASE",
             "SECONDS",
             "REQUESTS",
@@ -196,8 +297,11 @@ impl Report {
             "P99",
             "PROXIED",
         ];
+        if self.workload.is_some() {
+            header.push("RUN FAILED");
+        }
         let row = |p: &PhaseReport| -> Vec<String> {
-            vec![
+            let mut cells = vec![
                 p.name.clone(),
                 format!("{:.1}", p.seconds),
                 p.requests.to_string(),
@@ -208,7 +312,11 @@ impl Report {
                 format!("{:.1}ms", p.p50_ms),
                 format!("{:.1}ms", p.p99_ms),
                 format!("{:.0}%", p.proxied_share * 100.0),
-            ]
+            ];
+            if let (Some(runs), Some(failed)) = (p.workload_runs, p.workload_failures) {
+                cells.push(format!("{failed}/{runs}"));
+            }
+            cells
         };
         let mut rows: Vec<Vec<String>> = self.phases.iter().map(row).collect();
         rows.push(row(&self.total));
@@ -232,7 +340,7 @@ impl Report {
                 .collect();
             println!("{}", line.join("  "));
         };
-        print(&header.map(str::to_owned));
+        print(&header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>());
         for r in &rows {
             print(r);
         }
@@ -299,6 +407,9 @@ impl Report {
                 );
             }
         }
+        if let Some(w) = &self.workload {
+            w.print_failures();
+        }
         if self.left_behind > 0 {
             println!();
             println!(
@@ -307,14 +418,19 @@ impl Report {
             );
         }
         println!();
+        let workload = self
+            .workload
+            .as_ref()
+            .map(|w| format!("; --run: {} of {} runs failed", w.failed, w.runs))
+            .unwrap_or_default();
         if self.passed {
             println!(
-                "PASS: {} requests, no false 404, no unexpected 5xx, no errors",
+                "PASS: {} requests, no false 404, no unexpected 5xx, no errors{workload}",
                 self.total.requests
             );
         } else {
             println!(
-                "FAIL: {} false 404, {} unexpected 5xx, {} errors in {} requests{}",
+                "FAIL: {} false 404, {} unexpected 5xx, {} errors in {} requests{workload}{}",
                 self.total.false_404,
                 self.total.unexpected_5xx,
                 self.total.errors,

@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! <state-dir>/
-//!   cluster.json    what runs: storage, feature gates, and per server its
-//!                   ID, version, runtime config, port and process id
+//!   cluster.json    what runs: storage, feature gates, per server its
+//!                   ID, version, binary, runtime config, port and process
+//!                   id, and an upgrade held after its canaries
 //!   kubeconfig      one context per server plus `skewless`
 //!   pki/            cluster CA, serving and admin certificates, front-proxy CA
 //!   data/           the embedded SQLite store all servers share
 //!   logs/<id>.log   each server's output, appended across restarts
+//!   run/<id>.kubeconfig  `upgrade --run`'s kubeconfig for each server
+//!   upgrade-report.html  `upgrade --report html`'s page (unless a path is given)
 //!   lock            held while a command changes the cluster
 //! ```
 //!
@@ -187,6 +190,34 @@ pub struct ClusterState {
     /// The foreground `skewless cluster up` supervising the servers, if any.
     #[serde(default)]
     pub supervisor_pid: Option<u32>,
+    /// An upgrade held after its canaries (`upgrade --canary N`), until
+    /// `upgrade --continue` or `upgrade --abort`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<HeldUpgrade>,
+}
+
+/// An upgrade in progress: some servers (the canaries) run the new
+/// version or binary, the others still the old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldUpgrade {
+    /// The version every server ends at once the upgrade continues.
+    pub to: String,
+    /// The binary every server ends with (`None`: the one running `cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
+    /// The servers replaced so far, with what they ran before.
+    pub canaries: Vec<Canary>,
+}
+
+/// A server an upgrade replaced before holding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Canary {
+    pub id: String,
+    /// Its version before the upgrade.
+    pub version: String,
+    /// Its binary before the upgrade (`None`: the one running `cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
 }
 
 /// Where the servers keep their data.
@@ -219,6 +250,9 @@ pub struct ServerState {
     /// Being replaced by `upgrade`: down on purpose, coming back.
     #[serde(default)]
     pub restarting: bool,
+    /// The skewless build it runs (`None`: the binary running `cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
 }
 
 impl ServerState {
@@ -286,13 +320,25 @@ mod tests {
                 port: 6443,
                 pid: Some(42),
                 restarting: false,
+                binary: Some("/opt/skewless-old".into()),
             }],
             supervisor_pid: None,
+            upgrade: Some(HeldUpgrade {
+                to: "1.36".into(),
+                binary: None,
+                canaries: vec![Canary {
+                    id: "skewless-1".into(),
+                    version: "1.35".into(),
+                    binary: None,
+                }],
+            }),
         };
         layout.save(&state).unwrap();
         let back = layout.load_existing().unwrap();
         assert_eq!(back.storage, state.storage);
         assert_eq!(back.servers[0].pid, Some(42));
+        assert_eq!(back.servers[0].binary, state.servers[0].binary);
+        assert_eq!(back.upgrade, state.upgrade);
         assert_eq!(back.server_index("1").ok(), Some(0));
         assert_eq!(back.server_index("skewless-1").ok(), Some(0));
         let err = back.server_index("2").err().map(|e| e.to_string());

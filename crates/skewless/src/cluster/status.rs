@@ -1,9 +1,10 @@
 //! `skewless cluster status`: per server its ID, version, address,
 //! readiness, the resources only it serves (from each server's local
 //! `profile=nopeer` discovery), and requests rerouted in and out (from
-//! `/metrics`), then one line saying whether the control plane is mixed,
-//! and the resources whose StorageVersion says the servers write different
-//! versions (when the StorageVersion API is on).
+//! `/metrics`, also as a share of its requests), then one line saying
+//! whether the control plane is mixed, whether an upgrade is held after
+//! its canaries, and the resources whose StorageVersion says the servers
+//! write different versions (when the StorageVersion API is on).
 //!
 //! Read-only: it never changes the state file or a server.
 
@@ -48,6 +49,14 @@ struct ServerStatus {
     rerouted_in: Option<u64>,
     /// Requests this server proxied to a peer.
     rerouted_out: Option<u64>,
+    /// `rerouted_out` as a share of the requests it got since it started.
+    proxied_share: Option<f64>,
+    /// The peer wire format version its identity Lease advertises (1 when
+    /// the Lease has no annotation: builds before it was versioned).
+    peer_protocol: Option<u32>,
+    /// The skewless build it runs, when not this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    binary: Option<String>,
     /// How this server reaches each peer.
     peer_links: Vec<discovery::PeerLink>,
 }
@@ -59,6 +68,9 @@ struct ClusterStatus {
     proxy_enabled: bool,
     mixed: bool,
     summary: String,
+    /// An upgrade held after its canaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upgrade: Option<super::state::HeldUpgrade>,
     servers: Vec<ServerStatus>,
     /// `<group>.<resource>: <server>=<version>, ...` for each StorageVersion
     /// whose servers disagree; empty when they agree or the API is off.
@@ -76,6 +88,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
         let client = creds.client(s.port);
         let (mut ready, mut version, mut counters, mut local, mut links) =
             (false, s.version.clone(), None, None, Vec::new());
+        let mut peer_protocol = None;
         // A server that does not answer at all (hung) is asked nothing more:
         // every further question would wait for its timeout too.
         let answers = match pid {
@@ -98,6 +111,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             if storage_versions_differ.is_none() {
                 storage_versions_differ = storage_version_disagreements(&client).await;
             }
+            peer_protocol = discovery::peer_protocol(&client, &s.id).await;
         }
         served.push(local);
         servers.push(ServerStatus {
@@ -110,6 +124,11 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             missing_here: Vec::new(),
             rerouted_in: counters.map(|c| c.proxied_in),
             rerouted_out: counters.map(|c| c.rerouted_out),
+            proxied_share: counters
+                .filter(|c| c.requests > 0)
+                .map(|c| (c.rerouted_out as f64 / c.requests as f64).min(1.0)),
+            binary: s.binary.as_ref().map(|b| b.display().to_string()),
+            peer_protocol,
             peer_links: links,
         });
     }
@@ -171,12 +190,25 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
             "control plane: not mixed: every running server is at {versions} and serves the same resources"
         )
     };
+    let summary = match &state.upgrade {
+        Some(held) => format!(
+            "{summary}\nupgrade to {} HELD after its canaries ({}): finish it with `skewless cluster upgrade --continue`, or roll them back with `skewless cluster upgrade --abort`",
+            held.to,
+            held.canaries
+                .iter()
+                .map(|c| format!("{}, was {}", c.id, c.version))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        None => summary,
+    };
     let status = ClusterStatus {
         state_dir: layout.dir.display().to_string(),
         storage: state.storage_description(layout),
         proxy_enabled: proxy,
         mixed,
         summary,
+        upgrade: state.upgrade.clone(),
         servers,
         storage_versions_differ: storage_versions_differ.unwrap_or_default(),
     };
@@ -197,7 +229,7 @@ pub async fn run(layout: &Layout, args: StatusArgs) -> anyhow::Result<ExitCode> 
 }
 
 fn print_table(status: &ClusterStatus) {
-    let rows: Vec<[String; 7]> = status
+    let rows: Vec<[String; 8]> = status
         .servers
         .iter()
         .map(|s| {
@@ -213,6 +245,8 @@ fn print_table(status: &ClusterStatus) {
                 },
                 count(s.rerouted_in),
                 count(s.rerouted_out),
+                s.proxied_share
+                    .map_or_else(|| "-".into(), |p| format!("{:.0}%", p * 100.0)),
                 if s.only_here.is_empty() {
                     "-".into()
                 } else {
@@ -228,6 +262,7 @@ fn print_table(status: &ClusterStatus) {
         "READY",
         "REROUTED IN",
         "REROUTED OUT",
+        "PROXIED",
         "SERVED ONLY HERE",
     ];
     let mut widths = header.map(str::len);
@@ -236,7 +271,7 @@ fn print_table(status: &ClusterStatus) {
             *w = (*w).max(c.len());
         }
     }
-    let line = |cells: [&str; 7]| {
+    let line = |cells: [&str; 8]| {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -249,7 +284,7 @@ fn print_table(status: &ClusterStatus) {
     };
     line(header);
     for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]].map(String::as_str));
+        line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7]].map(String::as_str));
     }
     print_links(status);
     println!();

@@ -9,6 +9,7 @@
 //! server fails to start, the ones already started are stopped.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,9 @@ pub struct UpArgs {
     #[arg(long)]
     servers: Option<usize>,
     /// Each server's emulated version, comma-separated; one version applies
-    /// to all [default: 1.35 for all but the last, which is 1.36].
+    /// to all; servers more than one minor apart are refused (the
+    /// version-skew policy) [default: the default `--emulated-version` for
+    /// the last, the release before it for the others].
     #[arg(long)]
     versions: Option<String>,
     /// `--runtime-config` of server N (1 is the first), as
@@ -66,6 +69,11 @@ pub struct UpArgs {
     /// How long each server may take to become ready.
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
+    /// The skewless build server N runs (1 is the first), as N=PATH;
+    /// without `N=`, of every server. Repeatable. Servers without one run
+    /// this binary [default: the previous run's].
+    #[arg(long = "binary", value_name = "[N=]PATH")]
+    binary: Vec<String>,
 }
 
 /// The default versions for `n` servers: the release before the default
@@ -139,6 +147,43 @@ fn runtime_configs(values: &[String], n: usize) -> anyhow::Result<Vec<String>> {
     Ok(per_server.into_iter().map(|c| c.join(",")).collect())
 }
 
+/// Splits the repeated `--binary` values into one binary per server
+/// (`None`: this one); each must be an executable file.
+fn binaries(values: &[String], n: usize) -> anyhow::Result<Vec<Option<PathBuf>>> {
+    let mut per_server = vec![None; n];
+    for value in values {
+        let (target, path) = match value.split_once('=') {
+            Some((i, rest)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
+                let index: usize = i
+                    .parse()
+                    .with_context(|| format!("--binary {value}: bad server number"))?;
+                if !(1..=n).contains(&index) {
+                    bail!("--binary {value}: there is no server {index} (servers are 1 to {n})");
+                }
+                (Some(index - 1), rest)
+            }
+            _ => (None, value.as_str()),
+        };
+        let path = executable(path).with_context(|| format!("--binary {value}"))?;
+        match target {
+            Some(i) => per_server[i] = Some(path),
+            None => per_server.iter_mut().for_each(|b| *b = Some(path.clone())),
+        }
+    }
+    Ok(per_server)
+}
+
+/// `path` made absolute, when it is an executable file.
+pub fn executable(path: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::path::absolute(path).with_context(|| format!("resolving {path}"))?;
+    let meta = std::fs::metadata(&path).with_context(|| format!("{}", path.display()))?;
+    if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+        bail!("{} is not an executable file", path.display());
+    }
+    Ok(path)
+}
+
 /// Flags over the previous run's settings over defaults.
 fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<ClusterState> {
     let versions_flag = args.versions.as_deref().map(parse_versions).transpose()?;
@@ -164,6 +209,21 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
             }
             _ => default_versions(n),
         },
+    };
+    let ids: Vec<String> = (0..n).map(|i| format!("skewless-{}", i + 1)).collect();
+    let pairs: Vec<(&str, &str)> = ids
+        .iter()
+        .zip(&versions)
+        .map(|(i, v)| (i.as_str(), v.as_str()))
+        .collect();
+    super::skew::check(&pairs).context("--versions")?;
+    let binaries = if args.binary.is_empty() {
+        match same_count {
+            Some(p) => p.servers.iter().map(|s| s.binary.clone()).collect(),
+            None => vec![None; n],
+        }
+    } else {
+        binaries(&args.binary, n)?
     };
     let runtime = if args.runtime_config.is_empty() {
         match same_count {
@@ -249,15 +309,17 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
         feature_gates,
         servers: (0..n)
             .map(|i| ServerState {
-                id: format!("skewless-{}", i + 1),
+                id: ids[i].clone(),
                 version: versions[i].clone(),
                 runtime_config: runtime[i].clone(),
                 port: ports[i],
                 pid: None,
                 restarting: false,
+                binary: binaries[i].clone(),
             })
             .collect(),
         supervisor_pid: None,
+        upgrade: previous.and_then(|p| p.upgrade.clone()),
     })
 }
 
@@ -607,7 +669,10 @@ fn print_summary(
     println!("  kubectl --context {DEV_USER} create configmap hello --from-literal=a=b");
     println!("  kubectl --context {DEV_USER} get secrets -n kube-system    # Forbidden");
     println!("  {}", display.command("status"));
-    println!("  {}", display.command("upgrade --to 1.36"));
+    println!(
+        "  {}",
+        display.command(&format!("upgrade --to {}", EmulatedVersion::latest()))
+    );
     println!("  {}", display.command("logs 1"));
     if detach {
         println!("  {}", display.command("down"));
@@ -719,6 +784,7 @@ mod tests {
             feature_gates: None,
             detach: false,
             timeout: Duration::from_secs(60),
+            binary: Vec::new(),
         };
         f(&mut a);
         a
@@ -740,7 +806,12 @@ mod tests {
     fn defaults_are_three_servers_with_the_newest_last() {
         let s = resolve(&args(|_| {}), None).unwrap();
         let v: Vec<&str> = s.servers.iter().map(|s| s.version.as_str()).collect();
-        assert_eq!(v, ["1.35", "1.35", "1.36"]);
+        let all: Vec<String> = EmulatedVersion::supported()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let (previous, newest) = (&all[all.len() - 2], &all[all.len() - 1]);
+        assert_eq!(v, [previous, previous, newest]);
         let ports: Vec<u16> = s.servers.iter().map(|s| s.port).collect();
         assert_eq!(ports, [6443, 6444, 6445]);
         assert_eq!(s.servers[2].id, "skewless-3");

@@ -43,7 +43,7 @@ use super::discovery::Served;
 use config::{LABEL, REQUEST_TIMEOUT};
 use lanes::{ensure_namespace, gvr_of, kinds, object_lane, read_lane, watch_lane};
 use shared::{Shared, Target, lock};
-pub use stats::{PhaseStats, Slow};
+pub use stats::{Bucket, PhaseStats, Slow};
 pub use verdict::{Incident, Verdict};
 
 /// A server as the orchestrator hands it to the probe.
@@ -94,6 +94,7 @@ impl Probe {
             incidents: Mutex::new(Vec::new()),
             started: Instant::now(),
             leftovers: Mutex::new(BTreeSet::new()),
+            series: Mutex::new(Vec::new()),
         });
         ensure_namespace(&shared).await?;
         let (stop, _) = watch::channel(false);
@@ -136,6 +137,16 @@ impl Probe {
             }
         }
         Ok(probe)
+    }
+
+    /// Seconds since the probe started.
+    pub fn elapsed(&self) -> f64 {
+        self.shared.started.elapsed().as_secs_f64()
+    }
+
+    /// A handle that follows the probe's phases and live servers.
+    pub fn view(&self) -> ProbeView {
+        ProbeView(Arc::clone(&self.shared))
     }
 
     /// Ends the current phase and starts the next.
@@ -233,6 +244,8 @@ impl Probe {
             }
         }
         Finished {
+            started: self.shared.started,
+            series: std::mem::take(&mut *lock(&self.shared.series)),
             phases: std::mem::take(&mut *lock(&self.shared.phases)),
             incidents: std::mem::take(&mut *lock(&self.shared.incidents)),
             left_behind,
@@ -241,9 +254,34 @@ impl Probe {
     }
 }
 
+/// The probe's phases and live servers, for what runs beside it.
+#[derive(Clone)]
+pub struct ProbeView(Arc<Shared>);
+
+impl ProbeView {
+    /// The current phase's name.
+    pub fn phase(&self) -> String {
+        self.0.phase_name()
+    }
+
+    /// Whether new requests may go through server `i`.
+    pub fn live(&self, i: usize) -> bool {
+        self.0.targets.get(i).is_some_and(|t| *t.live.borrow())
+    }
+
+    /// Seconds since the probe started.
+    pub fn elapsed(&self) -> f64 {
+        self.0.started.elapsed().as_secs_f64()
+    }
+}
+
 /// What a finished probe saw.
 #[derive(Debug)]
 pub struct Finished {
+    /// When the probe started: phases' instants are relative to it.
+    pub started: Instant,
+    /// Per second since `started`.
+    pub series: Vec<Bucket>,
     pub phases: Vec<PhaseStats>,
     pub incidents: Vec<Incident>,
     /// Probe objects that could not be deleted (their resource is served

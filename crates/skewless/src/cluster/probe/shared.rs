@@ -12,7 +12,7 @@ use skewless_local::Client;
 use tokio::sync::watch;
 
 use super::config::{MAX_INCIDENTS, REQUEST_TIMEOUT};
-use super::stats::{PhaseStats, SLOWEST, Slow};
+use super::stats::{Bucket, PhaseStats, SLOWEST, Slow};
 use super::verdict::{Incident, Verdict, judge};
 use crate::cluster::discovery::{Gvr, Served};
 
@@ -38,6 +38,8 @@ pub(super) struct Shared {
     pub(super) started: Instant,
     /// Objects that may exist and should be removed at the end.
     pub(super) leftovers: Mutex<BTreeSet<String>>,
+    /// Per second since `started`, what the probe saw.
+    pub(super) series: Mutex<Vec<Bucket>>,
 }
 
 /// Marks a request in flight through a server until dropped.
@@ -136,6 +138,25 @@ impl Shared {
                 }
             }
         });
+        {
+            let second = self.started.elapsed().as_secs() as usize;
+            let mut series = lock(&self.series);
+            if series.len() <= second {
+                series.resize(second + 1, Bucket::default());
+            }
+            let b = &mut series[second];
+            b.requests += 1;
+            match verdict {
+                Verdict::False404 => b.false_404 += 1,
+                Verdict::Unexpected5xx => b.unexpected_5xx += 1,
+                Verdict::Expected5xx => b.expected_5xx += 1,
+                Verdict::Error => b.errors += 1,
+                Verdict::Ok | Verdict::Expected404 => {}
+            }
+            if let Some(l) = latency {
+                b.latencies_ms.push(l.as_secs_f64() * 1000.0);
+            }
+        }
         if verdict != Verdict::Ok {
             let mut incidents = lock(&self.incidents);
             if incidents.len() < MAX_INCIDENTS {

@@ -36,3 +36,14 @@ pub struct Slow {
 
 /// How many of the slowest answers each phase keeps.
 pub(super) const SLOWEST: usize = 3;
+
+/// What the probe saw in one second (for the report's timelines).
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub requests: u64,
+    pub false_404: u64,
+    pub unexpected_5xx: u64,
+    pub expected_5xx: u64,
+    pub errors: u64,
+    pub latencies_ms: Vec<f64>,
+}
