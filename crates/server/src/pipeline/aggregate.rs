@@ -4,8 +4,9 @@
 //! anything (every server serves APIServices itself). The user goes in
 //! `X-Remote-User`/`-Group`/`-Extra-*` (what the client sent under those
 //! names never passes), the front-proxy client certificate proves it.
-//! Answers stream (watches); an unreachable extension server is a 503
-//! Status, one whose response head does not arrive within
+//! Only an APIService whose `Available` condition is `True` is proxied
+//! (else a 503 `service unavailable` Status, as kube-aggregator). Answers
+//! stream (watches); an unreachable extension server is a 503 Status, one whose response head does not arrive within
 //! `--request-timeout` a 504 (watches too: a hung server must not hold a
 //! watching client forever).
 
@@ -71,6 +72,12 @@ where
     let Some(route) = routes.get(&(group.to_owned(), version.to_owned())) else {
         return Routed::Here(body);
     };
+    if !route.available {
+        return Routed::Answered(Err(ApiError::ServiceUnavailable {
+            message: "service unavailable".to_owned(),
+            retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+        }));
+    }
     Routed::Answered(proxy(state, route, user, parts, body).await)
 }
 

@@ -17,6 +17,7 @@
 mod discovery;
 mod display;
 mod down;
+mod metrics;
 mod probe;
 mod process;
 mod report;

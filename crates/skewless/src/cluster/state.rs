@@ -8,6 +8,7 @@
 //!   pki/            cluster CA, serving and admin certificates, front-proxy CA
 //!   data/           the embedded SQLite store all servers share
 //!   logs/<id>.log   each server's output, appended across restarts
+//!                   (and `metrics-server.log`, with `up --with-metrics`)
 //!   lock            held while a command changes the cluster
 //! ```
 //!
@@ -187,6 +188,19 @@ pub struct ClusterState {
     /// The foreground `skewless cluster up` supervising the servers, if any.
     #[serde(default)]
     pub supervisor_pid: Option<u32>,
+    /// The sample metrics server, when `up --with-metrics` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsState>,
+}
+
+/// The metrics server beside the servers (`up --with-metrics`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MetricsState {
+    /// Where it listens on 127.0.0.1 (0: not chosen yet).
+    pub port: u16,
+    /// The running process, when one runs.
+    #[serde(default)]
+    pub pid: Option<u32>,
 }
 
 /// Where the servers keep their data.
@@ -288,6 +302,7 @@ mod tests {
                 restarting: false,
             }],
             supervisor_pid: None,
+            metrics: None,
         };
         layout.save(&state).unwrap();
         let back = layout.load_existing().unwrap();
