@@ -95,6 +95,7 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
     hang: AtomicBool,
     fail_discovery: AtomicBool,
+    redirect: AtomicBool,
 }
 
 /// A running metrics server.
@@ -138,6 +139,7 @@ impl MetricsServer {
                 seen: Mutex::default(),
                 hang: AtomicBool::new(false),
                 fail_discovery: AtomicBool::new(false),
+                redirect: AtomicBool::new(false),
             }),
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
             task: None,
@@ -215,6 +217,11 @@ impl MetricsServer {
     /// answers 500 while the metrics themselves are still served.
     pub fn fail_discovery(&self, fail: bool) {
         self.shared.fail_discovery.store(fail, Ordering::SeqCst);
+    }
+
+    /// While true, metrics requests (not discovery) answer a redirect.
+    pub fn redirect(&self, redirect: bool) {
+        self.shared.redirect.store(redirect, Ordering::SeqCst);
     }
 
     /// Stops listening and drops every open connection.
@@ -577,6 +584,15 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         return not_found(&path);
     };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    if shared.redirect.load(Ordering::SeqCst) && !segments.is_empty() {
+        let mut r = Response::new(full(Bytes::new()));
+        *r.status_mut() = StatusCode::FOUND;
+        r.headers_mut().insert(
+            http::header::LOCATION,
+            HeaderValue::from_static("https://127.0.0.1:1/elsewhere"),
+        );
+        return r;
+    }
     let watch = matches!(query_param(&query, "watch"), Some("true" | "1"));
     let selector = query_param(&query, "labelSelector")
         .map(|s| format!("?labelSelector={s}"))

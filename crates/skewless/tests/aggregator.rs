@@ -519,8 +519,60 @@ async fn bad_apiservices_are_status_errors() {
         })
         .await;
     }
+    // A redirect is neither followed nor passed on: 502 Status.
+    metrics.redirect(true);
+    for c in &clients {
+        let r = c.get(PODS).await;
+        assert_eq!(r.status, 502, "{}", r.text());
+        let status = r.json();
+        assert_eq!(status["kind"], "Status", "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("attempted to redirect")),
+            "{status}"
+        );
+    }
+    metrics.redirect(false);
     metrics.stop();
     for c in &clients {
         assert_unavailable(&c.get(PODS).await, "closed port");
     }
+    // Garbage: a port that answers bytes that are no TLS at all.
+    let junk = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let junk_port = junk.local_addr().unwrap().port();
+    let junk_task = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt as _;
+        while let Ok((mut tcp, _)) = junk.accept().await {
+            let _ = tcp
+                .write_all(b"\x00garbage\r\n\r\nnot tls, not http\n")
+                .await;
+        }
+    });
+    let port = metrics.addr.port();
+    let garbage = metrics
+        .registration("")
+        .replace(r#""caBundle":"""#, r#""insecureSkipTLSVerify":true"#)
+        .replace(
+            &format!("\"port\":{port}"),
+            &format!("\"port\":{junk_port}"),
+        )
+        .replace(
+            &format!("\"targetPort\":{port}"),
+            &format!("\"targetPort\":{junk_port}"),
+        );
+    assert!(
+        garbage.contains(&format!("\"port\":{junk_port}")),
+        "{garbage}"
+    );
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&garbage));
+    available_becomes(&clients[1], "False", "FailedDiscoveryCheck").await;
+    for c in &clients {
+        eventually(WAIT, "garbage is a 503 Status", || async {
+            let r = c.get(PODS).await;
+            r.status == 503 && r.json()["kind"] == "Status"
+        })
+        .await;
+    }
+    junk_task.abort();
 }

@@ -95,6 +95,11 @@ impl MetricsServer {
         self.server.fail_discovery(fail);
     }
 
+    /// Metrics requests (not discovery) answer a redirect while `on`.
+    pub fn redirect(&self, on: bool) {
+        self.server.redirect(on);
+    }
+
     /// Stops listening and drops every open connection.
     pub fn stop(&mut self) {
         self.server.stop();
