@@ -366,8 +366,9 @@ async fn discovery_is_aggregated_rechecked_and_gates_routing() {
     assert!(explained.contains("PodMetrics"), "{explained}");
 
     // A second APIService to an extension server that hangs: the first
-    // one's checks go on at their pace (each server checks every second;
-    // serial checks bounded at 5 s each would make a handful at most).
+    // one's checks go on at their pace (each of the two servers checks
+    // every second, ~20 in 10 s; serial checks waiting 5 s for the hung
+    // one would make 4 at most).
     let hung = MetricsServer::start(&pki, &old.url).await;
     hung.hang();
     // (Its certificate does not name the renamed Service: not verified.)
@@ -395,7 +396,7 @@ async fn discovery_is_aggregated_rechecked_and_gates_routing() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let made = checks(304) - before;
     assert!(
-        made >= 8,
+        made >= 6,
         "{made} re-checks of the healthy extension server in {:?} beside a hung one",
         window.elapsed()
     );

@@ -909,6 +909,22 @@ mod tests {
     }
 
     #[test]
+    fn with_metrics_is_remembered_until_turned_off() {
+        let mut first = resolve(&args(|a| a.with_metrics = Some(true)), None).unwrap();
+        assert_eq!(first.metrics.as_ref().map(|m| m.port), Some(0));
+        first.metrics = Some(MetricsState {
+            port: 12_345,
+            pid: Some(7),
+        });
+        let again = resolve(&args(|_| {}), Some(&first)).unwrap();
+        let m = again.metrics.expect("remembered");
+        assert_eq!((m.port, m.pid), (12_345, None));
+        let off = resolve(&args(|a| a.with_metrics = Some(false)), Some(&first)).unwrap();
+        assert!(off.metrics.is_none());
+        assert!(resolve(&args(|_| {}), None).unwrap().metrics.is_none());
+    }
+
+    #[test]
     fn bad_feature_gates_are_refused() {
         let e = resolve(&args(|a| a.feature_gates = Some("Nope=true".into())), None).unwrap_err();
         assert!(e.to_string().contains("--feature-gates"), "{e}");
