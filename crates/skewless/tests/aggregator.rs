@@ -282,6 +282,52 @@ async fn discovery_is_aggregated_rechecked_and_gates_routing() {
         })
         .await;
     }
+    // The extension server itself serves only clients with a certificate
+    // of the request-header (front-proxy) CA, whatever they assert.
+    let ca_path = dir.path().join("metrics-ca.crt");
+    {
+        use base64::Engine as _;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(metrics.ca_bundle())
+            .unwrap();
+        std::fs::write(&ca_path, pem).unwrap();
+    }
+    let direct = format!("https://127.0.0.1:{}", metrics.addr.port());
+    let ask = |identity: Option<(&Path, &Path)>| {
+        let creds = skewless_local::Credentials::load(&ca_path, identity).unwrap();
+        let client = skewless_local::Client::new(
+            creds
+                .endpoint(&direct, skewless_local::Protocol::Http1)
+                .unwrap(),
+        );
+        async move {
+            client
+                .request(
+                    "GET",
+                    PODS,
+                    &[("x-remote-user", "direct-user")],
+                    None,
+                    Duration::from_secs(10),
+                )
+                .await
+                .map(|r| r.status)
+        }
+    };
+    // No certificate: 401 Status; the cluster CA's admin certificate: the
+    // handshake fails; the front proxy's: served, as the user asserted.
+    assert_eq!(ask(None).await.unwrap(), 401);
+    assert!(ask(Some((&pki.admin_cert, &pki.admin_key))).await.is_err());
+    assert_eq!(
+        ask(Some((&pki.proxy_cert, &pki.proxy_key))).await.unwrap(),
+        200
+    );
+    let direct_users = metrics
+        .users()
+        .iter()
+        .filter(|u| *u == "direct-user")
+        .count();
+    assert_eq!(direct_users, 1, "only the front proxy's assertion counts");
+
     // The servers fetched the aggregated document and then re-check it
     // with its ETag; the legacy group/version document is never needed.
     let checks = |status: u16| {
