@@ -37,6 +37,34 @@ pub(crate) struct Route {
     pub(crate) insecure: bool,
     /// The extension server's resources, once fetched.
     pub(crate) resources: Option<APIVersionDiscovery>,
+    /// The ETag of the aggregated discovery document `resources` came
+    /// from, sent back as `If-None-Match` (a 304 keeps them).
+    pub(crate) etag: Option<String>,
+    /// Its `Available` condition is `True`: only then are requests proxied
+    /// (else 503 `service unavailable`, as kube-aggregator).
+    pub(crate) available: bool,
+    /// The extension server's OpenAPI documents, once fetched.
+    pub(crate) openapi: ExtensionOpenApi,
+}
+
+/// An extension server's OpenAPI documents with their ETags (sent back
+/// as `If-None-Match`: a 304 keeps them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ExtensionOpenApi {
+    /// `/openapi/v2`: its paths and definitions join this server's.
+    pub(crate) v2: Option<(Arc<Value>, Option<String>)>,
+    /// `/openapi/v3/apis/<group>/<version>`, served as this server's.
+    pub(crate) v3: Option<(bytes::Bytes, Option<String>)>,
+}
+
+impl Route {
+    /// Whether `other` names the same extension server the same way (its
+    /// fetched resources and availability may carry over).
+    pub(crate) fn same_target(&self, other: &Self) -> bool {
+        self.service == other.service
+            && self.ca_bundle == other.ca_bundle
+            && self.insecure == other.insecure
+    }
 }
 
 /// The aggregation layer's state: the routes and how to dial them.
@@ -78,11 +106,52 @@ impl Aggregator {
             .unwrap_or_default()
     }
 
-    pub(crate) fn set_routes(&self, routes: BTreeMap<(String, String), Route>) {
-        if let Ok(mut r) = self.routes.write()
-            && **r != routes
-        {
-            *r = Arc::new(routes);
+    /// Publishes `routes` (freshly parsed), keeping what checks learned
+    /// (resources, ETag, availability) of each route whose target did not
+    /// change; returns what is published. Atomic with
+    /// [`Aggregator::update_route`], so no check's result is lost.
+    pub(crate) fn replace_routes(
+        &self,
+        mut routes: BTreeMap<(String, String), Route>,
+    ) -> Arc<BTreeMap<(String, String), Route>> {
+        let Ok(mut current) = self.routes.write() else {
+            return Arc::new(routes);
+        };
+        for (gv, route) in &mut routes {
+            if let Some(previous) = current.get(gv).filter(|p| p.same_target(route)) {
+                route.resources.clone_from(&previous.resources);
+                route.etag.clone_from(&previous.etag);
+                route.available = previous.available;
+                route.openapi.clone_from(&previous.openapi);
+            }
+        }
+        if **current != routes {
+            *current = Arc::new(routes);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        Arc::clone(&current)
+    }
+
+    /// Applies `change` to the route of `gv` if it still has `checked`'s
+    /// target (a check's result never lands on a route that changed).
+    pub(crate) fn update_route(
+        &self,
+        gv: &(String, String),
+        checked: &Route,
+        change: impl FnOnce(&mut Route),
+    ) {
+        let Ok(mut current) = self.routes.write() else {
+            return;
+        };
+        let Some(route) = current.get(gv).filter(|r| r.same_target(checked)) else {
+            return;
+        };
+        let mut updated = route.clone();
+        change(&mut updated);
+        if updated != *route {
+            let mut routes = (**current).clone();
+            routes.insert(gv.clone(), updated);
+            *current = Arc::new(routes);
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
@@ -112,7 +181,8 @@ impl Aggregator {
     }
 }
 
-/// The APIServices with `spec.service`, by group/version.
+/// The APIServices with `spec.service`, by group/version, available as
+/// their stored `Available` condition says.
 pub(crate) fn parse_routes(items: &[Value]) -> BTreeMap<(String, String), Route> {
     let mut routes = BTreeMap::new();
     for obj in items {
@@ -145,6 +215,9 @@ pub(crate) fn parse_routes(items: &[Value]) -> BTreeMap<(String, String), Route>
                     .to_owned(),
                 insecure: spec.get("insecureSkipTLSVerify").and_then(Value::as_bool) == Some(true),
                 resources: None,
+                etag: None,
+                available: stored_available(obj),
+                openapi: ExtensionOpenApi::default(),
             },
         );
     }
@@ -200,6 +273,18 @@ pub(crate) enum Unreachable {
     Failed(String),
 }
 
+/// Whether the APIService's stored `Available` condition is `True`.
+fn stored_available(obj: &Value) -> bool {
+    obj.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.get("type").and_then(Value::as_str) == Some("Available")
+                && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +301,18 @@ mod tests {
         let r = &routes[&("metrics.k8s.io".to_owned(), "v1beta1".to_owned())];
         assert_eq!(r.service.port, 443);
         assert_eq!(r.service.server_name(), "metrics-server.kube-system.svc");
+        assert!(!r.available, "no condition yet: unavailable");
+    }
+
+    #[test]
+    fn availability_comes_from_the_stored_condition() {
+        let with = |status: &str| {
+            serde_json::json!({"spec": {"group": "g", "version": "v1",
+                "service": {"namespace": "n", "name": "s"}},
+                "status": {"conditions": [{"type": "Available", "status": status}]}})
+        };
+        let key = ("g".to_owned(), "v1".to_owned());
+        assert!(parse_routes(&[with("True")])[&key].available);
+        assert!(!parse_routes(&[with("False")])[&key].available);
     }
 }

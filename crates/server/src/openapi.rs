@@ -13,7 +13,8 @@
 //! parameter in the v3 document and then relies on the server to reject
 //! unknown fields, so both halves live here together.
 
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
@@ -36,6 +37,11 @@ pub(crate) struct OpenApiDocs {
     v3: OnceLock<(V3Spec, Vec<u8>)>,
     v2_json: OnceLock<Rendition>,
     v2_protobuf: OnceLock<Rendition>,
+    /// Extension servers' `/openapi/v2` documents (aggregated APIServices).
+    extension_v2: Vec<Arc<Value>>,
+    /// Extension servers' v3 documents by path (`apis/<group>/<version>`):
+    /// body and hash.
+    extension_v3: BTreeMap<String, (Bytes, String)>,
     /// Type information for server-side apply, built per kind on first use.
     field_managers: crate::fieldmanagers::FieldManagers,
 }
@@ -119,12 +125,13 @@ pub(crate) type OpenApiCache = crate::cache::GenerationCache<OpenApiDocs>;
 
 impl OpenApiDocs {
     /// Documents for the served catalog (built-ins and custom resources),
-    /// `extra` resources only peers serve, and the custom resources'
-    /// schemas.
+    /// `extra` resources only peers serve, the custom resources' schemas,
+    /// and the documents of extension servers behind `routes`.
     pub(crate) fn build(
         catalog: &Catalog,
         extra: Vec<ResourceRef>,
         crds: &[std::sync::Arc<crate::registry::ServedCrd>],
+        routes: &BTreeMap<(String, String), crate::aggregator::Route>,
     ) -> Self {
         let mut resources: Vec<ResourceRef> = catalog
             .group_versions()
@@ -151,11 +158,25 @@ impl OpenApiDocs {
             };
         }
 
+        let extension_v2 = routes
+            .values()
+            .filter_map(|r| r.openapi.v2.as_ref().map(|(doc, _)| Arc::clone(doc)))
+            .collect();
+        let extension_v3 = routes
+            .iter()
+            .filter_map(|((group, version), r)| {
+                let (body, _) = r.openapi.v3.as_ref()?;
+                let hash = skewless_openapi::content_hash(body);
+                Some((format!("apis/{group}/{version}"), (body.clone(), hash)))
+            })
+            .collect();
         Self {
             openapi,
             v3: OnceLock::new(),
             v2_json: OnceLock::new(),
             v2_protobuf: OnceLock::new(),
+            extension_v2,
+            extension_v3,
             field_managers: Default::default(),
         }
     }
@@ -175,9 +196,38 @@ impl OpenApiDocs {
     fn v3(&self) -> &(V3Spec, Vec<u8>) {
         self.v3.get_or_init(|| {
             let v3 = self.openapi.v3();
-            let index = serde_json::to_vec(&v3.index()).unwrap_or_default();
-            (v3, index)
+            let mut index = v3.index();
+            if let Some(paths) = index.get_mut("paths").and_then(Value::as_object_mut) {
+                for (path, (_, hash)) in &self.extension_v3 {
+                    paths.entry(path.clone()).or_insert_with(|| {
+                        serde_json::json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")})
+                    });
+                }
+            }
+            (v3, serde_json::to_vec(&index).unwrap_or_default())
         })
+    }
+
+    /// This server's `/openapi/v2` document with every extension server's
+    /// paths and definitions added (this server's win on a clash).
+    fn v2_document(&self) -> Value {
+        let mut doc = self.openapi.v2();
+        for ext in &self.extension_v2 {
+            for key in ["paths", "definitions"] {
+                let Some(from) = ext.get(key).and_then(Value::as_object) else {
+                    continue;
+                };
+                if !doc.get(key).is_some_and(Value::is_object) && doc.is_object() {
+                    doc[key] = Value::Object(serde_json::Map::new());
+                }
+                if let Some(into) = doc.get_mut(key).and_then(Value::as_object_mut) {
+                    for (k, v) in from {
+                        into.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+        doc
     }
 
     /// Answers `/openapi/...` paths; `None` for other paths.
@@ -195,34 +245,42 @@ impl OpenApiDocs {
                 None,
             )),
             "v2" => self.v2(headers),
-            other => match other
-                .strip_prefix("v3/")
-                .and_then(|p| self.v3().0.document(p))
-            {
+            other => match other.strip_prefix("v3/").and_then(|p| self.v3_document(p)) {
                 None => Err(ApiError::not_found_path()),
-                Some(doc) => match query.get("hash") {
+                Some((body, hash, url)) => match query.get("hash") {
                     // A stale hash is redirected to the current document, as upstream.
-                    Some(h) if h != doc.hash() => {
+                    Some(h) if h != hash => {
                         let mut r = Response::new(http_util::empty());
                         *r.status_mut() = StatusCode::MOVED_PERMANENTLY;
-                        if let Ok(v) = HeaderValue::from_str(&doc.server_relative_url()) {
+                        if let Ok(v) = HeaderValue::from_str(&url) {
                             r.headers_mut().insert(header::LOCATION, v);
                         }
                         Ok(r)
                     }
-                    Some(_) => Ok(bytes_response(
-                        doc.body().to_vec(),
-                        "application/json",
-                        Some(doc.hash()),
-                    )),
-                    None => Ok(bytes_response(
-                        doc.body().to_vec(),
-                        "application/json",
-                        None,
-                    )),
+                    Some(_) => Ok(bytes_response(body, "application/json", Some(&hash))),
+                    None => Ok(bytes_response(body, "application/json", None)),
                 },
             },
         })
+    }
+
+    /// The v3 document at `path` (this server's, else an extension
+    /// server's): body, hash, and its URL with the hash.
+    fn v3_document(&self, path: &str) -> Option<(Vec<u8>, String, String)> {
+        let path = path.trim_matches('/');
+        if let Some(doc) = self.v3().0.document(path) {
+            return Some((
+                doc.body().to_vec(),
+                doc.hash().to_owned(),
+                doc.server_relative_url(),
+            ));
+        }
+        let (body, hash) = self.extension_v3.get(path)?;
+        Some((
+            body.to_vec(),
+            hash.clone(),
+            format!("/openapi/v3/{path}?hash={hash}"),
+        ))
     }
 
     /// `/openapi/v2` in the representation `Accept` asks for.
@@ -234,13 +292,13 @@ impl OpenApiDocs {
         let (rendition, content_type) = match openapi_v2_format(accept) {
             Some(OpenApiV2Format::Json) => (
                 self.v2_json.get_or_init(|| {
-                    Rendition::new(serde_json::to_vec(&self.openapi.v2()).unwrap_or_default())
+                    Rendition::new(serde_json::to_vec(&self.v2_document()).unwrap_or_default())
                 }),
                 "application/json",
             ),
             Some(OpenApiV2Format::Protobuf) => (
                 self.v2_protobuf.get_or_init(|| {
-                    Rendition::new(skewless_openapi::v2_protobuf(&self.openapi.v2()))
+                    Rendition::new(skewless_openapi::v2_protobuf(&self.v2_document()))
                 }),
                 OPENAPI_V2_PROTOBUF,
             ),

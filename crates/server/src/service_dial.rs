@@ -49,8 +49,10 @@ pub(crate) async fn get_json(store: &dyn Store, key: &str) -> Result<Option<Valu
     Ok(kv.and_then(|kv| serde_json::from_slice(&kv.value).ok()))
 }
 
-/// A ready endpoint of the Service port `service.port`: from the Service's
-/// EndpointSlices (the port of the same name), else its Endpoints.
+/// A ready endpoint of the Service port `service.port`, chosen at random
+/// among all of them (load spreads; a dead one is not always the pick):
+/// from the Service's EndpointSlices (the port of the same name), else its
+/// Endpoints.
 pub(crate) async fn resolve_service(
     store: &dyn Store,
     service: &ServiceReference,
@@ -83,6 +85,7 @@ pub(crate) async fn resolve_service(
         )
         .await
         .map_err(|e| e.to_string())?;
+    let mut ready = Vec::new();
     for kv in &slices.items {
         let Ok(slice) = serde_json::from_slice::<Value>(&kv.value) else {
             continue;
@@ -105,16 +108,19 @@ pub(crate) async fn resolve_service(
         else {
             continue;
         };
-        let ready = slice
-            .get("endpoints")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
-            .find_map(|e| e.pointer("/addresses/0").and_then(Value::as_str));
-        if let Some(ip) = ready {
-            return Ok(join(ip, p));
-        }
+        ready.extend(
+            slice
+                .get("endpoints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
+                .filter_map(|e| e.pointer("/addresses/0").and_then(Value::as_str))
+                .map(|ip| join(ip, p)),
+        );
+    }
+    if let Some(pick) = pick_one(&mut ready) {
+        return Ok(pick);
     }
     if let Some(endpoints) =
         get_json(store, &storage::object_key("", "endpoints", ns, name)).await?
@@ -125,7 +131,6 @@ pub(crate) async fn resolve_service(
             .into_iter()
             .flatten()
         {
-            let ip = subset.pointer("/addresses/0/ip").and_then(Value::as_str);
             let p = subset
                 .get("ports")
                 .and_then(Value::as_array)
@@ -134,15 +139,35 @@ pub(crate) async fn resolve_service(
                         .find(|p| p.get("name").and_then(Value::as_str).unwrap_or("") == port_name)
                 })
                 .and_then(|p| p.get("port").and_then(Value::as_u64));
-            if let (Some(ip), Some(p)) = (ip, p) {
-                return Ok(join(ip, p));
-            }
+            let Some(p) = p else { continue };
+            ready.extend(
+                subset
+                    .get("addresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.get("ip").and_then(Value::as_str))
+                    .map(|ip| join(ip, p)),
+            );
         }
+    }
+    if let Some(pick) = pick_one(&mut ready) {
+        return Ok(pick);
     }
     Err(format!(
         "service {ns}/{name} has no ready endpoint for port {}",
         service.port
     ))
+}
+
+/// One of `candidates` at random.
+fn pick_one(candidates: &mut Vec<String>) -> Option<String> {
+    if candidates.is_empty() {
+        return None;
+    }
+    let n = candidates.len() as u128;
+    let i = usize::try_from(uuid::Uuid::new_v4().as_u128() % n).unwrap_or(0);
+    Some(candidates.swap_remove(i.min(candidates.len() - 1)))
 }
 
 /// Transports kept per `caBundle`, server name and whether the client

@@ -2,6 +2,7 @@
 //! planes. `skewless serve` runs one server; flags carry kube-apiserver's
 //! names wherever kube-apiserver has the flag. `skewless cluster` runs a
 //! local control plane of several servers and rehearses upgrades of it.
+//! `skewless metrics-server` runs the sample extension API server.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -13,6 +14,8 @@ use skewless_server::{RequestHeaderOptions, ServeOptions};
 
 mod cluster;
 mod duration;
+mod metrics_server;
+mod shutdown;
 
 use duration::GoDuration;
 
@@ -33,6 +36,8 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// A local mixed-version control plane: up, status, upgrade, logs, down.
     Cluster(Box<cluster::ClusterArgs>),
+    /// Run the sample extension API server (metrics.k8s.io/v1beta1 with synthetic usage).
+    MetricsServer(metrics_server::MetricsServerArgs),
 }
 
 /// `serve`'s flag defaults: the server's own.
@@ -286,24 +291,6 @@ impl ServeArgs {
     }
 }
 
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -319,6 +306,7 @@ async fn main() -> std::process::ExitCode {
             Ok(opts) => serve(opts).await,
             Err(e) => Err(e),
         },
+        Command::MetricsServer(args) => metrics_server::run(args).await,
         Command::Cluster(args) => match cluster::run(*args).await {
             Ok(code) => return code,
             Err(e) => Err(e),
@@ -339,7 +327,7 @@ async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     println!("serving on https://{}", server.addr);
     let stop = server.stopper();
     tokio::spawn(async move {
-        terminated().await;
+        shutdown::terminated().await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
     });

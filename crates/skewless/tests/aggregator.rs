@@ -6,7 +6,10 @@
 //! is stopped at the API server, a stopped extension server is a 503
 //! Status and a restarted one is back, a hanging one answers within the
 //! request deadline, and a deleted APIService leaves discovery everywhere.
-//! Bad input: an invalid `caBundle`, a closed port.
+//! Bad input: an invalid `caBundle`, a closed port. A watch through the
+//! aggregator; aggregated discovery with ETag re-checks, OpenAPI
+//! aggregation, routing only to Available APIServices, and checks that a
+//! hung extension server does not slow.
 
 #![allow(clippy::unwrap_used)]
 
@@ -194,21 +197,26 @@ async fn scenario(storage: Storage) {
     }
     available_becomes(&clients[0], "True", "Passed").await;
 
-    // Hanging: an answer (504 Status) within the request deadline.
+    // Hanging: an answer within the request deadline: 504 while the
+    // APIService is still Available, 503 once its discovery check failed.
     metrics.hang();
     for c in &clients {
         let started = Instant::now();
         let r = c.get(PODS).await;
-        assert_eq!(r.status, 504, "{}", r.text());
+        assert!([503, 504].contains(&r.status), "{}", r.text());
         assert_eq!(r.json()["kind"], "Status");
         assert!(started.elapsed() < Duration::from_secs(15));
         // A watch too: its response head must arrive within the deadline.
         let started = Instant::now();
         let r = c.get(&format!("{PODS}?watch=true")).await;
-        assert_eq!(r.status, 504, "{}", r.text());
+        assert!([503, 504].contains(&r.status), "{}", r.text());
         assert!(started.elapsed() < Duration::from_secs(15));
     }
     metrics.unhang();
+    available_becomes(&clients[0], "True", "Passed").await;
+
+    // A watch through the aggregator: events arrive while it stays open.
+    watch_through(&clients[1], &kubectls[0]).await;
 
     // Deleted: the group leaves discovery on every server.
     kubectls[1].ok(&["delete", "apiservice", "v1beta1.metrics.k8s.io"]);
@@ -218,6 +226,254 @@ async fn scenario(storage: Storage) {
         })
         .await;
         assert_eq!(c.get(PODS).await.status, 404);
+    }
+}
+
+/// Opens a watch of pod metrics through `c` (proxied to the extension
+/// server), creates a pod, and waits for its ADDED event on the open
+/// stream.
+async fn watch_through(c: &Client, kubectl: &Kubectl) {
+    let mut events = c
+        .stream_lines(&format!("{PODS}?watch=true&timeoutSeconds=60"))
+        .await;
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&pod("watched")));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = tokio::time::timeout(left, events.recv())
+            .await
+            .expect("an ADDED event for the new pod in time")
+            .expect("the watch stays open");
+        if event["object"]["metadata"]["name"] == "watched" {
+            assert_eq!(event["type"], "ADDED", "{event}");
+            assert_eq!(event["object"]["kind"], "PodMetrics", "{event}");
+            return;
+        }
+    }
+}
+
+/// Issue 18's remainder: discovery comes from the extension server's
+/// aggregated `/apis` and is re-checked with its ETag (304s); its OpenAPI
+/// v2 and v3 documents are aggregated (kubectl explain reads them);
+/// an APIService whose discovery check fails is not Available, and then
+/// its requests are refused here (503 `service unavailable`) without
+/// reaching the extension server, as kube-aggregator; an extension server
+/// that hangs slows nobody else's checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn discovery_is_aggregated_rechecked_and_gates_routing() {
+    let pki = Pki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = pair(&pki, &Storage::SharedSqlite(dir.path().to_path_buf())).await;
+    let metrics = MetricsServer::start(&pki, &old.url).await;
+    let kubectl = Kubectl::new(&old.url, &pki);
+    let clients = [
+        Client::new(&old.url, &pki, Identity::Admin),
+        Client::new(&new.url, &pki, Identity::Admin),
+    ];
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&pod("web")));
+    kubectl.ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&metrics.ca_bundle())),
+    );
+    available_becomes(&clients[0], "True", "Passed").await;
+    for c in &clients {
+        eventually(WAIT, "the metrics API is served", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+    }
+    // The extension server itself serves only clients with a certificate
+    // of the request-header (front-proxy) CA, whatever they assert.
+    let ca_path = dir.path().join("metrics-ca.crt");
+    {
+        use base64::Engine as _;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(metrics.ca_bundle())
+            .unwrap();
+        std::fs::write(&ca_path, pem).unwrap();
+    }
+    let direct = format!("https://127.0.0.1:{}", metrics.addr.port());
+    let ask = |identity: Option<(&Path, &Path)>| {
+        let creds = skewless_local::Credentials::load(&ca_path, identity).unwrap();
+        let client = skewless_local::Client::new(
+            creds
+                .endpoint(&direct, skewless_local::Protocol::Http1)
+                .unwrap(),
+        );
+        async move {
+            client
+                .request(
+                    "GET",
+                    PODS,
+                    &[("x-remote-user", "direct-user")],
+                    None,
+                    Duration::from_secs(10),
+                )
+                .await
+                .map(|r| r.status)
+        }
+    };
+    // No certificate: 401 Status; the cluster CA's admin certificate: the
+    // handshake fails; the front proxy's: served, as the user asserted.
+    assert_eq!(ask(None).await.unwrap(), 401);
+    assert!(ask(Some((&pki.admin_cert, &pki.admin_key))).await.is_err());
+    assert_eq!(
+        ask(Some((&pki.proxy_cert, &pki.proxy_key))).await.unwrap(),
+        200
+    );
+    let direct_users = metrics
+        .users()
+        .iter()
+        .filter(|u| *u == "direct-user")
+        .count();
+    assert_eq!(direct_users, 1, "only the front proxy's assertion counts");
+
+    // The servers fetched the aggregated document and then re-check it
+    // with its ETag; the legacy group/version document is never needed.
+    let checks = |status: u16| {
+        metrics
+            .seen()
+            .iter()
+            .filter(|s| {
+                s.user == "system:kube-aggregator" && s.path == "/apis" && s.status == status
+            })
+            .count()
+    };
+    eventually(WAIT, "304 re-checks of discovery", || async {
+        checks(304) >= 4
+    })
+    .await;
+    assert!(checks(200) >= 1);
+    assert!(
+        !metrics.seen().iter().any(|s| s.user == "system:kube-aggregator"
+            && s.path == "/apis/metrics.k8s.io/v1beta1"),
+        "legacy discovery was fetched although aggregated discovery answered"
+    );
+    let aggregated = clients[1]
+        .request("GET", "/apis", &[("accept", AGGREGATED)], None)
+        .await
+        .json();
+    let group = aggregated["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["metadata"]["name"] == "metrics.k8s.io")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let pods = group["versions"][0]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["resource"] == "pods")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(pods["responseKind"]["kind"], "PodMetrics", "{group}");
+    assert!(
+        pods["verbs"]
+            .as_array()
+            .is_some_and(|v| v.contains(&json!("watch"))),
+        "{group}"
+    );
+
+    // OpenAPI: the extension server's v2 paths and definitions join each
+    // server's /openapi/v2; its v3 document is listed and served; kubectl
+    // explain reads it.
+    for c in &clients {
+        eventually(
+            WAIT,
+            "the extension server's OpenAPI v2 is aggregated",
+            || async {
+                let v2 = c.get("/openapi/v2").await.json();
+                v2["definitions"]
+                    .get("io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics")
+                    .is_some()
+                    && v2["paths"]
+                        .get("/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{name}")
+                        .is_some()
+                    && v2["definitions"].get("io.k8s.api.core.v1.Pod").is_some()
+            },
+        )
+        .await;
+        let index = c.get("/openapi/v3").await.json();
+        let url = index["paths"]["apis/metrics.k8s.io/v1beta1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(url.contains("hash="), "{index}");
+        let doc = c.get(&url).await;
+        assert_eq!(doc.status, 200, "{}", doc.text());
+        assert!(
+            doc.json()["components"]["schemas"]
+                .get("io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics")
+                .is_some()
+        );
+    }
+    let explained = kubectl.ok(&["explain", "pods", "--api-version=metrics.k8s.io/v1beta1"]);
+    assert!(explained.contains("PodMetrics"), "{explained}");
+
+    // A second APIService to an extension server that hangs: the first
+    // one's checks go on at their pace (each of the two servers checks
+    // every second, ~20 in 10 s; serial checks waiting 5 s for the hung
+    // one would make 4 at most).
+    let hung = MetricsServer::start(&pki, &old.url).await;
+    hung.hang();
+    // (Its certificate does not name the renamed Service: not verified.)
+    let hung_registration = hung
+        .registration("")
+        .replace(r#""caBundle":"""#, r#""insecureSkipTLSVerify":true"#)
+        .replace("v1beta1.metrics.k8s.io", "v1beta2.metrics.k8s.io")
+        .replace("\"version\":\"v1beta1\"", "\"version\":\"v1beta2\"")
+        .replace("metrics-server", "hung-metrics-server");
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&hung_registration));
+    eventually(
+        WAIT,
+        "the hung extension server is being checked",
+        || async {
+            let a = clients[0]
+                .get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta2.metrics.k8s.io")
+                .await
+                .json();
+            a["status"]["conditions"][0]["reason"] == "FailedDiscoveryCheck"
+        },
+    )
+    .await;
+    let before = checks(304);
+    let window = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let made = checks(304) - before;
+    assert!(
+        made >= 6,
+        "{made} re-checks of the healthy extension server in {:?} beside a hung one",
+        window.elapsed()
+    );
+
+    // Discovery failing: Available=False, and requests are refused here.
+    metrics.fail_discovery(true);
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
+    for c in &clients {
+        eventually(WAIT, "requests are refused as unavailable", || async {
+            let r = c.get(PODS).await;
+            r.status == 503 && r.json()["message"] == "service unavailable"
+        })
+        .await;
+    }
+    let forwarded = |m: &MetricsServer| m.seen().iter().filter(|s| s.path == PODS).count();
+    let before = forwarded(&metrics);
+    for c in &clients {
+        assert_unavailable(&c.get(PODS).await, "not Available");
+    }
+    assert_eq!(
+        forwarded(&metrics),
+        before,
+        "an unavailable APIService was proxied"
+    );
+    metrics.fail_discovery(false);
+    available_becomes(&clients[0], "True", "Passed").await;
+    for c in &clients {
+        eventually(WAIT, "available again", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
     }
 }
 
@@ -255,16 +511,35 @@ async fn bad_apiservices_are_status_errors() {
     for c in &clients {
         assert_unavailable(&c.get(PODS).await, "invalid caBundle");
     }
-    // A CA that did not sign the extension server's certificate.
+    // The right caBundle (Available), then a CA that did not sign the
+    // extension server's certificate.
+    kubectl.ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&metrics.ca_bundle())),
+    );
+    available_becomes(&clients[0], "True", "Passed").await;
     let other = MetricsServer::start(&pki, &old.url).await;
     kubectl.ok_with(
         &["apply", "-f", "-"],
         Some(&metrics.registration(&other.ca_bundle())),
     );
+    available_becomes(&clients[0], "False", "FailedDiscoveryCheck").await;
+    eventually(WAIT, "an untrusted certificate fails the check", || async {
+        let a = clients[1]
+            .get("/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
+            .await
+            .json();
+        let message = a["status"]["conditions"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        message.contains("UnknownIssuer") || message.contains("invalid peer certificate")
+    })
+    .await;
     for c in &clients {
         eventually(WAIT, "an untrusted certificate is refused", || async {
             let r = c.get(PODS).await;
-            r.status == 503 && r.text().contains("error trying to reach service")
+            r.status == 503 && r.json()["reason"] == "ServiceUnavailable"
         })
         .await;
     }
@@ -291,8 +566,60 @@ async fn bad_apiservices_are_status_errors() {
         })
         .await;
     }
+    // A redirect is neither followed nor passed on: 502 Status.
+    metrics.redirect(true);
+    for c in &clients {
+        let r = c.get(PODS).await;
+        assert_eq!(r.status, 502, "{}", r.text());
+        let status = r.json();
+        assert_eq!(status["kind"], "Status", "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("attempted to redirect")),
+            "{status}"
+        );
+    }
+    metrics.redirect(false);
     metrics.stop();
     for c in &clients {
         assert_unavailable(&c.get(PODS).await, "closed port");
     }
+    // Garbage: a port that answers bytes that are no TLS at all.
+    let junk = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let junk_port = junk.local_addr().unwrap().port();
+    let junk_task = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt as _;
+        while let Ok((mut tcp, _)) = junk.accept().await {
+            let _ = tcp
+                .write_all(b"\x00garbage\r\n\r\nnot tls, not http\n")
+                .await;
+        }
+    });
+    let port = metrics.addr.port();
+    let garbage = metrics
+        .registration("")
+        .replace(r#""caBundle":"""#, r#""insecureSkipTLSVerify":true"#)
+        .replace(
+            &format!("\"port\":{port}"),
+            &format!("\"port\":{junk_port}"),
+        )
+        .replace(
+            &format!("\"targetPort\":{port}"),
+            &format!("\"targetPort\":{junk_port}"),
+        );
+    assert!(
+        garbage.contains(&format!("\"port\":{junk_port}")),
+        "{garbage}"
+    );
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&garbage));
+    available_becomes(&clients[1], "False", "FailedDiscoveryCheck").await;
+    for c in &clients {
+        eventually(WAIT, "garbage is a 503 Status", || async {
+            let r = c.get(PODS).await;
+            r.status == 503 && r.json()["kind"] == "Status"
+        })
+        .await;
+    }
+    junk_task.abort();
 }

@@ -1115,3 +1115,71 @@ async fn status_flags_storage_versions_that_differ() {
     assert!(listed.contains(map), "{listed}");
     cluster.ok(&["down"]);
 }
+
+/// `up --with-metrics` (issue 18): `skewless metrics-server` runs beside a
+/// mixed 1.35/1.36 pair, registered as APIService v1beta1.metrics.k8s.io,
+/// so `kubectl top pod` and `kubectl top node` work through every server;
+/// it sees the user the API server authenticated; `down` stops it and a
+/// second `up` (the choice remembered) brings it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_metrics_kubectl_top_works_through_every_server() {
+    let cluster = Cluster::new();
+    cluster.ok(&[
+        "up",
+        "--detach",
+        "--base-port",
+        "0",
+        "--versions",
+        "1.35,1.36",
+        "--with-metrics",
+    ]);
+    let metrics_pid = |c: &Cluster| c.state()["metrics"]["pid"].as_u64().map(|p| p as u32);
+    let pid = metrics_pid(&cluster).expect("the metrics server is recorded");
+    assert!(alive(pid));
+    cluster.kubectl(
+        "skewless-1",
+        &["run", "web", "--image=busybox", "--restart=Never"],
+    );
+    let node = cluster.state_dir().join("node.json");
+    std::fs::write(
+        &node,
+        r#"{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"}}"#,
+    )
+    .unwrap();
+    cluster.kubectl("skewless-2", &["apply", "-f", node.to_str().unwrap()]);
+    let top = |context: &str, args: &[&str], want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let out = cluster.kubectl_output(context, args);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() && text.contains(want) && text.contains("CPU") {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "kubectl --context {context} {}: {text}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    for context in ["skewless-1", "skewless-2"] {
+        top(context, &["top", "pod", "-n", "default"], "web");
+        top(context, &["top", "node"], "node-a");
+    }
+    let log = std::fs::read_to_string(cluster.state_dir().join("logs/metrics-server.log"))
+        .unwrap_or_default();
+    assert!(log.contains("user=admin"), "{log}");
+
+    cluster.ok(&["down"]);
+    assert!(!alive(pid), "the metrics server survived `down`");
+    assert_eq!(metrics_pid(&cluster), None);
+
+    cluster.ok(&["up", "--detach"]);
+    let again = metrics_pid(&cluster).expect("`up` again remembers --with-metrics");
+    assert!(alive(again));
+    top("skewless-2", &["top", "pod", "-n", "default"], "web");
+    cluster.ok(&["down"]);
+    assert!(!alive(again));
+}

@@ -135,6 +135,10 @@ pub enum ApiError {
     /// 500 InternalError: `Internal error occurred: <message>`.
     #[error("Internal error occurred: {0}")]
     InternalError(String),
+    /// 502 with reason `""` (metav1 has none): a backend's answer that is
+    /// not passed on, such as an extension server's redirect.
+    #[error("{0}")]
+    BadGateway(String),
     /// 503 ServiceUnavailable (e.g. no reachable peer serves the resource).
     #[error("{message}")]
     ServiceUnavailable {
@@ -270,6 +274,7 @@ impl ApiError {
             ApiError::Expired(_) | ApiError::ContinueExpired(_) => 410,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::InternalError(_) => 500,
+            ApiError::BadGateway(_) => 502,
             ApiError::ServiceUnavailable { .. } => 503,
             ApiError::Timeout { .. } => 504,
         }
@@ -291,7 +296,7 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType { .. } => "UnsupportedMediaType",
             ApiError::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
-            ApiError::RequestHeaderFieldsTooLarge(_) => "",
+            ApiError::RequestHeaderFieldsTooLarge(_) | ApiError::BadGateway(_) => "",
             ApiError::Expired(_) | ApiError::ContinueExpired(_) => "Expired",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::InternalError(_) => "InternalError",
@@ -382,6 +387,7 @@ impl ApiError {
             | ApiError::UnsupportedMediaType { .. }
             | ApiError::RequestEntityTooLarge(_)
             | ApiError::RequestHeaderFieldsTooLarge(_)
+            | ApiError::BadGateway(_)
             | ApiError::Expired(_)
             | ApiError::ContinueExpired(_) => None,
         }

@@ -263,6 +263,16 @@ fn internal_error_json() {
 }
 
 #[test]
+fn bad_gateway_has_no_reason() {
+    let err = ApiError::BadGateway("the backend attempted to redirect".into());
+    assert_eq!(err.code(), 502);
+    let v = body(&err);
+    assert_eq!(v["code"], 502);
+    assert_eq!(v["message"], "the backend attempted to redirect");
+    assert!(v.get("reason").is_none() || v["reason"] == "", "{v}");
+}
+
+#[test]
 fn retryable_errors_json() {
     let err = ApiError::ServiceUnavailable {
         message: "Error getting ip and port info of the remote server while proxying".into(),

@@ -29,18 +29,24 @@ pub(crate) fn merged(state: &State) -> Arc<Merged> {
 }
 
 /// The OpenAPI documents: the local catalog plus resources only peers
-/// serve.
+/// serve and extension servers' documents.
 pub(crate) fn openapi(state: &State) -> Arc<OpenApiDocs> {
     state
         .openapi
         .get(state.generations(), || {
             let catalog = state.catalog();
+            let routes = state.aggregator.routes();
+            // Extension servers' group/versions are in the merged view
+            // too; their own documents describe them.
             let extra = if state.proxy.is_some() {
                 peer_only_resources(&catalog, &merged(state).groups)
+                    .into_iter()
+                    .filter(|r| !routes.contains_key(&(r.group.clone(), r.version.clone())))
+                    .collect()
             } else {
                 Vec::new()
             };
-            OpenApiDocs::build(&catalog, extra, &state.registry.crds())
+            OpenApiDocs::build(&catalog, extra, &state.registry.crds(), &routes)
         })
         .0
 }

@@ -4,12 +4,15 @@
 //! anything (every server serves APIServices itself). The user goes in
 //! `X-Remote-User`/`-Group`/`-Extra-*` (what the client sent under those
 //! names never passes), the front-proxy client certificate proves it.
-//! Answers stream (watches); an unreachable extension server is a 503
-//! Status, one whose response head does not arrive within
+//! Only an APIService whose `Available` condition is `True` is proxied
+//! (else a 503 `service unavailable` Status, as kube-aggregator). Answers
+//! stream (watches); an unreachable extension server is a 503 Status, one whose response head does not arrive within
 //! `--request-timeout` a 504 (watches too: a hung server must not hold a
-//! watching client forever).
+//! watching client forever); a redirect from it is a 502 (neither followed
+//! nor passed on).
 
 use bytes::Bytes;
+use http::header::LOCATION;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use skewless_apimachinery::status::ApiError;
@@ -71,6 +74,12 @@ where
     let Some(route) = routes.get(&(group.to_owned(), version.to_owned())) else {
         return Routed::Here(body);
     };
+    if !route.available {
+        return Routed::Answered(Err(ApiError::ServiceUnavailable {
+            message: "service unavailable".to_owned(),
+            retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+        }));
+    }
     Routed::Answered(proxy(state, route, user, parts, body).await)
 }
 
@@ -138,6 +147,13 @@ where
             retry_after_seconds: Some(RETRY_AFTER_SECONDS),
         }
     })?;
+    // Redirects are neither followed nor passed on: the client would take
+    // its credentials wherever the extension server points.
+    if response.status().is_redirection() && response.headers().contains_key(LOCATION) {
+        return Err(ApiError::BadGateway(
+            "the backend attempted to redirect this request, which is not permitted".to_owned(),
+        ));
+    }
     Ok(response.map(|b| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
 }
 

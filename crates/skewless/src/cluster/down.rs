@@ -1,6 +1,7 @@
 //! `skewless cluster down`: stops every server of the cluster (SIGTERM to
 //! all at once, so each deletes its identity lease; SIGKILL for any still
-//! running after the timeout) and records that none runs. Certificates,
+//! running after the timeout) and the metrics server, and records that
+//! none runs. Certificates,
 //! data and logs stay for the next `up`.
 
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::metrics;
 use super::process::{self, Stopped};
 use super::state::{ClusterState, Layout};
 
@@ -57,6 +59,11 @@ pub async fn stop_all(
             }
             Err(e) => failures.push(format!("{id} (pid {pid}): {e:#}")),
         }
+    }
+    match metrics::stop(layout, state, timeout).await {
+        Ok(true) if verbose => eprintln!("  {:<12} stopped", metrics::NAME),
+        Ok(_) => {}
+        Err(e) => failures.push(format!("{} : {e:#}", metrics::NAME)),
     }
     for s in &mut state.servers {
         if s.pid.is_some_and(|pid| !process::alive(pid)) || s.pid.is_none() {

@@ -18,6 +18,7 @@ mod discovery;
 mod display;
 mod down;
 mod html;
+mod metrics;
 mod probe;
 mod process;
 mod report;

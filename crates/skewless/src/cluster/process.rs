@@ -43,6 +43,16 @@ pub fn serve_args(
     // them (as kube-apiserver does).
     if proxy_enabled(&state.feature_gates) {
         args.extend(pki.peer_args());
+    } else {
+        // What the aggregator presents to extension servers.
+        args.push(format!(
+            "--proxy-client-cert-file={}",
+            pki.proxy_cert.display()
+        ));
+        args.push(format!(
+            "--proxy-client-key-file={}",
+            pki.proxy_key.display()
+        ));
     }
     if !server.runtime_config.is_empty() {
         args.push(format!("--runtime-config={}", server.runtime_config));

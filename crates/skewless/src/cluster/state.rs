@@ -11,6 +11,7 @@
 //!   logs/<id>.log   each server's output, appended across restarts
 //!   run/<id>.kubeconfig  `upgrade --run`'s kubeconfig for each server
 //!   upgrade-report.html  `upgrade --report html`'s page (unless a path is given)
+//!                   (and `metrics-server.log`, with `up --with-metrics`)
 //!   lock            held while a command changes the cluster
 //! ```
 //!
@@ -194,6 +195,9 @@ pub struct ClusterState {
     /// `upgrade --continue` or `upgrade --abort`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<HeldUpgrade>,
+    /// The sample metrics server, when `up --with-metrics` asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsState>,
 }
 
 /// An upgrade in progress: some servers (the canaries) run the new
@@ -218,6 +222,16 @@ pub struct Canary {
     /// Its binary before the upgrade (`None`: the one running `cluster`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<PathBuf>,
+}
+
+/// The metrics server beside the servers (`up --with-metrics`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MetricsState {
+    /// Where it listens on 127.0.0.1 (0: not chosen yet).
+    pub port: u16,
+    /// The running process, when one runs.
+    #[serde(default)]
+    pub pid: Option<u32>,
 }
 
 /// Where the servers keep their data.
@@ -332,6 +346,7 @@ mod tests {
                     binary: None,
                 }],
             }),
+            metrics: None,
         };
         layout.save(&state).unwrap();
         let back = layout.load_existing().unwrap();

@@ -1,7 +1,8 @@
 //! `skewless cluster up`: resolve what to run (flags over the previous
 //! run's settings over defaults), generate or reuse the PKI, start every
 //! server, wait until all are ready and their merged discovery agrees,
-//! write the kubeconfig, say what to try, then either return (`--detach`)
+//! write the kubeconfig, start the metrics server (`--with-metrics`), say
+//! what to try, then either return (`--detach`)
 //! or supervise until Ctrl-C/SIGTERM and stop everything cleanly.
 //!
 //! It refuses to start a second cluster on a state directory whose servers
@@ -23,8 +24,11 @@ use skewless_server::options::FeatureGates;
 use super::discovery::{self, Served, wait_merged};
 use super::display::Display;
 use super::down;
+use super::metrics;
 use super::process;
-use super::state::{ClusterState, FORMAT, Layout, ServerState, Storage, proxy_enabled};
+use super::state::{
+    ClusterState, FORMAT, Layout, MetricsState, ServerState, Storage, proxy_enabled,
+};
 
 /// The first server's port when none is given (kube-apiserver's).
 const DEFAULT_BASE_PORT: u16 = 6443;
@@ -66,6 +70,11 @@ pub struct UpArgs {
     /// `skewless cluster down`.
     #[arg(long)]
     detach: bool,
+    /// Also run the sample metrics server (`skewless metrics-server`) and
+    /// register it as APIService v1beta1.metrics.k8s.io, so `kubectl top`
+    /// works [default: the previous run's choice, else false].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    with_metrics: Option<bool>,
     /// How long each server may take to become ready.
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     timeout: Duration,
@@ -303,6 +312,13 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
     FeatureGates::parse(&feature_gates).map_err(|e| {
         anyhow::anyhow!("invalid argument {feature_gates:?} for --feature-gates: {e}")
     })?;
+    let previous_metrics = previous.and_then(|p| p.metrics.clone());
+    let metrics = match args.with_metrics {
+        Some(false) => None,
+        Some(true) => Some(previous_metrics.unwrap_or_default()),
+        None => previous_metrics,
+    }
+    .map(|m| MetricsState { pid: None, ..m });
     Ok(ClusterState {
         format: FORMAT,
         storage,
@@ -320,6 +336,7 @@ fn resolve(args: &UpArgs, previous: Option<&ClusterState>) -> anyhow::Result<Clu
             .collect(),
         supervisor_pid: None,
         upgrade: previous.and_then(|p| p.upgrade.clone()),
+        metrics,
     })
 }
 
@@ -382,7 +399,13 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
         state.supervisor_pid = Some(std::process::id());
     }
     let creds = layout.credentials()?;
-    let children = match start_all(layout, &mut state, &creds, args.timeout).await {
+    // A metrics server left behind (its servers were killed) goes first.
+    if let Some(p) = &previous
+        && let Some(pid) = metrics::running_pid(layout, p)
+    {
+        process::stop(pid, down::DEFAULT_TIMEOUT).await?;
+    }
+    let mut children = match start_all(layout, &mut state, &creds, args.timeout).await {
         Ok(children) => children,
         Err(e) => {
             eprintln!("stopping the servers that started");
@@ -396,6 +419,17 @@ pub async fn run(layout: &Layout, display: &Display, args: UpArgs) -> anyhow::Re
         grant_dev(&creds.client(first.port))
             .await
             .context("letting the dev user edit its namespace")?;
+    }
+    if state.metrics.is_some() {
+        match start_metrics(layout, &mut state, &creds, args.timeout).await {
+            Ok(child) => children.push((usize::MAX, child)),
+            Err(e) => {
+                eprintln!("stopping the cluster");
+                state.supervisor_pid = None;
+                let _ = down::stop_all(layout, &mut state, down::DEFAULT_TIMEOUT, false).await;
+                return Err(e);
+            }
+        }
     }
 
     // Let every server learn every other before telling the user to try
@@ -498,6 +532,47 @@ async fn grant_dev(admin: &skewless_local::Client) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts the metrics server, registers it, and waits (20 s at most) until
+/// every server serves its API.
+async fn start_metrics(
+    layout: &Layout,
+    state: &mut ClusterState,
+    creds: &Credentials,
+    timeout: Duration,
+) -> anyhow::Result<tokio::process::Child> {
+    let clients: Vec<skewless_local::Client> =
+        state.servers.iter().map(|s| creds.client(s.port)).collect();
+    let Some(admin) = clients.first() else {
+        bail!("no server to register the metrics server with");
+    };
+    let free = free_ports(1).first().copied().unwrap_or(0);
+    let child = metrics::start(layout, state, admin, free, timeout).await?;
+    let port = state.metrics.as_ref().map_or(0, |m| m.port);
+    eprintln!("  {:<12} {:<6} https://127.0.0.1:{port}", metrics::NAME, "");
+    let path = "/apis/metrics.k8s.io/v1beta1/nodes";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for c in &clients {
+        loop {
+            if c.get(path, Duration::from_secs(5))
+                .await
+                .is_ok_and(|r| r.status == 200)
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                eprintln!(
+                    "warning: {} does not serve metrics.k8s.io yet (see {})",
+                    c.url(),
+                    layout.log(metrics::NAME).display()
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(child)
 }
 
 /// Starts every server and waits until each is ready, printing progress.
@@ -668,6 +743,10 @@ fn print_summary(
     );
     println!("  kubectl --context {DEV_USER} create configmap hello --from-literal=a=b");
     println!("  kubectl --context {DEV_USER} get secrets -n kube-system    # Forbidden");
+    if state.metrics.is_some() {
+        println!("  # metrics.k8s.io is served by `skewless metrics-server` through every server:");
+        println!("  kubectl top pod -A");
+    }
     println!("  {}", display.command("status"));
     println!(
         "  {}",
@@ -709,6 +788,13 @@ async fn supervise(
             _ = int.recv() => break,
             Some((i, pid, status)) = exits.recv() => {
                 let Some(mut state) = layout.load()? else { return Ok(ExitCode::SUCCESS) };
+                if i == usize::MAX && !status.as_ref().is_ok_and(|s| s.success()) {
+                    eprintln!(
+                        "{} exited unexpectedly; the end of its log:\n{}",
+                        metrics::NAME,
+                        process::tail(&layout.log(metrics::NAME), 10)
+                    );
+                }
                 let Some(server) = state.servers.get_mut(i) else { continue };
                 // A server exits 0 only when asked to stop (by `down`,
                 // `upgrade` or a signal): anything else is a crash.
@@ -783,6 +869,7 @@ mod tests {
             base_port: None,
             feature_gates: None,
             detach: false,
+            with_metrics: None,
             timeout: Duration::from_secs(60),
             binary: Vec::new(),
         };
@@ -897,6 +984,22 @@ mod tests {
         assert_eq!(sqlite.storage, Storage::Sqlite);
         let e = resolve(&args(|a| a.etcd_prefix = Some("/x".into())), None).unwrap_err();
         assert!(e.to_string().contains("--etcd-servers"), "{e}");
+    }
+
+    #[test]
+    fn with_metrics_is_remembered_until_turned_off() {
+        let mut first = resolve(&args(|a| a.with_metrics = Some(true)), None).unwrap();
+        assert_eq!(first.metrics.as_ref().map(|m| m.port), Some(0));
+        first.metrics = Some(MetricsState {
+            port: 12_345,
+            pid: Some(7),
+        });
+        let again = resolve(&args(|_| {}), Some(&first)).unwrap();
+        let m = again.metrics.expect("remembered");
+        assert_eq!((m.port, m.pid), (12_345, None));
+        let off = resolve(&args(|a| a.with_metrics = Some(false)), Some(&first)).unwrap();
+        assert!(off.metrics.is_none());
+        assert!(resolve(&args(|_| {}), None).unwrap().metrics.is_none());
     }
 
     #[test]
