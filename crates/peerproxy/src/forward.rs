@@ -16,8 +16,9 @@ use skewless_apimachinery::status::ApiError;
 
 use crate::peers::PeerProxy;
 use crate::routing::{
-    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, PEER_PROXIED_HEADER, PROXIED_BY_HEADER,
-    PeerView, header_list_size, timeout_error, unavailable_error,
+    self, HopFailure, Link, MAX_FORWARDED_HEADER_BYTES, NOT_SERVED_HERE_HEADER,
+    PEER_PROXIED_HEADER, PROXIED_BY_HEADER, PeerView, header_list_size, timeout_error,
+    unavailable_error,
 };
 use crate::transport::{PeerBody, ProxyBody, SendError};
 
@@ -106,6 +107,16 @@ impl PeerProxy {
             let started = Instant::now();
             let failure = match tokio::time::timeout(timeout, self.transport.send(addr, req)).await
             {
+                Ok(Ok(resp))
+                    if resp.status() == http::StatusCode::SERVICE_UNAVAILABLE
+                        && resp.headers().contains_key(NOT_SERVED_HERE_HEADER) =>
+                {
+                    self.metrics.hop.observe(&labels, started.elapsed());
+                    last = format!("{} does not serve it any more", peer.id);
+                    tracing::info!(peer = %peer.id, %what, "a peer API server no longer serves what its discovery said; refetching it and trying the next candidate");
+                    self.discovery_stale(peer.id.as_str());
+                    HopFailure::NotServedThere
+                }
                 Ok(Ok(mut resp)) => {
                     resp.extensions_mut()
                         .insert(routing::ServedBy(peer.id.to_string()));

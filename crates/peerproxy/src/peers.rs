@@ -310,6 +310,22 @@ impl PeerProxy {
         }
     }
 
+    /// Forgets what peer `id` serves: it answered a request its discovery
+    /// said it serves with "not served here" (it restarted at another
+    /// version since the last fetch). Until the discovery sync, woken now,
+    /// fetches it again, it counts as unknown, so what only it seemed to
+    /// serve answers 503, never 404.
+    pub(crate) fn discovery_stale(&self, id: &str) {
+        let forgotten = match self.entries.lock() {
+            Ok(mut t) => t.get_mut(id).is_some_and(|e| e.discovery.take().is_some()),
+            Err(_) => false,
+        };
+        if forgotten {
+            self.publish(true);
+        }
+        self.changed.notify_one();
+    }
+
     /// Rebuilds the routing snapshot from the table; `discovery_changed`
     /// also bumps the generation that discovery caches key on.
     pub(crate) fn publish(&self, discovery_changed: bool) {

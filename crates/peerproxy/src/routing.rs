@@ -40,6 +40,13 @@ pub const PEER_PROXIED_HEADER: &str = "x-kubernetes-peer-proxied";
 /// peer's audit log); replaced on every hop, never taken from a client.
 pub const PROXIED_BY_HEADER: &str = "x-skewless-proxied-by";
 
+/// The header on a 503 a server answers to a peer-proxied request for what
+/// it does not serve: the proxying server's view of it was stale (it
+/// restarted at another version a moment ago). The proxying server then
+/// refetches this server's discovery and tries another candidate, so the
+/// client never sees a 404 for a resource another server serves.
+pub const NOT_SERVED_HERE_HEADER: &str = "x-skewless-not-served-here";
+
 /// Set on a proxied response's extensions: the peer that answered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServedBy(pub String);
@@ -347,6 +354,11 @@ pub enum Decision {
     },
     /// Answer this error (a 503 naming the peers and the cause).
     Refuse(ApiError),
+    /// A peer proxied this request here, and this server does not serve
+    /// it: answer this 503 with [`NOT_SERVED_HERE_HEADER`], never a 404,
+    /// because the peer routed on stale data and another server may serve
+    /// it.
+    NotServedHere(ApiError),
 }
 
 impl Decision {
@@ -408,8 +420,14 @@ fn list(peers: &[&PeerView], cause: impl Fn(&PeerView) -> String) -> String {
 
 /// Decides where `request` goes.
 pub fn decide(request: &RouteRequest<'_>, table: &RoutingTable, turn: usize) -> Decision {
-    if request.peer_proxied || request.served_locally {
+    if request.served_locally || matches!(request.target, Target::Other) {
         return Decision::Local;
+    }
+    if request.peer_proxied {
+        return Decision::NotServedHere(unavailable_error(format!(
+            "{} is not served by this API server; the peer API server that proxied the request had stale discovery of it",
+            describe(&request.target)
+        )));
     }
     let capable = match request.target {
         Target::Other => return Decision::Local,
@@ -481,6 +499,10 @@ pub enum HopFailure {
     NoAnswer,
     /// The peer took the request and the exchange broke before headers.
     Broken,
+    /// The peer answered that it does not serve what the request addresses
+    /// ([`NOT_SERVED_HERE_HEADER`]): it did not act on it, but the body
+    /// was sent.
+    NotServedThere,
 }
 
 /// Whether a request whose hop failed this way may be sent to the next
@@ -490,7 +512,7 @@ pub enum HopFailure {
 pub fn may_retry(method: &http::Method, failure: HopFailure) -> bool {
     match failure {
         HopFailure::NotSent => true,
-        HopFailure::NoAnswer | HopFailure::Broken => {
+        HopFailure::NoAnswer | HopFailure::Broken | HopFailure::NotServedThere => {
             matches!(
                 *method,
                 http::Method::GET | http::Method::HEAD | http::Method::OPTIONS

@@ -326,21 +326,61 @@ async fn the_destination_sees_the_original_user_and_forged_headers_gain_nothing(
     }
 }
 
+/// The loop guard: a request a peer proxied is never proxied again. What
+/// this server serves it serves; for what it does not serve it answers a
+/// 503 telling the proxying server that its discovery of this one is stale,
+/// never a 404 (another server may serve it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_already_proxied_is_served_locally() {
+async fn a_request_already_proxied_is_served_here_or_refused_as_stale() {
     let Pair {
         a: _a,
         b: _b,
+        ca,
         cb,
-        ca: _ca,
         pki: _pki,
         storage: _storage,
         _dir,
     } = pair().await;
-    let r = cb
-        .request("GET", JOBS, &[("x-kubernetes-peer-proxied", "true")], None)
-        .await;
-    assert_eq!(r.status, 404, "loop guard: served locally, no second hop");
+    let proxied = [("x-kubernetes-peer-proxied", "true")];
+    let r = cb.request("GET", JOBS, &proxied, None).await;
+    assert_eq!(r.status, 503, "no second hop, and no 404: {}", r.text());
+    assert_eq!(r.json()["reason"], "ServiceUnavailable");
+    assert_eq!(r.headers["x-skewless-not-served-here"], "true");
+    let r = ca.request("GET", JOBS, &proxied, None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.headers.get("x-skewless-not-served-here").is_none());
+}
+
+/// A peer that restarted at a release that no longer serves a resource,
+/// while this server still routes on its old discovery: the peer says so
+/// (503 "not served here"), this server tries the next capable peer and
+/// refetches the stale one's discovery. Reads never see a 404 or a 503
+/// while another capable peer is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stopped_serving_is_skipped_and_rediscovered() {
+    let (pki, b, cb, _fake, dir) = fake_peer_setup(Behaviour::NotServedHere, &[]).await;
+    let storage = Storage::SharedSqlite(dir.path().to_path_buf());
+    let a = peer(&pki, &storage, "server-a", &[]).await;
+    assert_eq!(
+        a.client(&pki, Identity::Admin)
+            .post_json(JOBS, &job("seen"))
+            .await
+            .status,
+        201
+    );
+    eventually(Duration::from_secs(10), "B to learn A", || async {
+        cb.get(&format!("{JOBS}/seen")).await.status == 200
+    })
+    .await;
+    for i in 0..30 {
+        let r = cb.get(&format!("{JOBS}/seen")).await;
+        assert_eq!(r.status, 200, "GET {i}: {}", r.text());
+    }
+    let log = b.log_text();
+    assert!(
+        log.contains("no longer serves what its discovery said"),
+        "the stale peer was tried and recognised: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

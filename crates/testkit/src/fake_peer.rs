@@ -37,6 +37,9 @@ pub enum Behaviour {
     /// Answers 404 as a server that no longer serves the resource would
     /// (its discovery, as others last saw it, is stale).
     NotFound,
+    /// Answers as a server of this build that no longer serves the
+    /// resource does: a 503 with `x-skewless-not-served-here`.
+    NotServedHere,
 }
 
 /// A running fake peer.
@@ -144,6 +147,14 @@ impl FakePeer {
                                 .header("content-type", "application/json")
                                 .body(Full::new(Bytes::from_static(
                                     br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#,
+                                )))
+                                .unwrap()),
+                                Behaviour::NotServedHere => Ok(Response::builder()
+                                .status(503)
+                                .header("content-type", "application/json")
+                                .header("x-skewless-not-served-here", "true")
+                                .body(Full::new(Bytes::from_static(
+                                    br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"not served here","reason":"ServiceUnavailable","details":{},"code":503}"#,
                                 )))
                                 .unwrap()),
                             Behaviour::Redirect => Ok(Response::builder()

@@ -108,6 +108,8 @@ enum Want {
     Proxy(Vec<String>),
     /// A 503 whose message contains this text.
     Unavailable(&'static str),
+    /// A 503 that tells the proxying peer its view of this server is stale.
+    NotServedHere,
 }
 
 impl From<Decision> for Want {
@@ -120,6 +122,10 @@ impl From<Decision> for Want {
             }
             Decision::Refuse(e) => {
                 Want::Unavailable(Box::leak(format!("{} {}", e.code(), e).into_boxed_str()))
+            }
+            Decision::NotServedHere(e) => {
+                assert_eq!(e.code(), 503, "{e}");
+                Want::NotServedHere
             }
         }
     }
@@ -224,10 +230,23 @@ fn upstream_peer_proxy_cases() {
             serving_peer(),
             Want::Local,
         ),
+        // Upstream serves it here (a 404); beyond upstream, a request a
+        // peer proxied here for what this server does not serve is a 503
+        // the peer retries elsewhere: the peer's data was stale.
         Case {
             header: Some(b"true"),
             ..case(
                 "allow if already proxied once",
+                FOO_BAR,
+                serving_peer(),
+                Want::NotServedHere,
+            )
+        },
+        Case {
+            header: Some(b"true"),
+            local: vec![foo_bar()],
+            ..case(
+                "serve here if already proxied once and served here",
                 FOO_BAR,
                 serving_peer(),
                 Want::Local,

@@ -11,7 +11,7 @@ use http::Response;
 use http_body_util::BodyExt;
 use skewless_apimachinery::request_info::{GroupVersionResource, RequestInfo};
 use skewless_apimachinery::status::ApiError;
-use skewless_peerproxy::routing::RETRY_AFTER_SECONDS;
+use skewless_peerproxy::routing::{NOT_SERVED_HERE_HEADER, RETRY_AFTER_SECONDS};
 use skewless_peerproxy::{Decision, ForwardedUser, RouteRequest, Target};
 
 use crate::authn::UserInfo;
@@ -67,6 +67,14 @@ where
     let candidates = match proxy.route(&request) {
         Decision::Local | Decision::NotServed => return Routed::Here(body),
         Decision::Refuse(e) => return Routed::Answered(Err(e)),
+        Decision::NotServedHere(e) => {
+            let mut resp = crate::http_util::error(&e);
+            resp.headers_mut().insert(
+                NOT_SERVED_HERE_HEADER,
+                http::HeaderValue::from_static("true"),
+            );
+            return Routed::Answered(Ok(resp));
+        }
         Decision::Proxy { candidates } => candidates,
     };
     if user.name.is_empty() {
