@@ -742,6 +742,26 @@ async fn upgrades_through_every_server_of_a_mixed_pair() {
         );
     }
 
+    // The peer proxy carries no upgrades: a resource only the 1.36 peer
+    // serves, asked of the 1.35 server with an upgrade, is a 400 Status.
+    let maps = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";
+    let via_old = admin
+        .endpoint(&old.url, skewless_local::Protocol::Http1)
+        .unwrap();
+    let (head, io) = via_old
+        .upgrade("GET", maps, "websocket", &[])
+        .await
+        .unwrap();
+    assert!(io.is_none());
+    let (code, status) = status_of(head).await;
+    assert_eq!(code, 400, "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot be proxied to a peer")),
+        "{status}"
+    );
+
     // Hung: a Status within the request deadline, never a 101.
     metrics.hang();
     for server in [&old, &new] {
