@@ -215,6 +215,65 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// Sends an upgrade request (`Connection: Upgrade`, `Upgrade:
+    /// protocol`) on a new HTTP/1.1 connection of its own: the response
+    /// head, and after a `101 Switching Protocols` the upgraded stream
+    /// (else the body is still unread in the response).
+    pub async fn upgrade(
+        &self,
+        method: &str,
+        path: &str,
+        protocol: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<(
+        http::Response<Incoming>,
+        Option<TokioIo<hyper::upgrade::Upgraded>>,
+    )> {
+        if self.protocol != Protocol::Http1 {
+            bail!("upgrades need HTTP/1.1");
+        }
+        let tcp = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .with_context(|| format!("connecting to {}", self.authority))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = self
+            .connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .with_context(|| format!("TLS handshake with {}", self.authority))?;
+        let (mut sender, conn) = http1::handshake(TokioIo::new(tls))
+            .await
+            .with_context(|| format!("HTTP/1.1 handshake with {}", self.authority))?;
+        tokio::spawn(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, &self.authority)
+            .header(http::header::CONNECTION, "Upgrade")
+            .header(http::header::UPGRADE, protocol);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .with_context(|| format!("building {method} {path}"))?;
+        let mut response = sender
+            .send_request(req)
+            .await
+            .with_context(|| format!("{method} {path} on {}", self.authority))?;
+        if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+            return Ok((response, None));
+        }
+        let upgraded = hyper::upgrade::on(&mut response)
+            .await
+            .with_context(|| format!("upgrading {method} {path}"))?;
+        Ok((response, Some(TokioIo::new(upgraded))))
+    }
+}
+
 enum Sender {
     H2(http2::SendRequest<Full<Bytes>>),
     Http1(http1::SendRequest<Full<Bytes>>),

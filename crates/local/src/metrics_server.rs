@@ -10,7 +10,10 @@
 //! CA whose common name is allowed (an API server's front-proxy client
 //! certificate); the user is whatever that client asserts in
 //! `X-Remote-User`/`X-Remote-Group`, logged per request and recorded.
-//! Everything else gets a `Status` error. Tests can make it hang (never
+//! Everything else gets a `Status` error. For tests of upgrades through
+//! the aggregator, any path under its group/version ending in `/echo`
+//! switches protocols (`websocket`, `SPDY/3.1` or `skewless-echo`), says
+//! `user=<X-Remote-User>` and echoes bytes back. Tests can make it hang (never
 //! answer), fail its discovery, stop (connections refused) and restart on
 //! the same port.
 //!
@@ -52,6 +55,10 @@ const API_TIMEOUT: Duration = Duration::from_secs(10);
 const WATCH_PERIOD: Duration = Duration::from_secs(1);
 /// A watch without `timeoutSeconds` ends after this.
 const WATCH_DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The protocols `…/echo` switches to.
+const ECHO_PROTOCOLS: [&str; 3] = ["websocket", "SPDY/3.1", "skewless-echo"];
+/// An echo stream with nothing to read for this long is closed.
+const ECHO_IDLE: Duration = Duration::from_secs(60);
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -529,7 +536,7 @@ async fn answer(shared: &Shared, client: Option<&str>, req: Request<Incoming>) -
     };
     let groups = header("x-remote-group");
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let response = respond(shared, req).await;
+    let response = respond(shared, &user, req).await;
     let status = response.status().as_u16();
     tracing::info!(user = %user, groups = %groups.join(","), %method, %path, status, "request");
     shared
@@ -541,11 +548,14 @@ async fn answer(shared: &Shared, client: Option<&str>, req: Request<Incoming>) -
 }
 
 /// The answer to an authenticated request.
-async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+async fn respond(shared: &Shared, user: &str, req: Request<Incoming>) -> Response<Body> {
     while shared.hang.load(Ordering::SeqCst) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let path = req.uri().path().trim_end_matches('/').to_owned();
+    if path.starts_with(&format!("/apis/{GROUP_VERSION}/")) && path.ends_with("/echo") {
+        return echo(req, user);
+    }
     let query = req.uri().query().unwrap_or("").to_owned();
     let etag = req
         .headers()
@@ -644,6 +654,61 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
         },
         _ => not_found(&path),
     }
+}
+
+/// An upgrade to one of [`ECHO_PROTOCOLS`]: `101`, then `user=<user>\n`
+/// and every byte read written back, until the client closes or is idle
+/// for [`ECHO_IDLE`]. Anything else is a 400 Status.
+fn echo(mut req: Request<Incoming>, user: &str) -> Response<Body> {
+    let asks = req
+        .headers()
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let protocol = req
+        .headers()
+        .get(http::header::UPGRADE)
+        .filter(|p| {
+            p.to_str()
+                .is_ok_and(|p| ECHO_PROTOCOLS.iter().any(|k| k.eq_ignore_ascii_case(p)))
+        })
+        .cloned();
+    let Some(protocol) = protocol.filter(|_| asks) else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "echo needs Connection: Upgrade and Upgrade: websocket, SPDY/3.1 or skewless-echo",
+        );
+    };
+    let on = hyper::upgrade::on(&mut req);
+    let greeting = format!("user={user}\n");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let Ok(upgraded) = on.await else {
+            return;
+        };
+        let mut io = TokioIo::new(upgraded);
+        if io.write_all(greeting.as_bytes()).await.is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        while let Ok(Ok(n)) = tokio::time::timeout(ECHO_IDLE, io.read(&mut buf)).await {
+            if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = io.shutdown().await;
+    });
+    let mut r = Response::new(full(Bytes::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    r.headers_mut().insert(
+        http::header::CONNECTION,
+        HeaderValue::from_static("Upgrade"),
+    );
+    r.headers_mut().insert(http::header::UPGRADE, protocol);
+    r
 }
 
 /// A JSON document from the API server; an unreachable one is a 503 Status.

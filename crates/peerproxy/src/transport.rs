@@ -34,6 +34,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+pub mod upgrade;
+
 /// Errors a streamed body may carry.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A request or response body on the peer hop.

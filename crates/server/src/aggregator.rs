@@ -233,6 +233,38 @@ impl Aggregator {
         route: &Route,
         request: Request<Body>,
     ) -> Result<Response<PeerBody>, Unreachable> {
+        let (transport, addr, request, url) = self.target(store, route, request).await?;
+        transport.send(&addr, request).await.map_err(|e| match e {
+            SendError::NotSent { cause, .. } | SendError::Failed(cause) => {
+                Unreachable::Failed(format!("{url}: {cause}"))
+            }
+        })
+    }
+
+    /// Sends an upgrade `request` (path and query only in its URI) to the
+    /// route's extension server on a connection of its own (HTTP/1.1): a
+    /// `101` answer carries the extension server's upgraded stream.
+    pub(crate) async fn send_upgrade(
+        &self,
+        store: &dyn Store,
+        route: &Route,
+        request: Request<Body>,
+    ) -> Result<Response<hyper::body::Incoming>, Unreachable> {
+        let (transport, addr, request, url) = self.target(store, route, request).await?;
+        transport
+            .send_upgrade(&addr, request)
+            .await
+            .map_err(|cause| Unreachable::Failed(format!("{url}: {cause}")))
+    }
+
+    /// The transport, endpoint address and full URL for `request` to the
+    /// route's extension server.
+    async fn target(
+        &self,
+        store: &dyn Store,
+        route: &Route,
+        request: Request<Body>,
+    ) -> Result<(Arc<Transport>, String, Request<Body>, String), Unreachable> {
         let addr = service_dial::resolve_service(store, &route.service)
             .await
             .map_err(Unreachable::Unavailable)?;
@@ -253,14 +285,7 @@ impl Aggregator {
         parts.uri = url
             .parse()
             .map_err(|e: http::uri::InvalidUri| Unreachable::Failed(e.to_string()))?;
-        transport
-            .send(&addr, Request::from_parts(parts, body))
-            .await
-            .map_err(|e| match e {
-                SendError::NotSent { cause, .. } | SendError::Failed(cause) => {
-                    Unreachable::Failed(format!("{url}: {cause}"))
-                }
-            })
+        Ok((transport, addr, Request::from_parts(parts, body), url))
     }
 }
 

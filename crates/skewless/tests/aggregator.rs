@@ -9,7 +9,8 @@
 //! Bad input: an invalid `caBundle`, a closed port. A watch through the
 //! aggregator; aggregated discovery with ETag re-checks, OpenAPI
 //! aggregation, routing only to Available APIServices, and checks that a
-//! hung extension server does not slow.
+//! hung extension server does not slow. Upgrades (exec-style, SPDY/3.1
+//! and websocket over HTTP/1.1) through each server of the pair.
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,9 +20,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use skewless_testkit::metrics_server::MetricsServer;
 use skewless_testkit::{
-    Client, Identity, Kubectl, Pki, ServerProcess, Storage, TOKEN_USER, etcd_endpoints, eventually,
-    start_peer_at,
+    Client, Identity, Kubectl, Pki, ServerProcess, Storage, TOKEN, TOKEN_USER, etcd_endpoints,
+    eventually, start_peer_at,
 };
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 const PODS: &str = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods";
@@ -622,4 +624,160 @@ async fn bad_apiservices_are_status_errors() {
         .await;
     }
     junk_task.abort();
+}
+
+/// The sample server's upgrade endpoint (echo, after `user=<user>\n`).
+const ECHO: &str = "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web/echo";
+
+/// Reads exactly `n` bytes of an upgraded stream, within [`WAIT`].
+async fn read_n(io: &mut (impl tokio::io::AsyncRead + Unpin), n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(WAIT, io.read_exact(&mut buf))
+        .await
+        .expect("bytes through the upgraded stream in time")
+        .expect("the upgraded stream stays open");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The Status of a non-101 answer to an upgrade request.
+async fn status_of(response: http::Response<hyper::body::Incoming>) -> (u16, Value) {
+    let r = skewless_local::client::read("POST", ECHO, response, WAIT)
+        .await
+        .unwrap();
+    (r.status, r.json().unwrap_or(Value::Null))
+}
+
+/// Issue 18, upgrades through the aggregator: an exec-style upgrade
+/// (`SPDY/3.1` on POST, `websocket` on GET) through each server of a mixed
+/// pair reaches the extension server as the user authenticated here, and
+/// bytes flow both ways until the client closes; a user RBAC denies gets
+/// 403 before any upgrade; an answer other than 101 passes through as a
+/// Status; a hung extension server is a Status within the request
+/// deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn upgrades_through_every_server_of_a_mixed_pair() {
+    let pki = Pki::generate();
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = pair(&pki, &Storage::SharedSqlite(dir.path().to_path_buf())).await;
+    let metrics = MetricsServer::start(&pki, &old.url).await;
+    let kubectl = Kubectl::new(&old.url, &pki);
+    kubectl.ok_with(&["apply", "-f", "-"], Some(&pod("web")));
+    kubectl.ok_with(
+        &["apply", "-f", "-"],
+        Some(&metrics.registration(&metrics.ca_bundle())),
+    );
+    let admin = skewless_local::Credentials::admin(&pki).unwrap();
+    let anonymous = skewless_local::Credentials::load(&pki.ca, None).unwrap();
+    let bearer = format!("Bearer {TOKEN}");
+    for server in [&old, &new] {
+        let c = Client::new(&server.url, &pki, Identity::Admin);
+        eventually(WAIT, "the metrics API is served", || async {
+            c.get(PODS).await.status == 200
+        })
+        .await;
+        let token = anonymous
+            .endpoint(&server.url, skewless_local::Protocol::Http1)
+            .unwrap();
+        for (method, protocol) in [("POST", "SPDY/3.1"), ("GET", "websocket")] {
+            let (head, io) = token
+                .upgrade(method, ECHO, protocol, &[("authorization", &bearer)])
+                .await
+                .unwrap();
+            assert_eq!(head.status(), 101, "{method} {protocol} via {}", server.url);
+            assert_eq!(head.headers()["upgrade"], protocol);
+            let mut io = io.expect("an upgraded stream after 101");
+            let greeting = format!("user={TOKEN_USER}\n");
+            assert_eq!(read_n(&mut io, greeting.len()).await, greeting);
+            // Both ways, more than once, larger than one read.
+            for round in 0..3 {
+                let message = format!("{round}:{}", "x".repeat(50_000));
+                io.write_all(message.as_bytes()).await.unwrap();
+                assert_eq!(read_n(&mut io, message.len()).await, message);
+            }
+            // The client closes: the extension server's end closes too.
+            io.shutdown().await.unwrap();
+            let mut rest = Vec::new();
+            tokio::time::timeout(WAIT, io.read_to_end(&mut rest))
+                .await
+                .expect("the joined stream ends when the client closes")
+                .ok();
+            assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+        }
+        let echoed = metrics
+            .seen()
+            .iter()
+            .filter(|s| s.path == ECHO && s.status == 101 && s.user == TOKEN_USER)
+            .count();
+        assert!(echoed >= 2, "{:?}", metrics.seen());
+
+        let endpoint = admin
+            .endpoint(&server.url, skewless_local::Protocol::Http1)
+            .unwrap();
+        // A user RBAC denies: 403 here, nothing reaches the extension server.
+        let (head, io) = endpoint
+            .upgrade("POST", ECHO, "SPDY/3.1", &[("impersonate-user", "mallory")])
+            .await
+            .unwrap();
+        assert!(io.is_none());
+        let (code, status) = status_of(head).await;
+        assert_eq!(code, 403, "{status}");
+        assert_eq!(status["kind"], "Status", "{status}");
+        assert_eq!(status["reason"], "Forbidden", "{status}");
+        assert!(!metrics.users().iter().any(|u| u == "mallory"));
+
+        // A protocol the extension server refuses: its 400 Status passes.
+        let (head, io) = endpoint
+            .upgrade("POST", ECHO, "bogus/1", &[])
+            .await
+            .unwrap();
+        assert!(io.is_none());
+        let (code, status) = status_of(head).await;
+        assert_eq!(code, 400, "{status}");
+        assert_eq!(status["kind"], "Status", "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("echo needs")),
+            "{status}"
+        );
+    }
+
+    // The peer proxy carries no upgrades: a resource only the 1.36 peer
+    // serves, asked of the 1.35 server with an upgrade, is a 400 Status.
+    let maps = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";
+    let via_old = admin
+        .endpoint(&old.url, skewless_local::Protocol::Http1)
+        .unwrap();
+    let (head, io) = via_old
+        .upgrade("GET", maps, "websocket", &[])
+        .await
+        .unwrap();
+    assert!(io.is_none());
+    let (code, status) = status_of(head).await;
+    assert_eq!(code, 400, "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot be proxied to a peer")),
+        "{status}"
+    );
+
+    // Hung: a Status within the request deadline, never a 101.
+    metrics.hang();
+    for server in [&old, &new] {
+        let endpoint = admin
+            .endpoint(&server.url, skewless_local::Protocol::Http1)
+            .unwrap();
+        let started = Instant::now();
+        let (head, io) = endpoint
+            .upgrade("POST", ECHO, "SPDY/3.1", &[])
+            .await
+            .unwrap();
+        assert!(io.is_none());
+        let (code, status) = status_of(head).await;
+        assert!([503, 504].contains(&code), "{status}");
+        assert_eq!(status["kind"], "Status", "{status}");
+        assert!(started.elapsed() < Duration::from_secs(15));
+    }
+    metrics.unhang();
 }

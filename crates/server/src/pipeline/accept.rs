@@ -1,7 +1,7 @@
 //! Stage 1, accept: TCP connections (at most `--max-connections` at once),
 //! TLS handshakes (bounded in time), the client certificate classified once
-//! per connection, and one hyper connection (HTTP/1.1 or HTTP/2) per client
-//! with bounded request heads, header-read and idle timeouts and HTTP/2
+//! per connection, and one hyper connection (HTTP/1.1 with upgrades, or
+//! HTTP/2) per client with bounded request heads, header-read and idle timeouts and HTTP/2
 //! stream limits; then graceful shutdown.
 //!
 //! Connections that have not proven who they are (no verified client
@@ -199,7 +199,9 @@ pub(crate) async fn accept_loop(
                 .timer(hyper_util::rt::TokioTimer::new())
                 .keep_alive_interval(H2_KEEPALIVE)
                 .keep_alive_timeout(H2_KEEPALIVE);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            // Upgrades (exec-style `Connection: Upgrade`) are HTTP/1.1 only: the
+            // connection's stream goes to whoever handles the `101`.
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::select! {
                 ended = watcher.watch(conn.into_owned()) => {
                     if let Err(e) = ended {
