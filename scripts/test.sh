@@ -155,6 +155,33 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The older skewless build that cluster::upgrade_from_an_older_build_to_this_one
+# upgrades from (its OLD_COMMIT, sources in crates/skewless/tests/old-build/):
+# built here into the same target directory so it reuses every compiled
+# dependency. Cargo names a workspace crate's artifacts by its path relative
+# to the workspace, the same for both trees, so the old tree's own crates get
+# a profile override (no debug info) that gives them artifacts of their own
+# instead of overwriting this tree's. Its binary is set aside; the test build
+# below links this tree's binaries back in place. Run alone, the test builds
+# it in a target directory of its own instead (much slower).
+old_commit=$(sed -n 's/^const OLD_COMMIT: &str = "\([0-9a-f]*\)";$/\1/p' crates/skewless/tests/cluster.rs)
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+old_bin="$target_dir/old-build/${old_commit:0:12}-shared/skewless"
+if [ -n "$old_commit" ] && [ ! -x "$old_bin" ]; then
+    log "building the older skewless ${old_commit:0:12} for the two-build upgrade test"
+    mkdir -p "$work/old" "$(dirname "$old_bin")"
+    tar -xzmf "crates/skewless/tests/old-build/${old_commit:0:12}.tar.gz" -C "$work/old"
+    overrides=()
+    for manifest in "$work"/old/crates/*/Cargo.toml; do
+        name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
+        overrides+=(--config "profile.dev.package.$name.debug=0")
+    done
+    (cd "$work/old" && CARGO_TARGET_DIR="$target_dir" cargo build --locked -q -p skewless "${overrides[@]}")
+    cp "$target_dir/debug/skewless" "$old_bin.tmp"
+    mv "$old_bin.tmp" "$old_bin"
+    rm -f "$target_dir/debug/skewless"
+    rm -rf "$work/old"
+fi
 log "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast

@@ -37,7 +37,7 @@ enum Command {
     /// A local mixed-version control plane: up, status, upgrade, logs, down.
     Cluster(Box<cluster::ClusterArgs>),
     /// Run the sample extension API server (metrics.k8s.io/v1beta1 with synthetic usage).
-    MetricsServer(metrics_server::MetricsServerArgs),
+    MetricsServer(Box<metrics_server::MetricsServerArgs>),
 }
 
 /// `serve`'s flag defaults: the server's own.
@@ -306,7 +306,7 @@ async fn main() -> std::process::ExitCode {
             Ok(opts) => serve(opts).await,
             Err(e) => Err(e),
         },
-        Command::MetricsServer(args) => metrics_server::run(args).await,
+        Command::MetricsServer(args) => metrics_server::run(*args).await,
         Command::Cluster(args) => match cluster::run(*args).await {
             Ok(code) => return code,
             Err(e) => Err(e),
