@@ -44,6 +44,7 @@ mod start;
 mod state;
 mod storage;
 pub mod tls;
+mod watch_cache;
 
 /// What tools and tests look for in storage to find API servers.
 pub mod identity {

@@ -122,7 +122,16 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
             ""
         },
     );
-    let store_watch = req.api.store.watch(&prefix, start).await;
+    // From the resource's watch cache when it covers `start`, else from
+    // storage.
+    let cached = req
+        .watch_cache()
+        .await
+        .and_then(|cache| cache.watch(&prefix, start));
+    let store_watch = match cached {
+        Some(w) => Ok(w),
+        None => req.api.store.watch(&prefix, start).await,
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let resource = req.resource.clone();
     let mut shutdown = req.api.shutdown.subscribe();

@@ -9,7 +9,10 @@ use skewless_apimachinery::catalog::resolve_field_selector;
 use skewless_apimachinery::list_options::{parse_resource_version, validate_list_options};
 use skewless_apimachinery::selector::{FieldSelector, LabelSelector};
 use skewless_apimachinery::status::ApiError;
-use skewless_store::{ListOptions, Revision, StoreError};
+use skewless_store::{KeyValue, ListOptions, Revision, StoreError};
+
+use crate::watch_cache::ResourceCache;
+use std::sync::Arc;
 
 use super::codec::decode_all;
 use super::request::{Request, store_error};
@@ -118,7 +121,7 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
         .filter(|l| *l > 0)
         .map(|l| l as usize);
     let prefix = storage::prefix(req.resource, req.namespace());
-    let (mut revision, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
+    let (read_at, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let t = decode_continue(token, &prefix)?;
             let rv = req.query.get("resourceVersion").unwrap_or("");
@@ -128,25 +131,27 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
                 ));
             }
             // A negative revision: go on at the latest one.
-            (t.rv.max(0), Some(t.start))
+            let at = if t.rv > 0 {
+                ReadAt::Exact(t.rv)
+            } else {
+                ReadAt::Latest
+            };
+            (at, Some(t.start))
         }
         None => (list_revision(req).await?, None),
     };
     let continuing = start.is_some();
+    let mut source = Source::choose(req, read_at).await;
     let mut items = Vec::new();
     loop {
         let want = limit.map(|l| l - items.len());
-        let page = req
-            .api
-            .store
-            .list(
-                &prefix,
-                ListOptions {
-                    revision,
-                    limit: want.map(|w| w.max(1)).unwrap_or(0),
-                    start_after: start.clone(),
-                },
-            )
+        let opts = ListOptions {
+            revision: source.revision(),
+            limit: want.map(|w| w.max(1)).unwrap_or(0),
+            start_after: start.clone(),
+        };
+        let page = source
+            .list(req, &prefix, opts)
             .await
             .map_err(|e| match (e, &start) {
                 // Upstream hands out a token that goes on after the same
@@ -156,7 +161,10 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
                 }
                 (e, _) => store_error(e, &req.group_resource(), ""),
             })?;
-        revision = page.revision;
+        let revision = page.revision;
+        // The rest of this list is at the same revision, from wherever
+        // holds it.
+        source = source.at(revision);
         let last_key = page.items.last().map(|kv| kv.key.clone());
         // One conversion review per page when a webhook converts.
         for obj in decode_all(req, &page.items).await? {
@@ -183,21 +191,111 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
     }
 }
 
-/// The revision a list is served at, from `resourceVersion` and
+/// Which state a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadAt {
+    /// The current state (`resourceVersion` unset): from the cache once it
+    /// has caught up with storage.
+    Latest,
+    /// Any state at least this new (`0`: whatever the cache holds).
+    NotOlderThan(Revision),
+    /// Exactly this revision (`resourceVersionMatch=Exact`, a continue
+    /// token): from the cache only while its state is that snapshot.
+    Exact(Revision),
+}
+
+/// Where the pages of one list come from.
+enum Source {
+    Cache(Arc<ResourceCache>, Option<Revision>),
+    Storage(Revision),
+}
+
+/// One page, from the cache (shared) or storage.
+struct SourcePage {
+    items: Vec<Arc<KeyValue>>,
+    revision: Revision,
+    more: bool,
+}
+
+impl Source {
+    async fn choose(req: &Request<'_>, at: ReadAt) -> Source {
+        let storage = match at {
+            ReadAt::Exact(rev) => rev,
+            ReadAt::Latest | ReadAt::NotOlderThan(_) => 0,
+        };
+        let Some(cache) = req.watch_cache().await else {
+            return Source::Storage(storage);
+        };
+        let usable = match at {
+            ReadAt::Latest => cache.wait_fresh(req.api.watch_cache.store()).await,
+            ReadAt::NotOlderThan(rev) => cache.wait_for(rev).await,
+            ReadAt::Exact(_) => true,
+        };
+        match (usable, at) {
+            (true, ReadAt::Exact(rev)) => Source::Cache(cache, Some(rev)),
+            (true, _) => Source::Cache(cache, None),
+            (false, _) => Source::Storage(storage),
+        }
+    }
+
+    fn revision(&self) -> Revision {
+        match self {
+            Source::Cache(_, rev) => rev.unwrap_or(0),
+            Source::Storage(rev) => *rev,
+        }
+    }
+
+    fn at(self, revision: Revision) -> Source {
+        match self {
+            Source::Cache(cache, _) => Source::Cache(cache, Some(revision)),
+            Source::Storage(_) => Source::Storage(revision),
+        }
+    }
+
+    /// A page: from the cache while it holds the snapshot asked for, else
+    /// from storage.
+    async fn list(
+        &self,
+        req: &Request<'_>,
+        prefix: &str,
+        opts: ListOptions,
+    ) -> Result<SourcePage, StoreError> {
+        if let Source::Cache(cache, at) = self
+            && let Some(page) = cache.list(prefix, *at, opts.start_after.as_deref(), opts.limit)
+        {
+            return Ok(SourcePage {
+                items: page.items,
+                revision: page.revision,
+                more: page.more,
+            });
+        }
+        let page = req.api.store.list(prefix, opts).await?;
+        Ok(SourcePage {
+            items: page.items.into_iter().map(Arc::new).collect(),
+            revision: page.revision,
+            more: page.more,
+        })
+    }
+}
+
+/// Which state a list reads, from `resourceVersion` and
 /// `resourceVersionMatch` (validated as upstream's `ValidateListOptions`).
-pub(super) async fn list_revision(req: &Request<'_>) -> Result<Revision, ApiError> {
+pub(super) async fn list_revision(req: &Request<'_>) -> Result<ReadAt, ApiError> {
     let rv = req.query.get("resourceVersion").unwrap_or("");
     let matching = req.query.get("resourceVersionMatch").unwrap_or("");
     validate_list_options(rv, matching, req.query.get("continue").unwrap_or(""))?;
+    if rv.is_empty() {
+        return Ok(ReadAt::Latest);
+    }
     let n = parse_resource_version(rv)?;
     if n == 0 {
-        return Ok(0);
+        return Ok(ReadAt::NotOlderThan(0));
     }
     let n = Revision::try_from(n).map_err(|_| {
         ApiError::BadRequest(format!("invalid resource version: {rv} is out of range"))
     })?;
     if matching == "Exact" {
-        return Ok(n);
+        return Ok(ReadAt::Exact(n));
     }
     let current = req
         .api
@@ -211,7 +309,7 @@ pub(super) async fn list_revision(req: &Request<'_>) -> Result<Revision, ApiErro
             retry_after_seconds: Some(1),
         });
     }
-    Ok(0)
+    Ok(ReadAt::NotOlderThan(n))
 }
 
 pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
