@@ -487,5 +487,75 @@ async fn forward(
     }
 }
 
+/// Fan-out latency in-process, for benchmarks: `watchers` watchers of one
+/// resource, then `events` updates of one object of `object_bytes` bytes
+/// applied one after another (each once every watcher had the previous
+/// one); returns, for every event and watcher, the time from the event
+/// entering the cache to the watcher's stream yielding it.
+pub async fn fanout_latencies(
+    watchers: usize,
+    events: usize,
+    object_bytes: usize,
+) -> Vec<Duration> {
+    use tokio::time::Instant;
+    const PREFIX: &str = "/core/configmaps/";
+    let cache = ResourceCache::from_state(
+        PREFIX,
+        CacheState {
+            objects: BTreeMap::new(),
+            window: VecDeque::new(),
+            window_cap: DEFAULT_WINDOW,
+            origin: 0,
+            window_start: 0,
+            last_change: 0,
+            revision: 0,
+        },
+        ProgressRequester::default(),
+    );
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(Revision, Instant)>();
+    let mut tasks = Vec::with_capacity(watchers);
+    for _ in 0..watchers {
+        let Some(mut w) = cache.watch(PREFIX, 0) else {
+            return Vec::new();
+        };
+        let seen = seen_tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(e)) = w.next().await {
+                if seen.send((e.revision(), Instant::now())).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let value = vec![b' '; object_bytes];
+    let mut latencies = Vec::with_capacity(watchers * events);
+    for rev in 1..=events as Revision {
+        let kv = KeyValue {
+            key: format!("{PREFIX}default/fanout"),
+            value: value.clone(),
+            create_revision: 1,
+            mod_revision: rev,
+        };
+        let sent = Instant::now();
+        cache.apply(Event::Put { kv, prev: None });
+        let mut got = 0;
+        while got < watchers {
+            match seen_rx.recv().await {
+                Some((r, at)) if r == rev => {
+                    latencies.push(at.saturating_duration_since(sent));
+                    got += 1;
+                }
+                Some(_) => {}
+                None => return latencies,
+            }
+        }
+    }
+    cache.ended.send_replace(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    latencies
+}
+
 #[cfg(test)]
 mod tests;

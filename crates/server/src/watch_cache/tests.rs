@@ -251,3 +251,9 @@ async fn loads_in_pages_and_catches_up_with_writes_to_other_resources() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fanout_probe_measures_every_watcher_of_every_event() {
+    let latencies = fanout_latencies(50, 4, 256).await;
+    assert_eq!(latencies.len(), 200);
+}
