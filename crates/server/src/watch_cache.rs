@@ -25,10 +25,11 @@
 //!   it ends with `Compacted` (the client's `410 Expired`); from before the
 //!   cache began, the store serves it.
 //!
-//! Fan-out: one broadcast ring per resource; each watcher forwards from it
-//! into its own bounded queue. A watcher that falls more than [`FANOUT`]
-//! events behind is closed (its stream ends and the client resumes or
-//! re-lists), so a slow client never holds back the others.
+//! Fan-out: one broadcast ring per resource of shared events; each watch
+//! stream reads it directly (no task or copy per watcher). A watcher that
+//! falls more than [`FANOUT`] events behind is closed (its stream ends and
+//! the client resumes or re-lists), so a slow client never holds back the
+//! others.
 //!
 //! This module never decodes objects and never holds a lock across an
 //! await point.
@@ -39,10 +40,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use skewless_store::{
-    Event, KeyValue, ListOptions, ProgressRequester, Revision, Store, StoreError, Update,
-    WATCH_QUEUE, Watch,
+    Event, KeyValue, ListOptions, ProgressRequester, Revision, Store, StoreError, Update, Watch,
 };
-use tokio::sync::{OnceCell, broadcast, mpsc, watch};
+use tokio::sync::{OnceCell, broadcast, watch};
 
 /// How long a read that must be current waits for the cache to catch up
 /// before it reads storage instead.
@@ -58,7 +58,8 @@ pub(crate) const LOAD_PAGE: usize = 500;
 /// (`--watch-cache-window`).
 pub(crate) const DEFAULT_WINDOW: usize = 1000;
 
-/// Events a watcher may fall behind the newest before it is closed.
+/// Events a watcher may fall behind the newest before it is closed (its
+/// stream then ends).
 pub(crate) const FANOUT: usize = 1024;
 
 /// Every resource's cache of one server.
@@ -415,74 +416,92 @@ impl ResourceCache {
 
     /// Events under `prefix` after revision `after`: replayed from the
     /// window, then live. `None`: the cache began after `after` (ask the
-    /// store). A revision the window no longer covers gives a watch whose
+    /// store). A revision the window no longer covers gives a stream whose
     /// only item is [`StoreError::Compacted`].
-    pub(crate) fn watch(&self, prefix: &str, after: Revision) -> Option<Watch> {
-        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+    pub(crate) fn watch(&self, prefix: &str, after: Revision) -> Option<EventStream> {
         let s = self.read();
         if after < s.origin {
             return None;
         }
         if after < s.window_start {
-            let _ = tx.try_send(Err(StoreError::Compacted {
+            return Some(EventStream::Failed(Some(StoreError::Compacted {
                 requested: after,
                 compacted: s.window_start,
-            }));
-            return Some(Watch::from_receiver(rx));
+            })));
         }
         let live = self.events.subscribe();
-        let backlog: Vec<Arc<Event>> = s
+        let backlog = s
             .window
             .iter()
             .filter(|e| e.revision() > after && e.key().starts_with(prefix))
             .cloned()
             .collect();
         drop(s);
-        tokio::spawn(forward(
+        Some(EventStream::Cache(CacheWatch {
             backlog,
             live,
-            self.ended.subscribe(),
-            prefix.to_owned(),
-            after,
-            tx,
-        ));
-        Some(Watch::from_receiver(rx))
+            ended: self.ended.subscribe(),
+            prefix: prefix.to_owned(),
+            last: after,
+        }))
     }
 }
 
-/// One watcher: its backlog, then live events under `prefix`, until the
-/// consumer goes away, falls behind, or the cache ends.
-async fn forward(
-    backlog: Vec<Arc<Event>>,
-    mut live: broadcast::Receiver<Arc<Event>>,
-    mut ended: watch::Receiver<bool>,
-    prefix: String,
-    mut last: Revision,
-    out: mpsc::Sender<skewless_store::Result<Update>>,
-) {
-    for e in backlog {
-        last = e.revision();
-        if out.send(Ok(Update::Event((*e).clone()))).await.is_err() {
-            return;
+/// A watch's events: from a resource's cache (shared, never copied) or
+/// from the store.
+#[derive(Debug)]
+pub(crate) enum EventStream {
+    Cache(CacheWatch),
+    Store(Watch),
+    /// Ends at once with this error.
+    Failed(Option<StoreError>),
+}
+
+impl EventStream {
+    /// The next event; `None` once the stream has ended (a cache watcher
+    /// that fell behind ends too: the client resumes from the last
+    /// revision it saw). An error is the last item.
+    pub(crate) async fn next(&mut self) -> Option<Result<Arc<Event>, StoreError>> {
+        match self {
+            EventStream::Cache(w) => w.next().await.map(Ok),
+            EventStream::Store(w) => w.next().await.map(|e| e.map(Arc::new)),
+            EventStream::Failed(e) => e.take().map(Err),
         }
     }
-    loop {
-        let e = tokio::select! {
-            e = live.recv() => e,
-            _ = ended.wait_for(|ended| *ended) => return,
-            () = out.closed() => return,
-        };
-        match e {
-            Ok(e) if e.revision() > last && e.key().starts_with(&prefix) => {
-                last = e.revision();
-                if out.send(Ok(Update::Event((*e).clone()))).await.is_err() {
-                    return;
+}
+
+/// One watcher of a resource's cache: its backlog, then live events under
+/// its prefix.
+#[derive(Debug)]
+pub(crate) struct CacheWatch {
+    backlog: VecDeque<Arc<Event>>,
+    live: broadcast::Receiver<Arc<Event>>,
+    ended: watch::Receiver<bool>,
+    prefix: String,
+    last: Revision,
+}
+
+impl CacheWatch {
+    async fn next(&mut self) -> Option<Arc<Event>> {
+        if let Some(e) = self.backlog.pop_front() {
+            self.last = e.revision();
+            return Some(e);
+        }
+        loop {
+            let e = tokio::select! {
+                biased;
+                e = self.live.recv() => e,
+                _ = self.ended.wait_for(|ended| *ended) => return None,
+            };
+            match e {
+                Ok(e) if e.revision() > self.last && e.key().starts_with(&self.prefix) => {
+                    self.last = e.revision();
+                    return Some(e);
                 }
+                Ok(_) => {}
+                // Fallen behind, or the cache is gone.
+                Err(_) => return None,
             }
-            Ok(_) => {}
-            // Fallen behind, or the cache is gone: the stream ends and the
-            // client resumes from the last revision it saw.
-            Err(_) => return,
         }
     }
 }
@@ -512,7 +531,7 @@ pub async fn fanout_latencies(
         },
         ProgressRequester::default(),
     );
-    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(Revision, Instant)>();
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(Revision, Instant)>();
     let mut tasks = Vec::with_capacity(watchers);
     for _ in 0..watchers {
         let Some(mut w) = cache.watch(PREFIX, 0) else {

@@ -31,6 +31,7 @@ use crate::handlers::rest::{self, Request, Selection};
 use crate::http_util::Body;
 use crate::object;
 use crate::storage;
+use crate::watch_cache::EventStream;
 
 /// How often a watch with `allowWatchBookmarks` gets a bookmark.
 pub(crate) const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
@@ -130,7 +131,12 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
         .and_then(|cache| cache.watch(&prefix, start));
     let store_watch = match cached {
         Some(w) => Ok(w),
-        None => req.api.store.watch(&prefix, start).await,
+        None => req
+            .api
+            .store
+            .watch(&prefix, start)
+            .await
+            .map(EventStream::Store),
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let resource = req.resource.clone();
