@@ -335,3 +335,51 @@ async fn resource_version_match_and_continue_tokens_across_servers() {
     assert_eq!(all.len(), 8, "{all:?}");
     assert!(all.contains(&"late".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lists_longer_than_one_encoding_chunk_are_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate();
+    let (a, b) = pair(
+        &pki,
+        &Storage::SharedSqlite(dir.path().to_path_buf()),
+        "1000",
+    )
+    .await;
+    let (ca, cb) = (
+        a.client(&pki, Identity::Admin),
+        b.client(&pki, Identity::Admin),
+    );
+    namespace(&ca, "long").await;
+    let path = configmaps("long");
+    // More than one chunk of 500 decoded objects.
+    let n = 512;
+    for i in 0..n {
+        create(&ca, &path, &configmap(&format!("cm-{i:04}"), "1")).await;
+    }
+    let want: Vec<String> = (0..n).map(|i| format!("cm-{i:04}")).collect();
+    for c in [&ca, &cb] {
+        let list = c.get(&path).await;
+        assert_eq!(list.status, 200);
+        let list = list.json();
+        assert_eq!(list["kind"], "ConfigMapList");
+        assert_eq!(names(&list), want);
+        // A page bigger than a chunk, then the rest.
+        let page = c.get(&format!("{path}?limit=505")).await.json();
+        assert_eq!(names(&page).len(), 505);
+        let token = page["metadata"]["continue"].as_str().unwrap().to_owned();
+        let rest = c
+            .get(&format!("{path}?limit=505&continue={token}"))
+            .await
+            .json();
+        let mut all = names(&page);
+        all.extend(names(&rest));
+        assert_eq!(all, want);
+    }
+    // Selectors filter across chunks.
+    let none = cb
+        .get(&format!("{path}?labelSelector=missing%3Dyes"))
+        .await
+        .json();
+    assert_eq!(none["items"], json!([]), "{none}");
+}

@@ -1,9 +1,11 @@
 //! LIST: pages over storage with continue tokens, label and field
 //! selectors, and the resource version a list is served at.
 
+use crate::http_util::{self, Body};
 use crate::object;
 use crate::storage;
 use base64::Engine as _;
+use http::{HeaderValue, Response, header};
 use serde_json::Value;
 use skewless_apimachinery::catalog::resolve_field_selector;
 use skewless_apimachinery::list_options::{parse_resource_version, validate_list_options};
@@ -115,6 +117,27 @@ pub(crate) struct Page {
 }
 
 pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page, ApiError> {
+    let mut items = Vec::new();
+    let (revision, continue_token) = scan(req, sel, |chunk| items.extend(chunk)).await?;
+    Ok(Page {
+        items,
+        revision,
+        continue_token,
+    })
+}
+
+/// Decoded objects a list holds at once while it encodes its response
+/// (also the read size of a list without `limit`).
+const CHUNK: usize = 500;
+
+/// Reads a list's matching objects at most [`CHUNK`] at a time, handing
+/// each chunk to `on_chunk`; returns the list's revision and continue
+/// token.
+async fn scan(
+    req: &Request<'_>,
+    sel: &Selection,
+    mut on_chunk: impl FnMut(Vec<Value>),
+) -> Result<(Revision, Option<String>), ApiError> {
     let limit = req
         .query
         .number("limit")?
@@ -142,12 +165,12 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
     };
     let continuing = start.is_some();
     let mut source = Source::choose(req, read_at).await;
-    let mut items = Vec::new();
+    let mut matched = 0;
     loop {
-        let want = limit.map(|l| l - items.len());
+        let want = limit.map_or(CHUNK, |l| (l - matched).clamp(1, CHUNK));
         let opts = ListOptions {
             revision: source.revision(),
-            limit: want.map(|w| w.max(1)).unwrap_or(0),
+            limit: want,
             start_after: start.clone(),
         };
         let page = source
@@ -167,25 +190,20 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
         source = source.at(revision);
         let last_key = page.items.last().map(|kv| kv.key.clone());
         // One conversion review per page when a webhook converts.
-        for obj in decode_all(req, &page.items).await? {
-            if sel.matches(&obj) {
-                items.push(obj);
-            }
-        }
-        let full = limit.is_some_and(|l| items.len() >= l);
+        let chunk: Vec<Value> = decode_all(req, &page.items)
+            .await?
+            .into_iter()
+            .filter(|obj| sel.matches(obj))
+            .collect();
+        drop(page.items);
+        matched += chunk.len();
+        on_chunk(chunk);
+        let full = limit.is_some_and(|l| matched >= l);
         if !page.more {
-            return Ok(Page {
-                items,
-                revision,
-                continue_token: None,
-            });
+            return Ok((revision, None));
         }
         if full {
-            return Ok(Page {
-                items,
-                revision,
-                continue_token: last_key.map(|k| encode_continue(revision, &k)),
-            });
+            return Ok((revision, last_key.map(|k| encode_continue(revision, &k))));
         }
         start = last_key;
     }
@@ -323,6 +341,57 @@ pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
         None,
         page.items,
     ))
+}
+
+/// A list as its JSON response, encoded chunk by chunk: never more than
+/// [`CHUNK`] decoded objects at once, whatever the list's size.
+pub(crate) async fn list_json(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    let sel = Selection::from_request(req)?;
+    let mut items = Vec::new();
+    let mut first = true;
+    let mut failed = None;
+    let (revision, continue_token) = scan(req, &sel, |chunk| {
+        for obj in chunk {
+            if !first {
+                items.push(b',');
+            }
+            first = false;
+            if let Err(e) = serde_json::to_writer(&mut items, &obj) {
+                failed = Some(e);
+            }
+        }
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(ApiError::InternalError(format!("encoding the list: {e}")));
+    }
+    // The envelope as `object::list` shapes it, items spliced in.
+    let envelope = object::list(
+        &req.api_version(),
+        &req.resource.kind,
+        revision,
+        continue_token,
+        None,
+        Vec::new(),
+    );
+    let head = http_util::json_bytes(&envelope);
+    const EMPTY: &[u8] = b"\"items\":[]";
+    let at = head
+        .windows(EMPTY.len())
+        .position(|w| w == EMPTY)
+        .ok_or_else(|| ApiError::InternalError("list envelope without items".into()))?
+        + EMPTY.len()
+        - 1;
+    let mut body = Vec::with_capacity(head.len() + items.len());
+    body.extend_from_slice(&head[..at]);
+    body.extend_from_slice(&items);
+    body.extend_from_slice(&head[at..]);
+    let mut resp = Response::new(http_util::full(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------
