@@ -383,3 +383,34 @@ async fn lists_longer_than_one_encoding_chunk_are_whole() {
         .json();
     assert_eq!(none["items"], json!([]), "{none}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_cache_off_reads_and_watches_come_from_storage() {
+    let pki = Pki::generate();
+    let server = ServerProcess::start(
+        Path::new(BIN),
+        &pki,
+        &Storage::Sqlite,
+        &["--watch-cache=false"],
+    )
+    .await;
+    let c = server.client(&pki, Identity::Admin);
+    let path = configmaps("default");
+    let first = create(&c, &path, &configmap("off", "1")).await;
+    assert_eq!(c.get(&format!("{path}/off")).await.status, 200);
+    assert_eq!(names(&c.get(&path).await.json()), vec!["off"]);
+    let (_, lines, _) = c
+        .watch_until_end(
+            &format!(
+                "{path}?watch=true&resourceVersion={}&timeoutSeconds=2",
+                rv(&first)
+            ),
+            Duration::from_secs(30),
+            || async {
+                create(&c, &configmaps("default"), &configmap("off-2", "1")).await;
+            },
+        )
+        .await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["object"]["metadata"]["name"], "off-2");
+}
