@@ -6,7 +6,8 @@
 //!   `patching`, `protobuf`, `rbac` (the policy as an authorizer, and the
 //!   escalation checks), `metrics`, `cache`, `registry` (what is
 //!   served), `openapi` and `merged` (derived-document caches), `storage`
-//!   (keys and the controllers' compare-and-swap write);
+//!   (keys and the controllers' compare-and-swap write), `watch_cache`
+//!   (each resource's objects and recent events in memory);
 //! - `state`: the data every request and controller shares;
 //! - `handlers`: what answers a request here (REST verbs, watch, discovery,
 //!   OpenAPI, tables, the resources that are not plain storage);
@@ -44,6 +45,12 @@ mod start;
 mod state;
 mod storage;
 pub mod tls;
+mod watch_cache;
+
+/// In-process measurements of the watch cache, for `skewless-bench`.
+pub mod watch_cache_bench {
+    pub use crate::watch_cache::fanout_latencies;
+}
 
 /// What tools and tests look for in storage to find API servers.
 pub mod identity {

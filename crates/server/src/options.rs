@@ -76,6 +76,12 @@ pub struct ServeOptions {
     /// 0) ends after a random time between this and twice this, as
     /// upstream; zero lets such watches run until the client leaves.
     pub min_request_timeout: Duration,
+    /// `--watch-cache`: serve reads and watches from each resource's
+    /// in-memory cache (on by default).
+    pub watch_cache: bool,
+    /// `--watch-cache-window`: recent events each resource's cache keeps
+    /// for watches that resume from a past revision.
+    pub watch_cache_window: usize,
     /// `--advertise-address`: the IP clients (and, without
     /// `--peer-advertise-ip`, peers) reach this server at.
     pub advertise_address: Option<IpAddr>,
@@ -432,6 +438,8 @@ impl Default for ServeOptions {
             },
             max_connections: 0,
             min_request_timeout: Duration::from_secs(1800),
+            watch_cache: true,
+            watch_cache_window: crate::watch_cache::DEFAULT_WINDOW,
             max_requests_inflight: 400,
             max_mutating_requests_inflight: 200,
             identity: IdentityTiming::default(),

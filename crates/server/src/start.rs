@@ -288,8 +288,15 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<RunningServer> {
         String::new()
     };
     let rbac = Arc::new(Rbac::default());
+    let watch_cache = crate::watch_cache::WatchCaches::new(
+        Arc::clone(&store),
+        opts.watch_cache,
+        opts.watch_cache_window,
+        shutdown.subscribe(),
+    );
     let api = Arc::new(State {
         store,
+        watch_cache,
         openapi: crate::openapi::OpenApiCache::default(),
         registry: Arc::new(crate::registry::Registry::new(catalog)),
         authz: authorizers(&opts.authorization_modes, &rbac),

@@ -20,6 +20,8 @@ use crate::registry::{Registry, Snapshot};
 /// Shared by every request and background task of one server.
 pub(crate) struct State {
     pub(crate) store: Arc<dyn Store>,
+    /// Each resource's objects and recent events in memory (`--watch-cache`).
+    pub(crate) watch_cache: crate::watch_cache::WatchCaches,
     /// What this server serves (built-ins and custom resources).
     pub(crate) registry: Arc<Registry>,
     /// The OpenAPI documents of what is served, and field validation.

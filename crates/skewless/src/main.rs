@@ -172,6 +172,12 @@ struct ServeArgs {
     /// Seconds a watch without timeoutSeconds stays open at least; it ends after a random time between this and twice this (0: until the client leaves).
     #[arg(long, default_value_t = defaults().min_request_timeout.as_secs())]
     min_request_timeout: u64,
+    /// Serve GET, LIST and WATCH from an in-memory cache of each resource (false: from storage).
+    #[arg(long, default_value_t = defaults().watch_cache, action = clap::ArgAction::Set)]
+    watch_cache: bool,
+    /// Recent events each resource's watch cache keeps; a watch resuming from an older revision the cache held gets 410 Expired.
+    #[arg(long, default_value_t = defaults().watch_cache_window)]
+    watch_cache_window: usize,
     /// The IP address clients (and peers, without --peer-advertise-ip) reach this server at.
     #[arg(long)]
     advertise_address: Option<IpAddr>,
@@ -276,6 +282,8 @@ impl ServeArgs {
             })?,
             max_connections: self.max_connections,
             min_request_timeout: Duration::from_secs(self.min_request_timeout),
+            watch_cache: self.watch_cache,
+            watch_cache_window: self.watch_cache_window,
             max_requests_inflight: self.max_requests_inflight,
             max_mutating_requests_inflight: self.max_mutating_requests_inflight,
             identity: skewless_server::identity::IdentityTiming {

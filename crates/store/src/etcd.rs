@@ -21,8 +21,8 @@ use etcd_client::{
 use tokio::sync::mpsc;
 
 use crate::{
-    Event, KeyValue, ListOptions, ListResult, Result, Revision, Store, StoreError, WATCH_QUEUE,
-    Watch, WriteOptions, prefix_end,
+    Event, KeyValue, ListOptions, ListResult, Result, Revision, Store, StoreError, Update,
+    WATCH_QUEUE, Watch, WriteOptions, prefix_end,
 };
 
 /// Where the etcd engine connects and how it names keys.
@@ -426,9 +426,10 @@ impl Store for EtcdStore {
             .await
             .map_err(etcd_err)?;
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+        let (progress_tx, progress_rx) = mpsc::channel(1);
         let this = self.clone();
-        tokio::spawn(async move { this.pump(stream, after, tx).await });
-        Ok(Watch::new(rx))
+        tokio::spawn(async move { this.pump(stream, after, tx, progress_rx).await });
+        Ok(Watch::with_progress_requests(rx, progress_tx))
     }
 
     async fn current_revision(&self) -> Result<Revision> {
@@ -478,7 +479,8 @@ impl EtcdStore {
         &self,
         mut stream: etcd_client::WatchStream,
         after: Revision,
-        tx: mpsc::Sender<Result<Event>>,
+        tx: mpsc::Sender<Result<Update>>,
+        mut progress: mpsc::Receiver<()>,
     ) {
         let mut last = after;
         loop {
@@ -486,6 +488,12 @@ impl EtcdStore {
                 resp = stream.message() => resp,
                 // The consumer went away: stop watching.
                 () = tx.closed() => return,
+                Some(()) = progress.recv() => {
+                    // A failed request only means no report: the stream's
+                    // own errors surface through `message`.
+                    let _ = stream.request_progress().await;
+                    continue;
+                }
             };
             let resp = match resp {
                 Ok(Some(resp)) => resp,
@@ -515,6 +523,14 @@ impl EtcdStore {
                 let _ = tx.send(Err(err)).await;
                 return;
             }
+            if resp.events().is_empty() && !resp.created() {
+                // A progress notification: every event up to the header's
+                // revision has been sent.
+                if let Some(h) = resp.header() {
+                    let _ = tx.try_send(Ok(Update::Progress(h.revision())));
+                }
+                continue;
+            }
             for event in resp.events() {
                 let converted = self.event(event);
                 let event = match converted {
@@ -526,7 +542,7 @@ impl EtcdStore {
                     }
                 };
                 last = event.revision();
-                if tx.send(Ok(event)).await.is_err() {
+                if tx.send(Ok(Update::Event(event))).await.is_err() {
                     return;
                 }
             }

@@ -154,24 +154,79 @@ pub struct WriteOptions {
     pub ttl: Option<Duration>,
 }
 
+/// What a watch's queue carries: an event, or progress — every event up to
+/// and including the revision has been delivered already (etcd's progress
+/// notification; SQLite reports it after each batch it has looked at).
+/// Progress is advisory: engines may drop it when the queue is full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    Event(Event),
+    Progress(Revision),
+}
+
 /// A watch of a key prefix. Events arrive in revision order, each revision
 /// once; an `Err` is always the last item (the watch has ended: resume with
 /// a new watch from the last revision seen).
 #[derive(Debug)]
 pub struct Watch {
-    rx: mpsc::Receiver<Result<Event>>,
+    rx: mpsc::Receiver<Result<Update>>,
+    progress: Option<mpsc::Sender<()>>,
 }
 
 impl Watch {
-    /// A watch fed through `rx`; engines create these.
-    pub(crate) fn new(rx: mpsc::Receiver<Result<Event>>) -> Self {
-        Self { rx }
+    /// A watch fed through `rx`; engines create these, and so may a layer
+    /// that serves watches from its own copy of the store (a watch cache).
+    pub fn from_receiver(rx: mpsc::Receiver<Result<Update>>) -> Self {
+        Self { rx, progress: None }
+    }
+
+    /// A watch whose engine answers progress requests sent on `requests`.
+    pub(crate) fn with_progress_requests(
+        rx: mpsc::Receiver<Result<Update>>,
+        requests: mpsc::Sender<()>,
+    ) -> Self {
+        Self {
+            rx,
+            progress: Some(requests),
+        }
     }
 
     /// The next event, or `None` once the watch has ended (the store shut
-    /// down). An error ends the watch too.
+    /// down). An error ends the watch too. Progress is skipped.
     pub async fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            match self.rx.recv().await? {
+                Ok(Update::Event(e)) => return Some(Ok(e)),
+                Ok(Update::Progress(_)) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The next event or progress report, or `None` once the watch ended.
+    pub async fn next_update(&mut self) -> Option<Result<Update>> {
         self.rx.recv().await
+    }
+
+    /// A handle that asks the engine for a progress report soon (etcd's
+    /// `RequestProgress`). Engines that report progress on their own
+    /// (SQLite) give a handle that does nothing.
+    pub fn progress_requester(&self) -> ProgressRequester {
+        ProgressRequester(self.progress.clone())
+    }
+}
+
+/// Asks a watch's engine for a progress report; requests made while one is
+/// pending are merged into it.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressRequester(Option<mpsc::Sender<()>>);
+
+impl ProgressRequester {
+    pub fn request(&self) {
+        if let Some(tx) = &self.0 {
+            // Full means a request is pending already.
+            let _ = tx.try_send(());
+        }
     }
 }
 

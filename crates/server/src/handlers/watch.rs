@@ -31,6 +31,7 @@ use crate::handlers::rest::{self, Request, Selection};
 use crate::http_util::Body;
 use crate::object;
 use crate::storage;
+use crate::watch_cache::EventStream;
 
 /// How often a watch with `allowWatchBookmarks` gets a bookmark.
 pub(crate) const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
@@ -122,7 +123,21 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
             ""
         },
     );
-    let store_watch = req.api.store.watch(&prefix, start).await;
+    // From the resource's watch cache when it covers `start`, else from
+    // storage.
+    let cached = req
+        .watch_cache()
+        .await
+        .and_then(|cache| cache.watch(&prefix, start));
+    let store_watch = match cached {
+        Some(w) => Ok(w),
+        None => req
+            .api
+            .store
+            .watch(&prefix, start)
+            .await
+            .map(EventStream::Store),
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let resource = req.resource.clone();
     let mut shutdown = req.api.shutdown.subscribe();

@@ -136,6 +136,7 @@ pub(super) async fn dispatch(
             http_util::json(StatusCode::OK, &body)
         }
         "get" => rest::get(&req).await?,
+        "list" if output == Output::Object => rest::list_json(&req).await?,
         "list" => {
             let list = rest::list(&req).await?;
             let body = match &output {

@@ -320,7 +320,7 @@ impl Store for SqliteStore {
         let readers = Arc::clone(&self.inner.readers);
         let prefix = prefix.to_owned();
         tokio::spawn(watch_loop(readers, live, prefix, after.max(0), tx));
-        Ok(Watch::new(rx))
+        Ok(Watch::from_receiver(rx))
     }
 
     async fn current_revision(&self) -> Result<Revision> {

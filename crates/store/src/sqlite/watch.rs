@@ -9,7 +9,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::read::{ReaderPool, read_after};
 use super::sql::{READ_PAGE, compacted_revision_tx, current_revision_tx, text_prefix_end};
-use crate::{Event, Result, Revision, StoreError};
+use crate::{Event, Result, Revision, StoreError, Update};
 
 // ---------------------------------------------------------------------------
 // Watch fan-out.
@@ -78,7 +78,7 @@ pub(crate) async fn watch_loop(
     mut live: broadcast::Receiver<Arc<[Event]>>,
     prefix: String,
     mut last: Revision,
-    out: mpsc::Sender<Result<Event>>,
+    out: mpsc::Sender<Result<Update>>,
 ) {
     let end = text_prefix_end(&prefix);
     let in_range = |key: &str| key >= prefix.as_str() && key < end.as_str();
@@ -96,11 +96,14 @@ pub(crate) async fn watch_loop(
                             compacted,
                         });
                     }
-                    read_after(tx, from, Some(&p), READ_PAGE)
+                    let events = read_after(tx, from, Some(&p), READ_PAGE)?;
+                    // Read in the same transaction: a short page holds every
+                    // event of the prefix up to here.
+                    Ok((events, current_revision_tx(tx)?))
                 })
                 .await;
-            let events = match page {
-                Ok(events) => events,
+            let (events, current) = match page {
+                Ok(page) => page,
                 Err(e) => {
                     let _ = out.send(Err(e)).await;
                     return;
@@ -109,11 +112,13 @@ pub(crate) async fn watch_loop(
             let full = events.len() as i64 == READ_PAGE;
             for event in events {
                 last = event.revision();
-                if out.send(Ok(event)).await.is_err() {
+                if out.send(Ok(Update::Event(event))).await.is_err() {
                     return;
                 }
             }
             if !full {
+                last = last.max(current);
+                let _ = out.try_send(Ok(Update::Progress(last)));
                 break;
             }
         }
@@ -125,11 +130,14 @@ pub(crate) async fn watch_loop(
                         if event.revision() <= last {
                             continue;
                         }
-                        if in_range(event.key()) && out.send(Ok(event.clone())).await.is_err() {
+                        if in_range(event.key())
+                            && out.send(Ok(Update::Event(event.clone()))).await.is_err()
+                        {
                             return;
                         }
                         last = event.revision();
                     }
+                    let _ = out.try_send(Ok(Update::Progress(last)));
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => continue 'catch_up,
                 Err(broadcast::error::RecvError::Closed) => return,

@@ -99,14 +99,17 @@ pub(super) async fn decode_for(req: &Request<'_>, kv: &KeyValue) -> Result<Value
 /// Stored objects as this request's client sees them (converted in one
 /// review when a webhook converts): custom resources get their schema's
 /// defaults on read, as upstream applies them.
-pub(super) async fn decode_all(
+pub(super) async fn decode_all<K: std::borrow::Borrow<KeyValue>>(
     req: &Request<'_>,
-    kvs: &[KeyValue],
+    kvs: &[K],
 ) -> Result<Vec<Value>, ApiError> {
     let hook = req.crd.and_then(|c| c.webhook.as_ref());
     let mut objs = kvs
         .iter()
-        .map(|kv| decode_at(req.resource, hook, kv, kv.mod_revision))
+        .map(|kv| {
+            let kv = kv.borrow();
+            decode_at(req.resource, hook, kv, kv.mod_revision)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     finish(req.api.store.as_ref(), req.resource, hook, &mut objs).await?;
     if let Some(schema) = req.crd.and_then(|c| c.schema.as_ref()) {

@@ -1,15 +1,20 @@
 //! LIST: pages over storage with continue tokens, label and field
 //! selectors, and the resource version a list is served at.
 
+use crate::http_util::{self, Body};
 use crate::object;
 use crate::storage;
 use base64::Engine as _;
+use http::{HeaderValue, Response, header};
 use serde_json::Value;
 use skewless_apimachinery::catalog::resolve_field_selector;
 use skewless_apimachinery::list_options::{parse_resource_version, validate_list_options};
 use skewless_apimachinery::selector::{FieldSelector, LabelSelector};
 use skewless_apimachinery::status::ApiError;
-use skewless_store::{ListOptions, Revision, StoreError};
+use skewless_store::{KeyValue, ListOptions, Revision, StoreError};
+
+use crate::watch_cache::ResourceCache;
+use std::sync::Arc;
 
 use super::codec::decode_all;
 use super::request::{Request, store_error};
@@ -112,13 +117,34 @@ pub(crate) struct Page {
 }
 
 pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page, ApiError> {
+    let mut items = Vec::new();
+    let (revision, continue_token) = scan(req, sel, |chunk| items.extend(chunk)).await?;
+    Ok(Page {
+        items,
+        revision,
+        continue_token,
+    })
+}
+
+/// Decoded objects a list holds at once while it encodes its response
+/// (also the read size of a list without `limit`).
+const CHUNK: usize = 500;
+
+/// Reads a list's matching objects at most [`CHUNK`] at a time, handing
+/// each chunk to `on_chunk`; returns the list's revision and continue
+/// token.
+async fn scan(
+    req: &Request<'_>,
+    sel: &Selection,
+    mut on_chunk: impl FnMut(Vec<Value>),
+) -> Result<(Revision, Option<String>), ApiError> {
     let limit = req
         .query
         .number("limit")?
         .filter(|l| *l > 0)
         .map(|l| l as usize);
     let prefix = storage::prefix(req.resource, req.namespace());
-    let (mut revision, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
+    let (read_at, mut start) = match req.query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let t = decode_continue(token, &prefix)?;
             let rv = req.query.get("resourceVersion").unwrap_or("");
@@ -128,25 +154,27 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
                 ));
             }
             // A negative revision: go on at the latest one.
-            (t.rv.max(0), Some(t.start))
+            let at = if t.rv > 0 {
+                ReadAt::Exact(t.rv)
+            } else {
+                ReadAt::Latest
+            };
+            (at, Some(t.start))
         }
         None => (list_revision(req).await?, None),
     };
     let continuing = start.is_some();
-    let mut items = Vec::new();
+    let mut source = Source::choose(req, read_at).await;
+    let mut matched = 0;
     loop {
-        let want = limit.map(|l| l - items.len());
-        let page = req
-            .api
-            .store
-            .list(
-                &prefix,
-                ListOptions {
-                    revision,
-                    limit: want.map(|w| w.max(1)).unwrap_or(0),
-                    start_after: start.clone(),
-                },
-            )
+        let want = limit.map_or(CHUNK, |l| (l - matched).clamp(1, CHUNK));
+        let opts = ListOptions {
+            revision: source.revision(),
+            limit: want,
+            start_after: start.clone(),
+        };
+        let page = source
+            .list(req, &prefix, opts)
             .await
             .map_err(|e| match (e, &start) {
                 // Upstream hands out a token that goes on after the same
@@ -156,48 +184,136 @@ pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page
                 }
                 (e, _) => store_error(e, &req.group_resource(), ""),
             })?;
-        revision = page.revision;
+        let revision = page.revision;
+        // The rest of this list is at the same revision, from wherever
+        // holds it.
+        source = source.at(revision);
         let last_key = page.items.last().map(|kv| kv.key.clone());
         // One conversion review per page when a webhook converts.
-        for obj in decode_all(req, &page.items).await? {
-            if sel.matches(&obj) {
-                items.push(obj);
-            }
-        }
-        let full = limit.is_some_and(|l| items.len() >= l);
+        let chunk: Vec<Value> = decode_all(req, &page.items)
+            .await?
+            .into_iter()
+            .filter(|obj| sel.matches(obj))
+            .collect();
+        drop(page.items);
+        matched += chunk.len();
+        on_chunk(chunk);
+        let full = limit.is_some_and(|l| matched >= l);
         if !page.more {
-            return Ok(Page {
-                items,
-                revision,
-                continue_token: None,
-            });
+            return Ok((revision, None));
         }
         if full {
-            return Ok(Page {
-                items,
-                revision,
-                continue_token: last_key.map(|k| encode_continue(revision, &k)),
-            });
+            return Ok((revision, last_key.map(|k| encode_continue(revision, &k))));
         }
         start = last_key;
     }
 }
 
-/// The revision a list is served at, from `resourceVersion` and
+/// Which state a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadAt {
+    /// The current state (`resourceVersion` unset): from the cache once it
+    /// has caught up with storage.
+    Latest,
+    /// Any state at least this new (`0`: whatever the cache holds).
+    NotOlderThan(Revision),
+    /// Exactly this revision (`resourceVersionMatch=Exact`, a continue
+    /// token): from the cache only while its state is that snapshot.
+    Exact(Revision),
+}
+
+/// Where the pages of one list come from.
+enum Source {
+    Cache(Arc<ResourceCache>, Option<Revision>),
+    Storage(Revision),
+}
+
+/// One page, from the cache (shared) or storage.
+struct SourcePage {
+    items: Vec<Arc<KeyValue>>,
+    revision: Revision,
+    more: bool,
+}
+
+impl Source {
+    async fn choose(req: &Request<'_>, at: ReadAt) -> Source {
+        let storage = match at {
+            ReadAt::Exact(rev) => rev,
+            ReadAt::Latest | ReadAt::NotOlderThan(_) => 0,
+        };
+        let Some(cache) = req.watch_cache().await else {
+            return Source::Storage(storage);
+        };
+        let usable = match at {
+            ReadAt::Latest => cache.wait_fresh(req.api.watch_cache.store()).await,
+            ReadAt::NotOlderThan(rev) => cache.wait_for(rev).await,
+            ReadAt::Exact(_) => true,
+        };
+        match (usable, at) {
+            (true, ReadAt::Exact(rev)) => Source::Cache(cache, Some(rev)),
+            (true, _) => Source::Cache(cache, None),
+            (false, _) => Source::Storage(storage),
+        }
+    }
+
+    fn revision(&self) -> Revision {
+        match self {
+            Source::Cache(_, rev) => rev.unwrap_or(0),
+            Source::Storage(rev) => *rev,
+        }
+    }
+
+    fn at(self, revision: Revision) -> Source {
+        match self {
+            Source::Cache(cache, _) => Source::Cache(cache, Some(revision)),
+            Source::Storage(_) => Source::Storage(revision),
+        }
+    }
+
+    /// A page: from the cache while it holds the snapshot asked for, else
+    /// from storage.
+    async fn list(
+        &self,
+        req: &Request<'_>,
+        prefix: &str,
+        opts: ListOptions,
+    ) -> Result<SourcePage, StoreError> {
+        if let Source::Cache(cache, at) = self
+            && let Some(page) = cache.list(prefix, *at, opts.start_after.as_deref(), opts.limit)
+        {
+            return Ok(SourcePage {
+                items: page.items,
+                revision: page.revision,
+                more: page.more,
+            });
+        }
+        let page = req.api.store.list(prefix, opts).await?;
+        Ok(SourcePage {
+            items: page.items.into_iter().map(Arc::new).collect(),
+            revision: page.revision,
+            more: page.more,
+        })
+    }
+}
+
+/// Which state a list reads, from `resourceVersion` and
 /// `resourceVersionMatch` (validated as upstream's `ValidateListOptions`).
-pub(super) async fn list_revision(req: &Request<'_>) -> Result<Revision, ApiError> {
+pub(super) async fn list_revision(req: &Request<'_>) -> Result<ReadAt, ApiError> {
     let rv = req.query.get("resourceVersion").unwrap_or("");
     let matching = req.query.get("resourceVersionMatch").unwrap_or("");
     validate_list_options(rv, matching, req.query.get("continue").unwrap_or(""))?;
+    if rv.is_empty() {
+        return Ok(ReadAt::Latest);
+    }
     let n = parse_resource_version(rv)?;
     if n == 0 {
-        return Ok(0);
+        return Ok(ReadAt::NotOlderThan(0));
     }
     let n = Revision::try_from(n).map_err(|_| {
         ApiError::BadRequest(format!("invalid resource version: {rv} is out of range"))
     })?;
     if matching == "Exact" {
-        return Ok(n);
+        return Ok(ReadAt::Exact(n));
     }
     let current = req
         .api
@@ -211,7 +327,7 @@ pub(super) async fn list_revision(req: &Request<'_>) -> Result<Revision, ApiErro
             retry_after_seconds: Some(1),
         });
     }
-    Ok(0)
+    Ok(ReadAt::NotOlderThan(n))
 }
 
 pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
@@ -225,6 +341,57 @@ pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
         None,
         page.items,
     ))
+}
+
+/// A list as its JSON response, encoded chunk by chunk: never more than
+/// [`CHUNK`] decoded objects at once, whatever the list's size.
+pub(crate) async fn list_json(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    let sel = Selection::from_request(req)?;
+    let mut items = Vec::new();
+    let mut first = true;
+    let mut failed = None;
+    let (revision, continue_token) = scan(req, &sel, |chunk| {
+        for obj in chunk {
+            if !first {
+                items.push(b',');
+            }
+            first = false;
+            if let Err(e) = serde_json::to_writer(&mut items, &obj) {
+                failed = Some(e);
+            }
+        }
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(ApiError::InternalError(format!("encoding the list: {e}")));
+    }
+    // The envelope as `object::list` shapes it, items spliced in.
+    let envelope = object::list(
+        &req.api_version(),
+        &req.resource.kind,
+        revision,
+        continue_token,
+        None,
+        Vec::new(),
+    );
+    let head = http_util::json_bytes(&envelope);
+    const EMPTY: &[u8] = b"\"items\":[]";
+    let at = head
+        .windows(EMPTY.len())
+        .position(|w| w == EMPTY)
+        .ok_or_else(|| ApiError::InternalError("list envelope without items".into()))?
+        + EMPTY.len()
+        - 1;
+    let mut body = Vec::with_capacity(head.len() + items.len());
+    body.extend_from_slice(&head[..at]);
+    body.extend_from_slice(&items);
+    body.extend_from_slice(&head[at..]);
+    let mut resp = Response::new(http_util::full(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------

@@ -144,3 +144,30 @@ impl Request<'_> {
             .ok_or_else(|| self.not_found(name))
     }
 }
+
+impl Request<'_> {
+    /// The watch cache of this request's resource, when caching is on and
+    /// the cache could be built. A custom resource's cache ends when the
+    /// resource stops being served.
+    pub(crate) async fn watch_cache(
+        &self,
+    ) -> Option<std::sync::Arc<crate::watch_cache::ResourceCache>> {
+        let prefix = storage::prefix(self.resource, "");
+        if self.crd.is_none() {
+            return self.api.watch_cache.resource(&prefix, || true, None).await;
+        }
+        let registry = std::sync::Arc::clone(&self.api.registry);
+        let r = self.resource.clone();
+        let served = move || {
+            registry
+                .snapshot()
+                .resource(&r.group, &r.version, &r.resource)
+                .is_some()
+        };
+        let changed = self.api.registry.subscribe();
+        self.api
+            .watch_cache
+            .resource(&prefix, served, Some(changed))
+            .await
+    }
+}
