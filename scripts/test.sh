@@ -17,6 +17,9 @@ command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 # Partition tests put servers in network namespaces (root, as CI runs).
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+# The benchmark's smoke test compares with nginx and loads with wrk.
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     sudo=""
