@@ -59,11 +59,12 @@ pub struct RatiosArgs {
     /// `--binary`), for before/after ratios.
     #[arg(long)]
     pub baseline_binary: Option<PathBuf>,
-    /// The recorded LIST throughput to compare with when there is no
-    /// `--baseline-binary`: full LISTs/s and paged walks/s of 10,000
-    /// objects (commit 73bf6ce, docs/BENCHMARKS.md).
-    #[arg(long, value_delimiter = ',', default_values_t = [BASELINE_FULL, BASELINE_PAGED])]
-    pub list_baseline: Vec<f64>,
+    /// The LIST throughput to compare with when there is no
+    /// `--baseline-binary`: full LISTs/s and paged walks/s. Default: the
+    /// figures recorded at commit 73bf6ce (docs/BENCHMARKS.md), which apply
+    /// only to the default objects, page size and clients.
+    #[arg(long, value_delimiter = ',')]
+    pub list_baseline: Option<Vec<f64>>,
     /// A flag for every `skewless serve` started (repeatable), e.g.
     /// `--server-arg=--watch-cache=false`.
     #[arg(long = "server-arg", allow_hyphen_values = true)]
@@ -194,7 +195,7 @@ pub async fn run(args: RatiosArgs) -> anyhow::Result<()> {
         "--list-objects, --page, --lists and --list-clients must be positive"
     );
     anyhow::ensure!(
-        args.list_baseline.len() == 2,
+        args.list_baseline.as_ref().is_none_or(|b| b.len() == 2),
         "--list-baseline takes two numbers: full,paged"
     );
     let binary = cluster::binary(args.binary.as_deref())?;
@@ -231,18 +232,19 @@ pub async fn run(args: RatiosArgs) -> anyhow::Result<()> {
             }
         }
         let wrk = wrk.unwrap_or_default();
+        // The baseline's LIST server goes first in odd rounds, so neither
+        // binary always follows the other's load.
+        let baseline_first = run % 2 == 1;
+        let mut baseline_list = None;
+        if let (Some(b), true) = (&baseline, baseline_first) {
+            baseline_list = Some(baseline_lists(&args, b, &pki, run).await?);
+        }
         let (list, memory) = server_round(&args, &binary, &pki, true)
             .await
             .with_context(|| format!("round {}: LIST and memory", run + 1))?;
-        let baseline_list = match &baseline {
-            Some(b) => Some(
-                server_round(&args, b, &pki, false)
-                    .await
-                    .with_context(|| format!("round {}: baseline LIST", run + 1))?
-                    .0,
-            ),
-            None => None,
-        };
+        if let (Some(b), false) = (&baseline, baseline_first) {
+            baseline_list = Some(baseline_lists(&args, b, &pki, run).await?);
+        }
         let load = format!("{started_load} → {}", load_average());
         eprintln!("ratios round {}/{} done (load {load})", run + 1, args.runs);
         rounds.push(Round {
@@ -256,6 +258,19 @@ pub async fn run(args: RatiosArgs) -> anyhow::Result<()> {
     }
     print!("{}", markdown(&args, &rounds));
     Ok(())
+}
+
+/// The LIST figures of the baseline binary's server.
+async fn baseline_lists(
+    args: &RatiosArgs,
+    binary: &Path,
+    pki: &Pki,
+    run: usize,
+) -> anyhow::Result<ListFigures> {
+    Ok(server_round(args, binary, pki, false)
+        .await
+        .with_context(|| format!("round {}: baseline LIST", run + 1))?
+        .0)
 }
 
 fn server_args(args: &RatiosArgs) -> Vec<&str> {
@@ -744,7 +759,13 @@ fn markdown(args: &RatiosArgs, rounds: &[Round]) -> String {
         );
     }
     let has_baseline = rounds.iter().any(|r| r.baseline_list.is_some());
-    let (base_full, base_paged) = (args.list_baseline[0], args.list_baseline[1]);
+    let recorded_applies =
+        args.list_objects == 10_000 && args.page == 500 && args.list_clients == 4;
+    let (base_full, base_paged) = match args.list_baseline.as_deref() {
+        Some(&[full, paged]) => (full, paged),
+        _ if recorded_applies => (BASELINE_FULL, BASELINE_PAGED),
+        _ => (0.0, 0.0),
+    };
     let list_ratio = |f: fn(&ListFigures) -> f64, recorded: f64| {
         move |r: &Round| match &r.baseline_list {
             Some(b) => Some(f(&r.list) / f(b).max(f64::MIN_POSITIVE)),
@@ -927,9 +948,16 @@ fn markdown(args: &RatiosArgs, rounds: &[Round]) -> String {
         }
     }
     if !has_baseline {
+        let which = if args.list_baseline.is_some() {
+            "baseline (--list-baseline)"
+        } else if recorded_applies {
+            "recorded baseline (73bf6ce)"
+        } else {
+            "no recorded baseline for these objects, page size and clients"
+        };
         let _ = writeln!(
             out,
-            "| recorded baseline (73bf6ce) | {base_full:.2} full, {base_paged:.2} walks | |"
+            "| {which} | {base_full:.2} full, {base_paged:.2} walks | |"
         );
     }
     let _ = writeln!(out);
