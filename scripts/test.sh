@@ -21,6 +21,9 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 # The upgrade report's HTML is rendered in a headless browser.
 command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 ||
     missing+=(chromium-headless-shell)
+# The benchmark's smoke test compares with nginx and loads with wrk.
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     sudo=""

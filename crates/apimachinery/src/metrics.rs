@@ -2,11 +2,53 @@
 //! (0.0.4): counters and histograms keyed by label values. Small on purpose:
 //! recording is one short lock and can never fail a request; nothing here
 //! does I/O.
+//!
+//! A series is keyed by its label values joined with [`SEP`] into one
+//! string, built in a per-thread buffer: recording into an existing series
+//! allocates nothing (it runs several times per request).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Joins label values in a series key. It sorts below every printable
+/// character, so keys sort as their label lists do.
+const SEP: char = '\u{1}';
+
+thread_local! {
+    static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn push_key(key: &mut String, label_values: &[&str]) {
+    key.clear();
+    for (i, v) in label_values.iter().enumerate() {
+        if i > 0 {
+            key.push(SEP);
+        }
+        if v.contains(SEP) {
+            key.push_str(&v.replace(SEP, "\u{fffd}"));
+        } else {
+            key.push_str(v);
+        }
+    }
+}
+
+/// Calls `f` with the series key of `label_values`.
+fn with_key<R>(label_values: &[&str], f: impl FnOnce(&str) -> R) -> R {
+    KEY.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut key) => {
+            push_key(&mut key, label_values);
+            f(&key)
+        }
+        Err(_) => {
+            let mut key = String::new();
+            push_key(&mut key, label_values);
+            f(&key)
+        }
+    })
+}
 
 /// A counter family: label values → count.
 #[derive(Debug)]
@@ -14,7 +56,7 @@ pub struct CounterVec {
     name: &'static str,
     help: &'static str,
     labels: &'static [&'static str],
-    values: Mutex<BTreeMap<Vec<String>, u64>>,
+    values: Mutex<BTreeMap<String, u64>>,
 }
 
 impl CounterVec {
@@ -36,20 +78,27 @@ impl CounterVec {
     }
 
     pub(crate) fn add(&self, label_values: &[&str], n: u64) {
-        if let Ok(mut v) = self.values.lock() {
-            *v.entry(label_values.iter().map(|s| (*s).to_owned()).collect())
-                .or_default() += n;
-        }
+        with_key(label_values, |key| {
+            if let Ok(mut v) = self.values.lock() {
+                match v.get_mut(key) {
+                    Some(count) => *count += n,
+                    None => {
+                        v.insert(key.to_owned(), n);
+                    }
+                }
+            }
+        });
     }
 
     /// The current value for these labels (tests assert on it).
     pub fn get(&self, label_values: &[&str]) -> u64 {
-        let key: Vec<String> = label_values.iter().map(|s| (*s).to_owned()).collect();
-        self.values
-            .lock()
-            .ok()
-            .and_then(|v| v.get(&key).copied())
-            .unwrap_or(0)
+        with_key(label_values, |key| {
+            self.values
+                .lock()
+                .ok()
+                .and_then(|v| v.get(key).copied())
+                .unwrap_or(0)
+        })
     }
 
     /// Appends this family in Prometheus text format.
@@ -76,7 +125,7 @@ pub struct HistogramVec {
     help: &'static str,
     labels: &'static [&'static str],
     buckets: &'static [f64],
-    values: Mutex<BTreeMap<Vec<String>, Histogram>>,
+    values: Mutex<BTreeMap<String, Histogram>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -104,13 +153,22 @@ impl HistogramVec {
 
     pub fn observe(&self, label_values: &[&str], d: Duration) {
         let secs = d.as_secs_f64();
-        if let Ok(mut v) = self.values.lock() {
-            let h = v
-                .entry(label_values.iter().map(|s| (*s).to_owned()).collect())
-                .or_insert_with(|| Histogram {
-                    counts: vec![0; self.buckets.len()],
-                    ..Histogram::default()
-                });
+        with_key(label_values, |key| {
+            let Ok(mut v) = self.values.lock() else {
+                return;
+            };
+            if !v.contains_key(key) {
+                v.insert(
+                    key.to_owned(),
+                    Histogram {
+                        counts: vec![0; self.buckets.len()],
+                        ..Histogram::default()
+                    },
+                );
+            }
+            let Some(h) = v.get_mut(key) else {
+                return;
+            };
             for (i, b) in self.buckets.iter().enumerate() {
                 if secs <= *b {
                     h.counts[i] += 1;
@@ -118,7 +176,7 @@ impl HistogramVec {
             }
             h.sum += secs;
             h.count += 1;
-        }
+        });
     }
 
     /// Appends this family in Prometheus text format.
@@ -152,10 +210,10 @@ impl HistogramVec {
     }
 }
 
-fn label_set(names: &[&str], values: &[String], le: Option<&str>) -> String {
+fn label_set(names: &[&str], key: &str, le: Option<&str>) -> String {
     let mut parts: Vec<String> = names
         .iter()
-        .zip(values)
+        .zip(key.split(SEP))
         .map(|(n, v)| format!("{n}=\"{}\"", escape(v)))
         .collect();
     if let Some(le) = le {
@@ -184,6 +242,19 @@ mod tests {
         c.inc(&["1"]);
         c.add(&["1"], 2);
         assert_eq!(c.get(&["1"]), 3);
+        let two = CounterVec::new("z_total", "help", &["a", "b"]);
+        two.inc(&["x", ""]);
+        two.inc(&["x", "y"]);
+        two.inc(&["x", "y"]);
+        two.inc(&["", "y"]);
+        assert_eq!(two.get(&["x", "y"]), 2);
+        assert_eq!(two.get(&["x", ""]), 1);
+        assert_eq!(two.get(&["", "x"]), 0);
+        let mut out = String::new();
+        two.render(&mut out);
+        assert!(out.contains("z_total{a=\"x\",b=\"y\"} 2"), "{out}");
+        assert!(out.contains("z_total{a=\"\",b=\"y\"} 1"), "{out}");
+        assert!(out.contains("z_total{a=\"x\",b=\"\"} 1"), "{out}");
         let mut out = String::new();
         c.render(&mut out);
         assert!(out.contains("x_total{a=\"1\"} 3"), "{out}");

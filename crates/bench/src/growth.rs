@@ -104,7 +104,8 @@ struct WatcherPoint {
     rss_kib: u64,
 }
 
-fn configmap(name: &str) -> Bytes {
+/// A ConfigMap of about 0.5 KB as returned.
+pub fn configmap(name: &str) -> Bytes {
     let obj = serde_json::json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",

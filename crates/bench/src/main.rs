@@ -12,6 +12,7 @@
 //! skewless-bench watch    [--runs N] [--watchers 1,1000] [--per-connection N]
 //! skewless-bench converge [--trials N] [--skip-crd]
 //! skewless-bench growth   [--runs N] [--max-objects N] [--watchers 1,10,100,1000] [--plots DIR]
+//! skewless-bench ratios   [--runs N] [--baseline-binary PATH] [--server-arg FLAG]... [--big-list N]
 //! ```
 //!
 //! Each scenario is a subcommand. It never builds anything:
@@ -27,9 +28,11 @@ mod measure;
 mod nginx;
 mod plot;
 mod procfs;
+mod ratios;
 mod rbac;
 mod single;
 mod watch;
+mod wrk;
 
 use clap::{Parser, Subcommand};
 
@@ -63,6 +66,10 @@ enum Command {
     /// What RBAC costs a GET with 1,000 roles and 1,000 bindings: the same
     /// GET by system:masters and by an RBAC-authorized user.
     Rbac(rbac::RbacArgs),
+    /// Every ratio of the performance issue from one run: direct GET vs
+    /// nginx's static file, the peer hop vs direct and vs nginx's proxy
+    /// (wrk), LIST throughput, memory, and 1,000 watchers' fan-out.
+    Ratios(ratios::RatiosArgs),
 }
 
 #[tokio::main]
@@ -75,6 +82,7 @@ async fn main() -> std::process::ExitCode {
         Command::Converge(args) => converge::run(args).await,
         Command::Growth(args) => growth::run(args).await,
         Command::Rbac(args) => rbac::run(args).await,
+        Command::Ratios(args) => ratios::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

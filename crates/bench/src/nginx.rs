@@ -10,6 +10,9 @@
 //! no HTTP/2 upstream). It listens on a free loopback port, writes
 //! everything under its own temporary directory, and is stopped (SIGTERM
 //! to the master, which stops its workers) when dropped.
+//!
+//! It can also serve one file as a static response at [`STATIC_PATH`] (the
+//! reference cost of answering with bytes already in hand).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -26,9 +29,20 @@ pub struct Nginx {
     dir: tempfile::TempDir,
 }
 
-fn config(dir: &Path, port: u16, upstream: &str, pki: &Pki) -> String {
+/// Where [`Nginx::start_with_static`] serves its file.
+pub const STATIC_PATH: &str = "/static.json";
+
+fn config(dir: &Path, port: u16, upstream: &str, pki: &Pki, static_file: Option<&Path>) -> String {
     let d = dir.display();
     let p = |p: &Path| p.display().to_string();
+    let static_location = static_file
+        .map(|f| {
+            format!(
+                "location = {STATIC_PATH} {{\n            default_type application/json;\n            alias {};\n        }}",
+                f.display()
+            )
+        })
+        .unwrap_or_default();
     format!(
         r#"worker_processes auto;
 error_log {d}/error.log warn;
@@ -55,6 +69,7 @@ http {{
         ssl_certificate {serving_cert};
         ssl_certificate_key {serving_key};
         ssl_protocols TLSv1.2 TLSv1.3;
+        {static_location}
         location / {{
             proxy_pass https://skewless;
             proxy_http_version 1.1;
@@ -83,6 +98,16 @@ impl Nginx {
     /// Starts `binary` (e.g. `nginx`) proxying to `upstream` (`host:port`)
     /// and waits until it accepts connections.
     pub async fn start(binary: &str, pki: &Pki, upstream: &str) -> anyhow::Result<Self> {
+        Self::start_with_static(binary, pki, upstream, None).await
+    }
+
+    /// As [`Nginx::start`], also serving `static_file` at [`STATIC_PATH`].
+    pub async fn start_with_static(
+        binary: &str,
+        pki: &Pki,
+        upstream: &str,
+        static_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("nginx directory")?;
         // A free port: the kernel picks one, nginx binds it right after.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -90,7 +115,7 @@ impl Nginx {
             .context("finding a free port")?
             .port();
         let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, config(dir.path(), port, upstream, pki))
+        std::fs::write(&conf, config(dir.path(), port, upstream, pki, static_file))
             .context("writing nginx.conf")?;
         let child = std::process::Command::new(binary)
             .arg("-p")

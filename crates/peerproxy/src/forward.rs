@@ -22,17 +22,18 @@ use crate::routing::{
 };
 use crate::transport::{PeerBody, ProxyBody, SendError};
 
-/// The user a request is forwarded as.
-#[derive(Debug, Clone, Default)]
-pub struct ForwardedUser {
+/// The user a request is forwarded as, borrowed from the request's own
+/// (nothing is copied per proxied request).
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedUser<'a> {
     /// User name.
-    pub name: String,
+    pub name: &'a str,
     /// UID, when known.
-    pub uid: String,
+    pub uid: &'a str,
     /// Groups.
-    pub groups: Vec<String>,
+    pub groups: &'a [String],
     /// Extra attributes.
-    pub extra: BTreeMap<String, Vec<String>>,
+    pub extra: &'a BTreeMap<String, Vec<String>>,
 }
 
 impl PeerProxy {
@@ -49,12 +50,15 @@ impl PeerProxy {
         gvr: &GroupVersionResource,
         parts: &http::request::Parts,
         body: ProxyBody,
-        user: &ForwardedUser,
+        user: &ForwardedUser<'_>,
     ) -> Result<Response<PeerBody>, ApiError> {
-        let what = if gvr.resource.is_empty() {
-            parts.uri.path().to_owned()
-        } else {
-            gvr.to_string()
+        // Named only in errors: built when one is.
+        let what = || {
+            if gvr.resource.is_empty() {
+                parts.uri.path().to_owned()
+            } else {
+                gvr.to_string()
+            }
         };
         if parts.headers.contains_key(header::UPGRADE) {
             return Err(ApiError::BadRequest(
@@ -121,10 +125,12 @@ impl PeerProxy {
                     resp.extensions_mut()
                         .insert(routing::ServedBy(peer.id.to_string()));
                     self.metrics.hop.observe(&labels, started.elapsed());
-                    let code = resp.status().as_u16().to_string();
-                    self.metrics
-                        .rerouted
-                        .inc(&[&code, labels[0], labels[1], labels[2]]);
+                    self.metrics.rerouted.inc(&[
+                        resp.status().as_str(),
+                        labels[0],
+                        labels[1],
+                        labels[2],
+                    ]);
                     self.set_link(&peer.id, addr, Link::Up);
                     return Ok(resp);
                 }
@@ -163,10 +169,12 @@ impl PeerProxy {
             if !routing::may_retry(&parts.method, failure) {
                 return Err(match failure {
                     HopFailure::NoAnswer => timeout_error(format!(
-                        "the peer API server serving {what} did not answer in time"
+                        "the peer API server serving {} did not answer in time",
+                        what()
                     )),
                     _ => unavailable_error(format!(
-                        "error trying to reach the peer API server serving {what}: {last}"
+                        "error trying to reach the peer API server serving {}: {last}",
+                        what()
                     )),
                 });
             }
@@ -180,7 +188,8 @@ impl PeerProxy {
             .rerouted
             .inc(&["503", labels[0], labels[1], labels[2]]);
         let message = format!(
-            "{what} is served only by peer API servers, and none could be reached (tried {}): {last}",
+            "{} is served only by peer API servers, and none could be reached (tried {}): {last}",
+            what(),
             tried.join(", ")
         );
         Err(if timed_out {
@@ -221,11 +230,12 @@ pub(crate) fn build_request(
     addr: &str,
     parts: &http::request::Parts,
     body: Option<ProxyBody>,
-    user: &ForwardedUser,
+    user: &ForwardedUser<'_>,
     proxied_by: &str,
 ) -> Result<Request<ProxyBody>, http::Error> {
     let uri = rewrite_uri(addr, &parts.uri)?;
-    let mut headers = HeaderMap::new();
+    let mut headers =
+        HeaderMap::with_capacity(parts.headers.len() + user.groups.len() + user.extra.len() + 4);
     for (name, value) in &parts.headers {
         let n = name.as_str();
         if HOP_BY_HOP.contains(&n)
@@ -240,28 +250,32 @@ pub(crate) fn build_request(
         }
         headers.append(name.clone(), value.clone());
     }
-    let mut add = |name: String, value: &str| {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.append(n, v);
+    // Fixed names are parsed once; a value that is no valid header value
+    // is left out.
+    let mut add = |name: HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.append(name, v);
         }
     };
-    add("x-remote-user".into(), &user.name);
+    add(HeaderName::from_static("x-remote-user"), user.name);
     if !user.uid.is_empty() {
-        add("x-remote-uid".into(), &user.uid);
+        add(HeaderName::from_static("x-remote-uid"), user.uid);
     }
-    for g in &user.groups {
-        add("x-remote-group".into(), g);
+    let group = HeaderName::from_static("x-remote-group");
+    for g in user.groups {
+        add(group.clone(), g);
     }
-    for (key, values) in &user.extra {
+    for (key, values) in user.extra {
+        let name = format!("x-remote-extra-{}", escape_extra_key(key));
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
         for v in values {
-            add(format!("x-remote-extra-{}", escape_extra_key(key)), v);
+            add(name.clone(), v);
         }
     }
-    add(PEER_PROXIED_HEADER.into(), "true");
-    add(PROXIED_BY_HEADER.into(), proxied_by);
+    add(HeaderName::from_static(PEER_PROXIED_HEADER), "true");
+    add(HeaderName::from_static(PROXIED_BY_HEADER), proxied_by);
     let mut req = Request::builder().method(parts.method.clone()).uri(uri);
     if let Some(h) = req.headers_mut() {
         *h = headers;
@@ -323,11 +337,13 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
+        let groups = vec!["devs".to_owned(), "system:authenticated".to_owned()];
+        let extra = BTreeMap::from([("example.com/scope".to_owned(), vec!["x".to_owned()])]);
         let user = ForwardedUser {
-            name: "alice".into(),
-            uid: "42".into(),
-            groups: vec!["devs".into(), "system:authenticated".into()],
-            extra: BTreeMap::from([("example.com/scope".into(), vec!["x".into()])]),
+            name: "alice",
+            uid: "42",
+            groups: &groups,
+            extra: &extra,
         };
         let out = build_request("10.0.0.1:6443", &parts, None, &user, "server-a").unwrap();
         assert_eq!(

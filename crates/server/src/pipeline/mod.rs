@@ -226,9 +226,9 @@ fn authorize(state: &State, user: &UserInfo, info: &RequestInfo) -> Result<(), A
 }
 
 /// Canonical verb for metrics, as upstream labels it.
-fn metric_verb(info: &RequestInfo, method: &Method) -> String {
+fn metric_verb<'a>(info: &RequestInfo, method: &'a Method) -> std::borrow::Cow<'a, str> {
     if !info.is_resource_request {
-        return method.as_str().to_owned();
+        return method.as_str().into();
     }
     match info.verb.as_str() {
         "get" => "GET",
@@ -238,9 +238,9 @@ fn metric_verb(info: &RequestInfo, method: &Method) -> String {
         "update" => "PUT",
         "patch" => "PATCH",
         "delete" | "deletecollection" => "DELETE",
-        other => return other.to_ascii_uppercase(),
+        other => return other.to_ascii_uppercase().into(),
     }
-    .to_owned()
+    .into()
 }
 
 /// Stage 7: request metrics and the request log.
@@ -253,9 +253,10 @@ fn observe(
     user: Option<&UserInfo>,
 ) {
     let verb = metric_verb(info, &parts.method);
-    let code = resp.status().as_u16().to_string();
+    let status = resp.status();
+    let code = status.as_str();
     let labels = [
-        verb.as_str(),
+        &*verb,
         info.api_group.as_str(),
         info.api_version.as_str(),
         info.resource.as_str(),
@@ -264,7 +265,7 @@ fn observe(
     state
         .metrics
         .requests
-        .inc(&[labels[0], labels[1], labels[2], labels[3], labels[4], &code]);
+        .inc(&[labels[0], labels[1], labels[2], labels[3], labels[4], code]);
     state
         .metrics
         .request_duration
@@ -278,7 +279,7 @@ fn observe(
         state
             .metrics
             .peer_proxied_received
-            .inc(&[&code, labels[1], labels[2], labels[3]]);
+            .inc(&[code, labels[1], labels[2], labels[3]]);
     }
     tracing::debug!(method = %parts.method, path = %info.path, status = %code, elapsed = ?started.elapsed(), user = user.map_or("anonymous", |u| u.name.as_str()), "request");
 }

@@ -86,10 +86,10 @@ where
         .group_version_resource()
         .unwrap_or_else(|| GroupVersionResource::new("", "", ""));
     let forwarded = ForwardedUser {
-        name: user.name.clone(),
-        uid: user.uid.clone(),
-        groups: user.groups.clone(),
-        extra: user.extra.clone(),
+        name: &user.name,
+        uid: &user.uid,
+        groups: &user.groups,
+        extra: &user.extra,
     };
     let body = body.map_err(Into::into).boxed_unsync();
     let resp = match proxy
