@@ -117,7 +117,7 @@ impl PeerProxy {
                 {
                     self.metrics.hop.observe(&labels, started.elapsed());
                     last = format!("{} does not serve it any more", peer.id);
-                    tracing::info!(peer = %peer.id, %what, "a peer API server no longer serves what its discovery said; refetching it and trying the next candidate");
+                    tracing::info!(peer = %peer.id, what = %what(), "a peer API server no longer serves what its discovery said; refetching it and trying the next candidate");
                     self.discovery_stale(peer.id.as_str());
                     HopFailure::NotServedThere
                 }
