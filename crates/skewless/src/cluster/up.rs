@@ -890,15 +890,18 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_three_servers_with_the_newest_last() {
+    fn defaults_are_three_servers_with_the_default_release_last() {
         let s = resolve(&args(|_| {}), None).unwrap();
         let v: Vec<&str> = s.servers.iter().map(|s| s.version.as_str()).collect();
-        let all: Vec<String> = EmulatedVersion::supported()
+        let default = EmulatedVersion::default();
+        let previous = EmulatedVersion::supported()
             .iter()
-            .map(ToString::to_string)
-            .collect();
-        let (previous, newest) = (&all[all.len() - 2], &all[all.len() - 1]);
-        assert_eq!(v, [previous, previous, newest]);
+            .copied()
+            .filter(|v| *v < default)
+            .max()
+            .unwrap();
+        let (previous, default) = (previous.to_string(), default.to_string());
+        assert_eq!(v, [&previous, &previous, &default]);
         let ports: Vec<u16> = s.servers.iter().map(|s| s.port).collect();
         assert_eq!(ports, [6443, 6444, 6445]);
         assert_eq!(s.servers[2].id, "skewless-3");
