@@ -150,12 +150,18 @@ fn link_not_up(table: &str) -> bool {
     })
 }
 
+/// `up --detach` on free ports (`--base-port 0`) with `extra` flags; what
+/// it printed.
+fn up_detached(cluster: &Cluster, extra: &[&str]) -> String {
+    let mut up = vec!["up", "--detach", "--base-port", "0"];
+    up.extend_from_slice(extra);
+    cluster.ok(&up)
+}
+
 /// `up --detach` → kubectl through each context → `status` →
 /// `upgrade --to 1.36` → `down`. Returns the cluster, stopped.
 async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
-    let mut up = vec!["up", "--detach", "--base-port", "0"];
-    up.extend_from_slice(extra_up);
-    let printed = cluster.ok(&up);
+    let printed = up_detached(cluster, extra_up);
     assert!(
         printed.contains("skewless cluster is up: 3 servers"),
         "{printed}"
@@ -428,13 +434,10 @@ async fn up_kubectl_status_upgrade_down_on_etcd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_proxy_the_probe_reports_false_404s() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--feature-gates=UnknownVersionInteroperabilityProxy=false",
-    ]);
+    up_detached(
+        &cluster,
+        &["--feature-gates=UnknownVersionInteroperabilityProxy=false"],
+    );
     let table = cluster.ok(&["status"]);
     assert!(table.contains("Mixed Version Proxy is OFF"), "{table}");
     let out = cluster.run(&[
@@ -532,18 +535,9 @@ fn supported() -> Vec<String> {
 
 /// `up --detach` with every one of 3 servers at `version`, plus `extra`.
 fn up_all_at(cluster: &Cluster, version: &str, extra: &[&str]) {
-    let mut up = vec![
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--servers",
-        "3",
-        "--versions",
-        version,
-    ];
-    up.extend_from_slice(extra);
-    cluster.ok(&up);
+    let mut flags = vec!["--servers", "3", "--versions", version];
+    flags.extend_from_slice(extra);
+    up_detached(cluster, &flags);
 }
 
 /// `upgrade <args> --report json` at a test's pace: the report and
@@ -1065,19 +1059,18 @@ async fn upgrade_from_an_older_build_to_this_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_flags_storage_versions_that_differ() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--servers",
-        "2",
-        "--versions",
-        "1.36,1.37",
-        "--feature-gates=StorageVersionAPI=true",
-        "--runtime-config",
-        "internal.apiserver.k8s.io/v1alpha1=true",
-    ]);
+    up_detached(
+        &cluster,
+        &[
+            "--servers",
+            "2",
+            "--versions",
+            "1.36,1.37",
+            "--feature-gates=StorageVersionAPI=true",
+            "--runtime-config",
+            "internal.apiserver.k8s.io/v1alpha1=true",
+        ],
+    );
     let map = "admissionregistration.k8s.io.mutatingadmissionpolicies";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
@@ -1132,15 +1125,7 @@ async fn status_flags_storage_versions_that_differ() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_metrics_kubectl_top_works_through_every_server() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--versions",
-        "1.35,1.36",
-        "--with-metrics",
-    ]);
+    up_detached(&cluster, &["--versions", "1.35,1.36", "--with-metrics"]);
     let metrics_pid = |c: &Cluster| c.state()["metrics"]["pid"].as_u64().map(|p| p as u32);
     let pid = metrics_pid(&cluster).expect("the metrics server is recorded");
     assert!(alive(pid));
