@@ -91,12 +91,7 @@ pub struct UpArgs {
 /// catalog supports besides.
 fn default_versions(n: usize) -> Vec<String> {
     let default = EmulatedVersion::default();
-    let previous = EmulatedVersion::supported()
-        .iter()
-        .copied()
-        .filter(|v| *v < default)
-        .max()
-        .unwrap_or(default);
+    let previous = release_before(default).unwrap_or(default);
     let (oldest, newest) = (previous.to_string(), default.to_string());
     (0..n)
         .map(|i| {
@@ -107,6 +102,15 @@ fn default_versions(n: usize) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The newest supported release older than `version`, if any.
+fn release_before(version: EmulatedVersion) -> Option<EmulatedVersion> {
+    EmulatedVersion::supported()
+        .iter()
+        .copied()
+        .filter(|v| *v < version)
+        .max()
 }
 
 fn parse_versions(list: &str) -> anyhow::Result<Vec<String>> {
@@ -892,12 +896,7 @@ mod tests {
         let s = resolve(&args(|_| {}), None).unwrap();
         let v: Vec<&str> = s.servers.iter().map(|s| s.version.as_str()).collect();
         let default = EmulatedVersion::default();
-        let previous = EmulatedVersion::supported()
-            .iter()
-            .copied()
-            .filter(|v| *v < default)
-            .max()
-            .unwrap();
+        let previous = release_before(default).unwrap();
         let (previous, default) = (previous.to_string(), default.to_string());
         assert_eq!(v, [&previous, &previous, &default]);
         let ports: Vec<u16> = s.servers.iter().map(|s| s.port).collect();
