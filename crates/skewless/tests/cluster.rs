@@ -561,6 +561,18 @@ fn upgrade_json(cluster: &Cluster, args: &[&str]) -> (Value, Output) {
     (r, out)
 }
 
+/// [`upgrade_json`] that must succeed: the report.
+fn upgrade_ok(cluster: &Cluster, args: &[&str]) -> Value {
+    let (r, out) = upgrade_json(cluster, args);
+    assert!(
+        out.status.success(),
+        "upgrade {} failed:\n{r:#}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    r
+}
+
 fn phase_names(r: &Value) -> Vec<String> {
     r["phases"]
         .as_array()
@@ -603,13 +615,8 @@ fn multi_step(cluster: &Cluster, rollback: bool) -> Value {
     }
     let (from, to) = (path[0].clone(), path[path.len() - 1].clone());
     let started = std::time::Instant::now();
-    let (r, out) = upgrade_json(cluster, &["--to", &to]);
+    let r = upgrade_ok(cluster, &["--to", &to]);
     let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{from} -> {to} failed:\n{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(r["total"]["false_404"], 0, "{r:#}");
     assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
     assert_eq!(r["total"]["errors"], 0, "{r:#}");
@@ -691,12 +698,7 @@ async fn canary_holds_and_aborts() {
     let (old, new) = (all[0].clone(), all[1].clone());
     let cluster = Cluster::new();
     up_all_at(&cluster, &old, &[]);
-    let (r, out) = upgrade_json(&cluster, &["--to", &all[all.len() - 1], "--canary", "1"]);
-    assert!(
-        out.status.success(),
-        "{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = upgrade_ok(&cluster, &["--to", &all[all.len() - 1], "--canary", "1"]);
     assert_eq!(
         phase_names(&r),
         [
@@ -737,12 +739,7 @@ async fn canary_holds_and_aborts() {
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("is held") && err.contains("--abort"), "{err}");
 
-    let (r, out) = upgrade_json(&cluster, &["--abort"]);
-    assert!(
-        out.status.success(),
-        "{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = upgrade_ok(&cluster, &["--abort"]);
     assert_eq!(
         phase_names(&r),
         [
