@@ -259,43 +259,13 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
         }
     }
 
-    let report = cluster.run(&[
-        "upgrade",
-        "--to",
-        "1.36",
-        "--rate",
-        "30",
-        "--phase-duration",
-        "2s",
-        "--settle",
-        "1s",
-        "--report",
-        "json",
-    ]);
-    let text = String::from_utf8_lossy(&report.stdout);
-    let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "report is not JSON ({e}):\n{text}\n{}",
-            String::from_utf8_lossy(&report.stderr)
-        )
-    });
-    assert!(
-        report.status.success(),
-        "upgrade failed:\n{r:#}\n{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    let r = upgrade_ok(cluster, &["--to", "1.36"]);
     assert_eq!(r["passed"], true, "{r:#}");
     assert_eq!(r["total"]["false_404"], 0, "{r:#}");
     assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
     assert_eq!(r["total"]["errors"], 0, "{r:#}");
-    let phases: Vec<&str> = r["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        phases,
+        phase_names(&r),
         [
             "before",
             "replace skewless-1 1.35->1.36",
