@@ -410,20 +410,7 @@ async fn without_the_proxy_the_probe_reports_false_404s() {
     );
     let table = cluster.ok(&["status"]);
     assert!(table.contains("Mixed Version Proxy is OFF"), "{table}");
-    let out = cluster.run(&[
-        "upgrade",
-        "--to",
-        "1.36",
-        "--rate",
-        "30",
-        "--phase-duration",
-        "2s",
-        "--settle",
-        "1s",
-        "--report",
-        "json",
-    ]);
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (r, out) = upgrade_json(&cluster, &["--to", "1.36"]);
     assert!(!out.status.success(), "the upgrade should fail: {r:#}");
     assert_eq!(r["passed"], false);
     assert_eq!(r["proxy_enabled"], false);
