@@ -443,30 +443,11 @@ async fn without_the_proxy_the_probe_reports_false_404s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_that_hang_or_kill_servers_show_no_false_404() {
     let cluster = Cluster::new();
-    cluster.ok(&["up", "--detach", "--base-port", "0"]);
+    up_detached(&cluster, &[]);
     for (to, how) in [("1.36", ["--hang", "3s"]), ("1.35", ["--kill", ""])] {
-        let mut args = vec![
-            "upgrade",
-            "--to",
-            to,
-            "--rate",
-            "30",
-            "--phase-duration",
-            "2s",
-            "--settle",
-            "1s",
-            "--report",
-            "json",
-        ];
+        let mut args = vec!["--to", to];
         args.extend(how.iter().filter(|a| !a.is_empty()));
-        let out = cluster.run(&args);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "report is not JSON ({e}):\n{text}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let (r, out) = upgrade_json(&cluster, &args);
         assert_eq!(r["total"]["false_404"], 0, "{r:#}");
         assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
         assert!(
