@@ -171,18 +171,22 @@ impl Endpoint {
         self.protocol
     }
 
-    /// Dials a new connection: TCP (no Nagle delay), TLS, then the
-    /// protocol's handshake. Fails when the server chose another protocol.
-    pub async fn connect(&self) -> anyhow::Result<Connection> {
+    /// A new TCP connection (no Nagle delay) with TLS set up on it.
+    async fn dial(&self) -> anyhow::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
         let tcp = tokio::net::TcpStream::connect(&self.authority)
             .await
             .with_context(|| format!("connecting to {}", self.authority))?;
         let _ = tcp.set_nodelay(true);
-        let tls = self
-            .connector
+        self.connector
             .connect(self.server_name.clone(), tcp)
             .await
-            .with_context(|| format!("TLS handshake with {}", self.authority))?;
+            .with_context(|| format!("TLS handshake with {}", self.authority))
+    }
+
+    /// Dials a new connection: TCP (no Nagle delay), TLS, then the
+    /// protocol's handshake. Fails when the server chose another protocol.
+    pub async fn connect(&self) -> anyhow::Result<Connection> {
+        let tls = self.dial().await?;
         let negotiated = tls.get_ref().1.alpn_protocol();
         if negotiated.is_some_and(|p| p != self.protocol.alpn()) {
             bail!("{} chose ALPN {negotiated:?}", self.authority);
@@ -233,15 +237,7 @@ impl Endpoint {
         if self.protocol != Protocol::Http1 {
             bail!("upgrades need HTTP/1.1");
         }
-        let tcp = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .with_context(|| format!("connecting to {}", self.authority))?;
-        let _ = tcp.set_nodelay(true);
-        let tls = self
-            .connector
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .with_context(|| format!("TLS handshake with {}", self.authority))?;
+        let tls = self.dial().await?;
         let (mut sender, conn) = http1::handshake(TokioIo::new(tls))
             .await
             .with_context(|| format!("HTTP/1.1 handshake with {}", self.authority))?;

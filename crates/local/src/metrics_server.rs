@@ -411,28 +411,34 @@ fn group_list() -> Value {
 fn openapi_definitions() -> Value {
     let usage = json!({"type": "object", "additionalProperties":
         {"$ref": "#/definitions/io.k8s.apimachinery.pkg.api.resource.Quantity"}});
+    // Both kinds: type meta, object meta, `timestamp` and `window`, then
+    // their own `readings` field (required).
+    let definition = |kind: &str, description: &str, readings: &str, schema: Value| {
+        json!({
+            "description": description,
+            "type": "object",
+            "required": ["timestamp", "window", readings],
+            "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                "metadata": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "window": {"type": "string"}, readings: schema},
+            "x-kubernetes-group-version-kind": [{"group": GROUP, "version": VERSION, "kind": kind}]})
+    };
     json!({
-        "io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics": {
-            "description": "NodeMetrics sets resource usage metrics of a node.",
-            "type": "object",
-            "required": ["timestamp", "window", "usage"],
-            "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                "metadata": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
-                "timestamp": {"type": "string", "format": "date-time"},
-                "window": {"type": "string"}, "usage": usage},
-            "x-kubernetes-group-version-kind": [{"group": GROUP, "version": VERSION, "kind": "NodeMetrics"}]},
-        "io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics": {
-            "description": "PodMetrics sets resource usage metrics of a pod.",
-            "type": "object",
-            "required": ["timestamp", "window", "containers"],
-            "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                "metadata": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
-                "timestamp": {"type": "string", "format": "date-time"},
-                "window": {"type": "string"},
-                "containers": {"type": "array", "items": {"type": "object",
-                    "required": ["name", "usage"],
-                    "properties": {"name": {"type": "string"}, "usage": usage}}}},
-            "x-kubernetes-group-version-kind": [{"group": GROUP, "version": VERSION, "kind": "PodMetrics"}]}
+        "io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics": definition(
+            "NodeMetrics",
+            "NodeMetrics sets resource usage metrics of a node.",
+            "usage",
+            usage.clone(),
+        ),
+        "io.k8s.metrics.pkg.apis.metrics.v1beta1.PodMetrics": definition(
+            "PodMetrics",
+            "PodMetrics sets resource usage metrics of a pod.",
+            "containers",
+            json!({"type": "array", "items": {"type": "object",
+                "required": ["name", "usage"],
+                "properties": {"name": {"type": "string"}, "usage": usage}}}),
+        ),
     })
 }
 

@@ -150,12 +150,18 @@ fn link_not_up(table: &str) -> bool {
     })
 }
 
+/// `up --detach` on free ports (`--base-port 0`) with `extra` flags; what
+/// it printed.
+fn up_detached(cluster: &Cluster, extra: &[&str]) -> String {
+    let mut up = vec!["up", "--detach", "--base-port", "0"];
+    up.extend_from_slice(extra);
+    cluster.ok(&up)
+}
+
 /// `up --detach` → kubectl through each context → `status` →
 /// `upgrade --to 1.36` → `down`. Returns the cluster, stopped.
 async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
-    let mut up = vec!["up", "--detach", "--base-port", "0"];
-    up.extend_from_slice(extra_up);
-    let printed = cluster.ok(&up);
+    let printed = up_detached(cluster, extra_up);
     assert!(
         printed.contains("skewless cluster is up: 3 servers"),
         "{printed}"
@@ -253,43 +259,13 @@ async fn rehearse(cluster: &Cluster, extra_up: &[&str]) {
         }
     }
 
-    let report = cluster.run(&[
-        "upgrade",
-        "--to",
-        "1.36",
-        "--rate",
-        "30",
-        "--phase-duration",
-        "2s",
-        "--settle",
-        "1s",
-        "--report",
-        "json",
-    ]);
-    let text = String::from_utf8_lossy(&report.stdout);
-    let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "report is not JSON ({e}):\n{text}\n{}",
-            String::from_utf8_lossy(&report.stderr)
-        )
-    });
-    assert!(
-        report.status.success(),
-        "upgrade failed:\n{r:#}\n{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    let r = upgrade_ok(cluster, &["--to", "1.36"]);
     assert_eq!(r["passed"], true, "{r:#}");
     assert_eq!(r["total"]["false_404"], 0, "{r:#}");
     assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
     assert_eq!(r["total"]["errors"], 0, "{r:#}");
-    let phases: Vec<&str> = r["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        phases,
+        phase_names(&r),
         [
             "before",
             "replace skewless-1 1.35->1.36",
@@ -428,29 +404,13 @@ async fn up_kubectl_status_upgrade_down_on_etcd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_proxy_the_probe_reports_false_404s() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--feature-gates=UnknownVersionInteroperabilityProxy=false",
-    ]);
+    up_detached(
+        &cluster,
+        &["--feature-gates=UnknownVersionInteroperabilityProxy=false"],
+    );
     let table = cluster.ok(&["status"]);
     assert!(table.contains("Mixed Version Proxy is OFF"), "{table}");
-    let out = cluster.run(&[
-        "upgrade",
-        "--to",
-        "1.36",
-        "--rate",
-        "30",
-        "--phase-duration",
-        "2s",
-        "--settle",
-        "1s",
-        "--report",
-        "json",
-    ]);
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (r, out) = upgrade_json(&cluster, &["--to", "1.36"]);
     assert!(!out.status.success(), "the upgrade should fail: {r:#}");
     assert_eq!(r["passed"], false);
     assert_eq!(r["proxy_enabled"], false);
@@ -483,30 +443,11 @@ async fn without_the_proxy_the_probe_reports_false_404s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_that_hang_or_kill_servers_show_no_false_404() {
     let cluster = Cluster::new();
-    cluster.ok(&["up", "--detach", "--base-port", "0"]);
+    up_detached(&cluster, &[]);
     for (to, how) in [("1.36", ["--hang", "3s"]), ("1.35", ["--kill", ""])] {
-        let mut args = vec![
-            "upgrade",
-            "--to",
-            to,
-            "--rate",
-            "30",
-            "--phase-duration",
-            "2s",
-            "--settle",
-            "1s",
-            "--report",
-            "json",
-        ];
+        let mut args = vec!["--to", to];
         args.extend(how.iter().filter(|a| !a.is_empty()));
-        let out = cluster.run(&args);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "report is not JSON ({e}):\n{text}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let (r, out) = upgrade_json(&cluster, &args);
         assert_eq!(r["total"]["false_404"], 0, "{r:#}");
         assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
         assert!(
@@ -532,18 +473,9 @@ fn supported() -> Vec<String> {
 
 /// `up --detach` with every one of 3 servers at `version`, plus `extra`.
 fn up_all_at(cluster: &Cluster, version: &str, extra: &[&str]) {
-    let mut up = vec![
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--servers",
-        "3",
-        "--versions",
-        version,
-    ];
-    up.extend_from_slice(extra);
-    cluster.ok(&up);
+    let mut flags = vec!["--servers", "3", "--versions", version];
+    flags.extend_from_slice(extra);
+    up_detached(cluster, &flags);
 }
 
 /// `upgrade <args> --report json` at a test's pace: the report and
@@ -565,6 +497,18 @@ fn upgrade_json(cluster: &Cluster, args: &[&str]) -> (Value, Output) {
         )
     });
     (r, out)
+}
+
+/// [`upgrade_json`] that must succeed: the report.
+fn upgrade_ok(cluster: &Cluster, args: &[&str]) -> Value {
+    let (r, out) = upgrade_json(cluster, args);
+    assert!(
+        out.status.success(),
+        "upgrade {} failed:\n{r:#}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    r
 }
 
 fn phase_names(r: &Value) -> Vec<String> {
@@ -609,13 +553,8 @@ fn multi_step(cluster: &Cluster, rollback: bool) -> Value {
     }
     let (from, to) = (path[0].clone(), path[path.len() - 1].clone());
     let started = std::time::Instant::now();
-    let (r, out) = upgrade_json(cluster, &["--to", &to]);
+    let r = upgrade_ok(cluster, &["--to", &to]);
     let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{from} -> {to} failed:\n{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(r["total"]["false_404"], 0, "{r:#}");
     assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
     assert_eq!(r["total"]["errors"], 0, "{r:#}");
@@ -697,12 +636,7 @@ async fn canary_holds_and_aborts() {
     let (old, new) = (all[0].clone(), all[1].clone());
     let cluster = Cluster::new();
     up_all_at(&cluster, &old, &[]);
-    let (r, out) = upgrade_json(&cluster, &["--to", &all[all.len() - 1], "--canary", "1"]);
-    assert!(
-        out.status.success(),
-        "{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = upgrade_ok(&cluster, &["--to", &all[all.len() - 1], "--canary", "1"]);
     assert_eq!(
         phase_names(&r),
         [
@@ -743,12 +677,7 @@ async fn canary_holds_and_aborts() {
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("is held") && err.contains("--abort"), "{err}");
 
-    let (r, out) = upgrade_json(&cluster, &["--abort"]);
-    assert!(
-        out.status.success(),
-        "{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = upgrade_ok(&cluster, &["--abort"]);
     assert_eq!(
         phase_names(&r),
         [
@@ -993,16 +922,10 @@ async fn upgrade_from_an_older_build_to_this_one() {
     let [v_old, v_new] = OLD_BUILD_VERSIONS;
     let cluster = Cluster::new();
     let versions = format!("{v_old},{v_old},{v_new}");
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--versions",
-        &versions,
-        "--binary",
-        old.to_str().unwrap(),
-    ]);
+    up_detached(
+        &cluster,
+        &["--versions", &versions, "--binary", old.to_str().unwrap()],
+    );
     let status: Value = serde_json::from_str(&cluster.ok(&["status", "-o", "json"])).unwrap();
     for s in status["servers"].as_array().unwrap() {
         assert_eq!(s["binary"], old.to_str().unwrap(), "{status:#}");
@@ -1012,12 +935,7 @@ async fn upgrade_from_an_older_build_to_this_one() {
     assert!(cluster.ok(&["logs", "1"]).contains(old.to_str().unwrap()));
 
     let this = std::fs::canonicalize(BIN).unwrap();
-    let (r, out) = upgrade_json(&cluster, &["--binary", this.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{r:#}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = upgrade_ok(&cluster, &["--binary", this.to_str().unwrap()]);
     assert_eq!(r["total"]["false_404"], 0, "{r:#}");
     assert_eq!(r["total"]["unexpected_5xx"], 0, "{r:#}");
     assert_eq!(r["total"]["errors"], 0, "{r:#}");
@@ -1065,19 +983,18 @@ async fn upgrade_from_an_older_build_to_this_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_flags_storage_versions_that_differ() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--servers",
-        "2",
-        "--versions",
-        "1.36,1.37",
-        "--feature-gates=StorageVersionAPI=true",
-        "--runtime-config",
-        "internal.apiserver.k8s.io/v1alpha1=true",
-    ]);
+    up_detached(
+        &cluster,
+        &[
+            "--servers",
+            "2",
+            "--versions",
+            "1.36,1.37",
+            "--feature-gates=StorageVersionAPI=true",
+            "--runtime-config",
+            "internal.apiserver.k8s.io/v1alpha1=true",
+        ],
+    );
     let map = "admissionregistration.k8s.io.mutatingadmissionpolicies";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
@@ -1132,15 +1049,7 @@ async fn status_flags_storage_versions_that_differ() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_metrics_kubectl_top_works_through_every_server() {
     let cluster = Cluster::new();
-    cluster.ok(&[
-        "up",
-        "--detach",
-        "--base-port",
-        "0",
-        "--versions",
-        "1.35,1.36",
-        "--with-metrics",
-    ]);
+    up_detached(&cluster, &["--versions", "1.35,1.36", "--with-metrics"]);
     let metrics_pid = |c: &Cluster| c.state()["metrics"]["pid"].as_u64().map(|p| p as u32);
     let pid = metrics_pid(&cluster).expect("the metrics server is recorded");
     assert!(alive(pid));

@@ -21,12 +21,18 @@ use skewless_testkit::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_skewless");
 
+/// The catalog of `release` with every API on, as the servers here are
+/// started (`--runtime-config=api/all=true`).
+fn full_catalog(release: &str) -> Catalog {
+    let all: RuntimeConfig = "api/all=true".parse().unwrap();
+    Catalog::new(EmulatedVersion::parse(release).unwrap(), &all)
+}
+
 /// `group/version` lines as `kubectl api-versions` prints them, from the
 /// catalog of `release` with every API on.
 fn catalog_api_versions(release: &str) -> BTreeSet<String> {
-    let all: RuntimeConfig = "api/all=true".parse().unwrap();
-    let c = Catalog::new(EmulatedVersion::parse(release).unwrap(), &all);
-    c.groups()
+    full_catalog(release)
+        .groups()
         .iter()
         .flat_map(|g| {
             g.versions.iter().map(move |v| {
@@ -42,9 +48,8 @@ fn catalog_api_versions(release: &str) -> BTreeSet<String> {
 
 /// `resource.group` names as `kubectl api-resources -o name` prints them.
 fn catalog_resource_names(release: &str) -> BTreeSet<String> {
-    let all: RuntimeConfig = "api/all=true".parse().unwrap();
-    let c = Catalog::new(EmulatedVersion::parse(release).unwrap(), &all);
-    c.groups()
+    full_catalog(release)
+        .groups()
         .iter()
         .flat_map(|g| {
             g.versions.iter().flat_map(move |v| {

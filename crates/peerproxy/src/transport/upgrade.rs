@@ -76,18 +76,14 @@ where
         let moved = tokio::select! {
             n = a_read.read(&mut a_buf) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => tokio::time::timeout(idle, b_write.write_all(&a_buf[..n]))
+                Ok(n) => write_within(&mut b_write, &a_buf[..n], idle)
                     .await
-                    .ok()
-                    .and_then(Result::ok)
                     .map(|()| a_to_b += n as u64),
             },
             n = b_read.read(&mut b_buf) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => tokio::time::timeout(idle, a_write.write_all(&b_buf[..n]))
+                Ok(n) => write_within(&mut a_write, &b_buf[..n], idle)
                     .await
-                    .ok()
-                    .and_then(Result::ok)
                     .map(|()| b_to_a += n as u64),
             },
             () = tokio::time::sleep(idle) => None,
@@ -99,6 +95,19 @@ where
     let _ = a_write.shutdown().await;
     let _ = b_write.shutdown().await;
     (a_to_b, b_to_a)
+}
+
+/// Writes all of `bytes` to `to` within `idle`; `None` when the write
+/// failed or stalled that long.
+async fn write_within(
+    to: &mut (impl AsyncWrite + Unpin),
+    bytes: &[u8],
+    idle: Duration,
+) -> Option<()> {
+    tokio::time::timeout(idle, to.write_all(bytes))
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 #[cfg(test)]

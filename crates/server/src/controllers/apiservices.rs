@@ -37,8 +37,7 @@ use serde_json::{Value, json};
 use skewless_store::{ListOptions, StoreError, WriteOptions};
 use tokio::time::Instant;
 
-use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
-use crate::controllers::lease::{self, Lease};
+use crate::controllers::identity;
 use crate::object;
 use crate::state::State;
 use crate::storage;
@@ -391,25 +390,9 @@ pub(crate) async fn run(api: Arc<State>, grace: Duration) {
 /// The live servers other than this one: (ID, holder) pairs, so a peer
 /// that restarted (same ID, new holder) reads as a change.
 async fn live_peers(api: &State) -> Result<Vec<(String, String)>, StoreError> {
-    let listed = api.store.list(LEASE_PREFIX, ListOptions::default()).await?;
-    let now = lease::now_secs();
-    Ok(listed
-        .items
-        .iter()
-        .filter_map(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
-        .filter(|l| {
-            l.pointer("/metadata/labels")
-                .and_then(|labels| labels.get(IDENTITY_LABEL))
-                .and_then(Value::as_str)
-                == Some(IDENTITY_VALUE)
-        })
-        .filter_map(|l| {
-            let lease = Lease::of(&l);
-            (!lease.holder.is_empty() && !lease.expired(now))
-                .then(|| (object::name(&l).to_owned(), lease.holder))
-        })
-        .filter(|(id, _)| *id != api.server_id)
-        .collect())
+    let mut peers = identity::live_identities(api).await?;
+    peers.retain(|(id, _)| *id != api.server_id);
+    Ok(peers)
 }
 
 /// Each peer's group/versions, for peers whose discovery is known.

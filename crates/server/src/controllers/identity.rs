@@ -281,6 +281,33 @@ pub(crate) async fn run_endpoint(api: Arc<State>, address: String, timing: Ident
     }
 }
 
+/// Whether a Lease object carries the server identity label.
+pub(crate) fn is_identity_lease(lease: &Value) -> bool {
+    lease
+        .pointer("/metadata/labels")
+        .and_then(|labels| labels.get(IDENTITY_LABEL))
+        .and_then(Value::as_str)
+        == Some(IDENTITY_VALUE)
+}
+
+/// The servers holding an unexpired identity Lease (this one included, once
+/// its Lease is written): (ID, holder) pairs in listing order.
+pub(crate) async fn live_identities(api: &State) -> Result<Vec<(String, String)>, StoreError> {
+    let listed = api.store.list(LEASE_PREFIX, ListOptions::default()).await?;
+    let now = lease::now_secs();
+    Ok(listed
+        .items
+        .iter()
+        .filter_map(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
+        .filter(is_identity_lease)
+        .filter_map(|l| {
+            let lease = Lease::of(&l);
+            (!lease.holder.is_empty() && !lease.expired(now))
+                .then(|| (object::name(&l).to_owned(), lease.holder))
+        })
+        .collect())
+}
+
 /// Deletes identity leases whose holders stopped renewing them.
 pub(crate) async fn run_gc(api: Arc<State>, period: Duration) {
     let mut shutdown = api.shutdown.subscribe();
@@ -302,12 +329,7 @@ pub(crate) async fn run_gc(api: Arc<State>, period: Duration) {
             let Ok(value) = serde_json::from_slice::<Value>(&kv.value) else {
                 continue;
             };
-            if value
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(IDENTITY_LABEL))
-                .and_then(Value::as_str)
-                != Some(IDENTITY_VALUE)
-            {
+            if !is_identity_lease(&value) {
                 continue;
             }
             let expired = Lease::of(&value).expired(now);

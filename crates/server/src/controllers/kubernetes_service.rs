@@ -37,9 +37,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use skewless_store::{Event, ListOptions, Revision, StoreError, Watch, WriteOptions};
 
-use crate::controllers::identity::{
-    ADVERTISE_ANNOTATION, IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX,
-};
+use crate::controllers::identity::{self, ADVERTISE_ANNOTATION, LEASE_PREFIX};
 use crate::controllers::lease::{self, Lease};
 use crate::object;
 use crate::state::State;
@@ -176,15 +174,7 @@ fn is_identity_event(event: &Event) -> bool {
         Event::Put { kv, .. } => &kv.value,
         Event::Delete { prev, .. } => &prev.value,
     };
-    serde_json::from_slice::<Value>(value).is_ok_and(|v| is_identity(&v))
-}
-
-fn is_identity(lease: &Value) -> bool {
-    lease
-        .pointer("/metadata/labels")
-        .and_then(|l| l.get(IDENTITY_LABEL))
-        .and_then(Value::as_str)
-        == Some(IDENTITY_VALUE)
+    serde_json::from_slice::<Value>(value).is_ok_and(|v| identity::is_identity_lease(&v))
 }
 
 /// The client-facing addresses of the live servers, sorted, deduplicated:
@@ -193,7 +183,7 @@ fn is_identity(lease: &Value) -> bool {
 fn live_addresses(leases: &[Value], now: i64, silence: i64) -> Vec<SocketAddr> {
     let mut out: Vec<SocketAddr> = leases
         .iter()
-        .filter(|l| is_identity(l))
+        .filter(|l| identity::is_identity_lease(l))
         .filter(|l| {
             let lease = Lease::of(l);
             !lease.holder.is_empty()
@@ -549,6 +539,7 @@ fn set_pointer(target: &mut Value, pointer: &str, value: Option<Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE};
 
     fn identity(name: &str, addr: Option<&str>, renewed_ago: i64, now: i64) -> Value {
         identity_lasting(name, addr, renewed_ago, now, 60)

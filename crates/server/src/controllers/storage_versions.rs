@@ -27,8 +27,7 @@ use skewless_apimachinery::catalog::Catalog;
 use skewless_apimachinery::conversion;
 use skewless_store::{ListOptions, StoreError, WriteOptions};
 
-use crate::controllers::identity::{IDENTITY_LABEL, IDENTITY_VALUE, LEASE_PREFIX};
-use crate::controllers::lease::{self, Lease};
+use crate::controllers::identity;
 use crate::object;
 use crate::state::State;
 use crate::storage;
@@ -285,23 +284,10 @@ fn key_of(name: &str) -> String {
 
 /// IDs of servers with an unexpired identity Lease (this one included).
 async fn live_servers(api: &State) -> Result<BTreeSet<String>, StoreError> {
-    let listed = api.store.list(LEASE_PREFIX, ListOptions::default()).await?;
-    let now = lease::now_secs();
-    let mut out: BTreeSet<String> = listed
-        .items
-        .iter()
-        .filter_map(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
-        .filter(|l| {
-            l.pointer("/metadata/labels")
-                .and_then(|labels| labels.get(IDENTITY_LABEL))
-                .and_then(Value::as_str)
-                == Some(IDENTITY_VALUE)
-        })
-        .filter(|l| {
-            let lease = Lease::of(l);
-            !lease.holder.is_empty() && !lease.expired(now)
-        })
-        .map(|l| object::name(&l).to_owned())
+    let mut out: BTreeSet<String> = identity::live_identities(api)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
         .collect();
     out.insert(api.server_id.clone());
     Ok(out)

@@ -91,12 +91,7 @@ pub struct UpArgs {
 /// catalog supports besides.
 fn default_versions(n: usize) -> Vec<String> {
     let default = EmulatedVersion::default();
-    let previous = EmulatedVersion::supported()
-        .iter()
-        .copied()
-        .filter(|v| *v < default)
-        .max()
-        .unwrap_or(default);
+    let previous = release_before(default).unwrap_or(default);
     let (oldest, newest) = (previous.to_string(), default.to_string());
     (0..n)
         .map(|i| {
@@ -107,6 +102,15 @@ fn default_versions(n: usize) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The newest supported release older than `version`, if any.
+fn release_before(version: EmulatedVersion) -> Option<EmulatedVersion> {
+    EmulatedVersion::supported()
+        .iter()
+        .copied()
+        .filter(|v| *v < version)
+        .max()
 }
 
 fn parse_versions(list: &str) -> anyhow::Result<Vec<String>> {
@@ -126,24 +130,33 @@ fn parse_versions(list: &str) -> anyhow::Result<Vec<String>> {
     Ok(versions)
 }
 
+/// Splits one value of a per-server `flag` given `n` servers: `i=rest`
+/// targets server `i` (0-based index returned), a value without a number
+/// prefix targets every server.
+fn server_target<'a>(
+    flag: &str,
+    value: &'a str,
+    n: usize,
+) -> anyhow::Result<(Option<usize>, &'a str)> {
+    match value.split_once('=') {
+        Some((i, rest)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
+            let index: usize = i
+                .parse()
+                .with_context(|| format!("{flag} {value}: bad server number"))?;
+            if !(1..=n).contains(&index) {
+                bail!("{flag} {value}: there is no server {index} (servers are 1 to {n})");
+            }
+            Ok((Some(index - 1), rest))
+        }
+        _ => Ok((None, value)),
+    }
+}
+
 /// Splits the repeated `--runtime-config` values into one config per server.
 fn runtime_configs(values: &[String], n: usize) -> anyhow::Result<Vec<String>> {
     let mut per_server: Vec<Vec<String>> = vec![Vec::new(); n];
     for value in values {
-        let (target, config) = match value.split_once('=') {
-            Some((i, rest)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
-                let index: usize = i
-                    .parse()
-                    .with_context(|| format!("--runtime-config {value}: bad server number"))?;
-                if !(1..=n).contains(&index) {
-                    bail!(
-                        "--runtime-config {value}: there is no server {index} (servers are 1 to {n})"
-                    );
-                }
-                (Some(index - 1), rest)
-            }
-            _ => (None, value.as_str()),
-        };
+        let (target, config) = server_target("--runtime-config", value, n)?;
         RuntimeConfig::parse(config)
             .map_err(|e| anyhow::anyhow!("--runtime-config {value}: {e}"))?;
         match target {
@@ -161,18 +174,7 @@ fn runtime_configs(values: &[String], n: usize) -> anyhow::Result<Vec<String>> {
 fn binaries(values: &[String], n: usize) -> anyhow::Result<Vec<Option<PathBuf>>> {
     let mut per_server = vec![None; n];
     for value in values {
-        let (target, path) = match value.split_once('=') {
-            Some((i, rest)) if !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()) => {
-                let index: usize = i
-                    .parse()
-                    .with_context(|| format!("--binary {value}: bad server number"))?;
-                if !(1..=n).contains(&index) {
-                    bail!("--binary {value}: there is no server {index} (servers are 1 to {n})");
-                }
-                (Some(index - 1), rest)
-            }
-            _ => (None, value.as_str()),
-        };
+        let (target, path) = server_target("--binary", value, n)?;
         let path = executable(path).with_context(|| format!("--binary {value}"))?;
         match target {
             Some(i) => per_server[i] = Some(path),
@@ -894,12 +896,7 @@ mod tests {
         let s = resolve(&args(|_| {}), None).unwrap();
         let v: Vec<&str> = s.servers.iter().map(|s| s.version.as_str()).collect();
         let default = EmulatedVersion::default();
-        let previous = EmulatedVersion::supported()
-            .iter()
-            .copied()
-            .filter(|v| *v < default)
-            .max()
-            .unwrap();
+        let previous = release_before(default).unwrap();
         let (previous, default) = (previous.to_string(), default.to_string());
         assert_eq!(v, [&previous, &previous, &default]);
         let ports: Vec<u16> = s.servers.iter().map(|s| s.port).collect();
@@ -960,6 +957,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--runtime-config"), "{e}");
+    }
+
+    #[test]
+    fn binary_targets_one_server_or_all() {
+        let exe = std::env::current_exe().unwrap();
+        let exe = exe.to_str().unwrap();
+        let one = binaries(&[format!("2={exe}")], 3).unwrap();
+        assert_eq!(
+            one.iter().map(Option::is_some).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+        let all = binaries(&[exe.to_owned()], 2).unwrap();
+        assert!(all.iter().all(Option::is_some));
+        let e = binaries(&[format!("4={exe}")], 3).unwrap_err();
+        assert!(
+            e.to_string().starts_with("--binary 4=")
+                && e.to_string()
+                    .ends_with("there is no server 4 (servers are 1 to 3)"),
+            "{e}"
+        );
     }
 
     #[test]
