@@ -10,6 +10,7 @@
 //! outlives an idle bound or either side closing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -61,6 +62,10 @@ impl Transport {
 /// Copies bytes both ways between `a` and `b` until either side closes
 /// (end of stream or an error), or nothing moves either way for `idle`;
 /// then both are shut down. Returns the bytes copied `a`→`b` and `b`→`a`.
+///
+/// The two directions run independently: one blocked on a side that does
+/// not read (an echo-style peer writing its answer before it reads more)
+/// never stops the other, which is what lets that side drain.
 pub async fn join<A, B>(a: A, b: B, idle: Duration) -> (u64, u64)
 where
     A: AsyncRead + AsyncWrite,
@@ -68,28 +73,26 @@ where
 {
     let (mut a_read, mut a_write) = tokio::io::split(a);
     let (mut b_read, mut b_write) = tokio::io::split(b);
-    let mut a_buf = vec![0u8; JOIN_BUFFER];
-    let mut b_buf = vec![0u8; JOIN_BUFFER];
+    let started = tokio::time::Instant::now();
+    // Milliseconds since `started` of the last byte moved either way.
+    let last = AtomicU64::new(0);
     let (mut a_to_b, mut b_to_a) = (0u64, 0u64);
-    loop {
-        // Reads are cancel-safe: the one not taken loses nothing.
-        let moved = tokio::select! {
-            n = a_read.read(&mut a_buf) => match n {
-                Ok(0) | Err(_) => break,
-                Ok(n) => write_within(&mut b_write, &a_buf[..n], idle)
-                    .await
-                    .map(|()| a_to_b += n as u64),
-            },
-            n = b_read.read(&mut b_buf) => match n {
-                Ok(0) | Err(_) => break,
-                Ok(n) => write_within(&mut a_write, &b_buf[..n], idle)
-                    .await
-                    .map(|()| b_to_a += n as u64),
-            },
-            () = tokio::time::sleep(idle) => None,
+    {
+        let forward = copy_until_closed(&mut a_read, &mut b_write, &mut a_to_b, started, &last);
+        let backward = copy_until_closed(&mut b_read, &mut a_write, &mut b_to_a, started, &last);
+        let watchdog = async {
+            loop {
+                let quiet_since = started + Duration::from_millis(last.load(Ordering::Relaxed));
+                if tokio::time::Instant::now() >= quiet_since + idle {
+                    return;
+                }
+                tokio::time::sleep_until(quiet_since + idle).await;
+            }
         };
-        if moved.is_none() {
-            break;
+        tokio::select! {
+            () = forward => {}
+            () = backward => {}
+            () = watchdog => {}
         }
     }
     let _ = a_write.shutdown().await;
@@ -97,17 +100,33 @@ where
     (a_to_b, b_to_a)
 }
 
-/// Writes all of `bytes` to `to` within `idle`; `None` when the write
-/// failed or stalled that long.
-async fn write_within(
+/// Copies `from` to `to` through a [`JOIN_BUFFER`] until `from` ends or
+/// either fails, counting bytes in `copied` and stamping `last` (ms since
+/// `started`) whenever bytes move.
+async fn copy_until_closed(
+    from: &mut (impl AsyncRead + Unpin),
     to: &mut (impl AsyncWrite + Unpin),
-    bytes: &[u8],
-    idle: Duration,
-) -> Option<()> {
-    tokio::time::timeout(idle, to.write_all(bytes))
-        .await
-        .ok()
-        .and_then(Result::ok)
+    copied: &mut u64,
+    started: tokio::time::Instant,
+    last: &AtomicU64,
+) {
+    let stamp = || {
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        last.fetch_max(ms, Ordering::Relaxed);
+    };
+    let mut buf = vec![0u8; JOIN_BUFFER];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        stamp();
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        stamp();
+        *copied += n as u64;
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +153,46 @@ mod tests {
         let mut rest = Vec::new();
         server_far.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
+    }
+
+    /// Regression: the join read one side, then waited to write it to the
+    /// other while reading nothing, so an echo-style peer (it writes its
+    /// answer before reading more) and a client sending faster than the
+    /// small buffers drain both waited on each other until the idle bound.
+    #[tokio::test]
+    async fn join_never_deadlocks_with_a_peer_that_answers_before_reading_more() {
+        const TOTAL: usize = 1 << 20;
+        // The client's bytes are all there at once; the peer's side holds
+        // 64 bytes each way.
+        let (client, client_far) = tokio::io::duplex(TOTAL);
+        let (server, mut server_far) = tokio::io::duplex(64);
+        let joined = tokio::spawn(join(client, server, Duration::from_secs(30)));
+        let echo = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let n = server_far.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                server_far.write_all(&buf[..n]).await.unwrap();
+            }
+        });
+        let (mut client_read, mut client_write) = tokio::io::split(client_far);
+        let sender = tokio::spawn(async move {
+            client_write.write_all(&vec![7u8; TOTAL]).await.unwrap();
+            client_write
+        });
+        let mut back = vec![0u8; TOTAL];
+        tokio::time::timeout(Duration::from_secs(10), client_read.read_exact(&mut back))
+            .await
+            .expect("the echo came back whole, no deadlock")
+            .unwrap();
+        assert!(back.iter().all(|&b| b == 7));
+        drop(sender.await.unwrap());
+        drop(client_read);
+        let (a_to_b, b_to_a) = joined.await.unwrap();
+        assert_eq!((a_to_b, b_to_a), (TOTAL as u64, TOTAL as u64));
+        echo.await.unwrap();
     }
 
     #[tokio::test]
