@@ -108,6 +108,7 @@ pub struct Workload {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<WorkloadReport>,
     timeout: Duration,
+    command: String,
 }
 
 /// What each run needs, per server.
@@ -147,31 +148,50 @@ impl Workload {
             });
         }
         let (stop, stopped) = watch::channel(false);
-        let command = command.to_owned();
-        let task = tokio::spawn(run_loop(command, timeout, servers, view, stopped));
+        let task = tokio::spawn(run_loop(
+            command.to_owned(),
+            timeout,
+            servers,
+            view,
+            stopped,
+        ));
         Ok(Self {
             stop,
             task,
             timeout,
+            command: command.to_owned(),
         })
     }
 
-    /// Lets the run under way finish (bounded) and reports.
+    /// Lets the run under way finish (bounded) and reports. When the runs
+    /// cannot be collected (the loop did not stop in time, or failed), the
+    /// report says so as one failed run, never as a clean pass.
     pub async fn finish(self) -> WorkloadReport {
         self.stop.send_replace(true);
         let abort = self.task.abort_handle();
-        match tokio::time::timeout(self.timeout + Duration::from_secs(5), self.task).await {
-            Ok(Ok(report)) => report,
-            _ => {
+        let bound = self.timeout + Duration::from_secs(5);
+        let why = match tokio::time::timeout(bound, self.task).await {
+            Ok(Ok(report)) => return report,
+            Ok(Err(e)) => format!("the --run loop failed: {e}"),
+            Err(_) => {
                 abort.abort();
-                WorkloadReport {
-                    command: String::new(),
-                    runs: 0,
-                    failed: 0,
-                    by_phase: BTreeMap::new(),
-                    failures: Vec::new(),
-                }
+                format!("the --run loop did not stop within {bound:?} after the rehearsal ended")
             }
+        };
+        WorkloadReport {
+            command: self.command,
+            runs: 1,
+            failed: 1,
+            by_phase: BTreeMap::new(),
+            failures: vec![WorkloadFailure {
+                at: 0.0,
+                phase: "end".to_owned(),
+                server: String::new(),
+                exit_code: None,
+                seconds: bound.as_secs_f64(),
+                output: format!("{why}; the results of its runs were lost"),
+                server_logs: BTreeMap::new(),
+            }],
         }
     }
 }
