@@ -63,15 +63,30 @@ pub(crate) const DEFAULT_WINDOW: usize = 1000;
 pub(crate) const FANOUT: usize = 1024;
 
 /// Every resource's cache of one server.
+type CacheMap = HashMap<String, Arc<OnceCell<Arc<ResourceCache>>>>;
+
 pub(crate) struct WatchCaches {
     store: Arc<dyn Store>,
     /// `--watch-cache`.
     enabled: bool,
     /// `--watch-cache-window`.
     window: usize,
-    caches: Mutex<HashMap<String, Arc<OnceCell<Arc<ResourceCache>>>>>,
+    /// Per resource prefix; a cache whose feed ended leaves the map (its
+    /// objects are freed once no reader holds it).
+    caches: Arc<Mutex<CacheMap>>,
     /// Flips to `true` when the server stops: every feed ends.
     shutdown: watch::Receiver<bool>,
+}
+
+/// Drops `ended` from the map, unless a newer cache took its place.
+fn forget(caches: &Mutex<CacheMap>, ended: &Arc<ResourceCache>) {
+    let mut caches = caches.lock().unwrap_or_else(PoisonError::into_inner);
+    if caches
+        .get(&ended.prefix)
+        .is_some_and(|cell| cell.get().is_some_and(|c| Arc::ptr_eq(c, ended)))
+    {
+        caches.remove(&ended.prefix);
+    }
 }
 
 impl std::fmt::Debug for WatchCaches {
@@ -94,7 +109,7 @@ impl WatchCaches {
             store,
             enabled,
             window: window.max(1),
-            caches: Mutex::default(),
+            caches: Arc::default(),
             shutdown,
         }
     }
@@ -115,21 +130,28 @@ impl WatchCaches {
         }
         let cell = {
             let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
-            let cell = caches.entry(prefix.to_owned()).or_default();
-            if cell.get().is_some_and(|c| !c.is_live()) {
-                *cell = Arc::default();
+            match caches.get_mut(prefix) {
+                Some(cell) => {
+                    if cell.get().is_some_and(|c| !c.is_live()) {
+                        *cell = Arc::default();
+                    }
+                    Arc::clone(cell)
+                }
+                None => Arc::clone(caches.entry(prefix.to_owned()).or_default()),
             }
-            Arc::clone(cell)
         };
         let cache = cell
             .get_or_try_init(|| async {
                 let (cache, watch) = ResourceCache::load(&*self.store, prefix, self.window).await?;
-                tokio::spawn(Arc::clone(&cache).feed(
-                    watch,
-                    self.shutdown.clone(),
-                    served,
-                    served_changed,
-                ));
+                let feeding = Arc::clone(&cache);
+                let caches = Arc::clone(&self.caches);
+                let shutdown = self.shutdown.clone();
+                tokio::spawn(async move {
+                    Arc::clone(&feeding)
+                        .feed(watch, shutdown, served, served_changed)
+                        .await;
+                    forget(&caches, &feeding);
+                });
                 Ok::<_, StoreError>(cache)
             })
             .await;

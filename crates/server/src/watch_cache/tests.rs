@@ -257,3 +257,66 @@ async fn the_fanout_probe_measures_every_watcher_of_every_event() {
     let latencies = fanout_latencies(50, 4, 256).await;
     assert_eq!(latencies.len(), 200);
 }
+
+/// A cache whose resource stops being served ends, leaves the map (its
+/// objects are not kept for the life of the process), and the next read
+/// of a served resource builds a fresh one.
+#[tokio::test]
+async fn an_ended_cache_is_forgotten() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(SqliteOptions::new(dir.path().join("db")))
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    store
+        .create(
+            "/stable.example.com/crontabs/a/x",
+            b"{}".to_vec(),
+            WriteOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_stop, stopped) = watch::channel(false);
+    let caches = WatchCaches::new(Arc::clone(&store), true, 10, stopped);
+    let served = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (changed, changes) = watch::channel(0u64);
+    let still = Arc::clone(&served);
+    let first = caches
+        .resource(
+            "/stable.example.com/crontabs/",
+            move || still.load(std::sync::atomic::Ordering::SeqCst),
+            Some(changes),
+        )
+        .await
+        .unwrap_or_else(|| panic!("no cache"));
+    assert!(first.is_live());
+    served.store(false, std::sync::atomic::Ordering::SeqCst);
+    changed.send_replace(1);
+    for _ in 0..200 {
+        let held = caches
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key("/stable.example.com/crontabs/");
+        if !first.is_live() && !held {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!first.is_live(), "the feed ended");
+    assert!(
+        !caches
+            .caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key("/stable.example.com/crontabs/"),
+        "the ended cache left the map"
+    );
+    let again = caches
+        .resource("/stable.example.com/crontabs/", || true, None)
+        .await
+        .unwrap_or_else(|| panic!("no cache"));
+    assert!(again.is_live() && !Arc::ptr_eq(&first, &again));
+    assert!(again.get("/stable.example.com/crontabs/a/x").is_some());
+}
