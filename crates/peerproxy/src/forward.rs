@@ -76,6 +76,9 @@ impl PeerProxy {
                 .inc(&["proxy_transport", labels[0], labels[1], labels[2]]);
         };
         let timeout = self.timing.hop_timeout;
+        // A watch (or a followed log) holds its exchange open: it goes on
+        // the multiplexed connection, everything else on the inline pool.
+        let long_running = is_long_running(&parts.uri);
         let mut tried: Vec<String> = Vec::new();
         let mut last = String::new();
         let mut body = Some(body);
@@ -109,8 +112,14 @@ impl PeerProxy {
             };
             tried.push(peer.id.to_string());
             let started = Instant::now();
-            let failure = match tokio::time::timeout(timeout, self.transport.send(addr, req)).await
-            {
+            let sent = async {
+                if long_running {
+                    self.transport.send(addr, req).await
+                } else {
+                    self.transport.send_short(addr, req).await
+                }
+            };
+            let failure = match tokio::time::timeout(timeout, sent).await {
                 Ok(Ok(resp))
                     if resp.status() == http::StatusCode::SERVICE_UNAVAILABLE
                         && resp.headers().contains_key(NOT_SERVED_HERE_HEADER) =>
@@ -198,6 +207,19 @@ impl PeerProxy {
             unavailable_error(message)
         })
     }
+}
+
+/// Whether a request streams for long: `watch` or `follow` set true (as
+/// a client spells a boolean: `true`, `1`, `t`, …), or a `/watch/` path.
+fn is_long_running(uri: &Uri) -> bool {
+    let truthy = |v: &str| matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True");
+    uri.path().contains("/watch/")
+        || uri.query().is_some_and(|q| {
+            q.split('&').any(|pair| match pair.split_once('=') {
+                Some(("watch" | "follow", v)) => truthy(v),
+                _ => false,
+            })
+        })
 }
 
 fn empty_body() -> ProxyBody {

@@ -403,6 +403,7 @@ impl PeerProxy {
                 p.discovery_age.map_or(-1.0, |a| a.as_secs_f64())
             ));
         }
+        self.transport.render(out);
     }
 
     /// Every peer's `/apis` groups, by server ID (for merged discovery).

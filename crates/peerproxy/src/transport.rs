@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,7 +34,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+mod inline;
 pub mod upgrade;
+
+use inline::{InlineBody, InlineConn, InlinePool, SendFailure, Taken};
 
 /// Errors a streamed body may carry.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -118,10 +121,32 @@ impl Drop for StreamSlot {
 }
 
 /// A peer's response body, streaming. On HTTP/2 it holds its stream's
-/// place in the connection's count until dropped.
+/// place in the connection's count until dropped; on a connection of the
+/// inline pool it drives that connection.
 pub struct PeerBody {
-    inner: Incoming,
+    inner: PeerInner,
     _slot: Option<StreamSlot>,
+}
+
+enum PeerInner {
+    Pooled(Incoming),
+    Inline(InlineBody<ProxyBody>),
+}
+
+impl PeerBody {
+    fn pooled(inner: Incoming, slot: Option<StreamSlot>) -> Self {
+        Self {
+            inner: PeerInner::Pooled(inner),
+            _slot: slot,
+        }
+    }
+
+    fn incoming(&self) -> &Incoming {
+        match &self.inner {
+            PeerInner::Pooled(b) => b,
+            PeerInner::Inline(b) => b.inner(),
+        }
+    }
 }
 
 impl std::fmt::Debug for PeerBody {
@@ -138,21 +163,30 @@ impl Body for PeerBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        match &mut self.inner {
+            PeerInner::Pooled(b) => Pin::new(b).poll_frame(cx),
+            PeerInner::Inline(b) => b.poll_frame(cx),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.incoming().is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.incoming().size_hint()
     }
 }
 
 /// Pooled, verified connections to peers.
 pub struct Transport {
     tls: TlsConnector,
+    /// The same, offering only HTTP/1.1 (the inline pool's connections).
+    tls_h1: TlsConnector,
+    inline: Arc<InlinePool<ProxyBody>>,
+    /// Connections dialled: multiplexed (HTTP/2, or HTTP/1.1 when the
+    /// server offers only that) and the inline pool's.
+    dialled: [AtomicU64; 2],
     /// The name the server's certificate must carry.
     server_name: ServerName<'static>,
     connect_timeout: Duration,
@@ -261,9 +295,14 @@ impl Transport {
         server_name: ServerName<'static>,
         connect_timeout: Duration,
     ) -> Self {
+        let mut tls_h1 = tls.clone();
+        tls_h1.alpn_protocols = vec![b"http/1.1".to_vec()];
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self {
             tls: TlsConnector::from(Arc::new(tls)),
+            tls_h1: TlsConnector::from(Arc::new(tls_h1)),
+            inline: Arc::default(),
+            dialled: Default::default(),
             server_name,
             connect_timeout,
             pool: Mutex::new(HashMap::new()),
@@ -299,10 +338,7 @@ impl Transport {
                     // slot counts this stream until its body is dropped.
                     match sender.try_send_request(request).await {
                         Ok(resp) => {
-                            return Ok(resp.map(|inner| PeerBody {
-                                inner,
-                                _slot: Some(slot),
-                            }));
+                            return Ok(resp.map(|inner| PeerBody::pooled(inner, Some(slot))));
                         }
                         Err(mut e) => match e.take_message() {
                             Some(req) => {
@@ -323,7 +359,7 @@ impl Transport {
                     self.checkin(addr, Conn::H1(sender));
                     match fut.await {
                         Ok(resp) => {
-                            return Ok(resp.map(|inner| PeerBody { inner, _slot: None }));
+                            return Ok(resp.map(|inner| PeerBody::pooled(inner, None)));
                         }
                         Err(mut e) => match e.take_message() {
                             Some(req) => request = req,
@@ -339,16 +375,94 @@ impl Transport {
         })
     }
 
+    /// Sends a request that ends soon (not a watch) on an HTTP/1.1
+    /// connection driven by this task and its response body (the inline
+    /// pool: no connection task, no hand-off between threads); when the
+    /// peer already has [`inline::MAX_BUSY`] such exchanges under way, on
+    /// the multiplexed connection as [`Transport::send`] does.
+    pub async fn send_short(
+        &self,
+        addr: &str,
+        request: Request<ProxyBody>,
+    ) -> Result<Response<PeerBody>, SendError> {
+        let lease = match self.inline.take(addr) {
+            Taken::Full => return self.send(addr, request).await,
+            Taken::Idle(lease) | Taken::Dial(lease) => lease,
+        };
+        let inline = |resp: Response<InlineBody<ProxyBody>>| {
+            resp.map(|b| PeerBody {
+                inner: PeerInner::Inline(b),
+                _slot: None,
+            })
+        };
+        // A pooled connection (closed ones are skipped), else a new one.
+        let (request, mut lease) = match lease.send(request).await {
+            Ok(resp) => return Ok(inline(resp)),
+            Err(SendFailure::Failed(e)) => return Err(SendError::Failed(Box::new(e))),
+            Err(SendFailure::NotSent(request, lease)) => (*request, lease),
+        };
+        let dialled = self
+            .serialized_dial(addr, async {
+                let io = self.connect(&self.tls_h1, addr).await?;
+                self.dialled[1].fetch_add(1, Ordering::Relaxed);
+                Ok(InlineConn::handshake(io).await?)
+            })
+            .await;
+        match dialled {
+            Ok(conn) => lease.attach(conn),
+            Err(cause) => {
+                return Err(SendError::NotSent {
+                    request: Box::new(request),
+                    cause,
+                });
+            }
+        }
+        match lease.send(request).await {
+            Ok(resp) => Ok(inline(resp)),
+            Err(SendFailure::Failed(e)) => Err(SendError::Failed(Box::new(e))),
+            Err(SendFailure::NotSent(request, _)) => Err(SendError::NotSent {
+                request,
+                cause: "the peer closed a new connection before taking the request".into(),
+            }),
+        }
+    }
+
+    /// Runs `dial`, one dial at a time per peer address; a dial that failed
+    /// while this one waited fails it too (see [`Transport::dial_or_reuse`]).
+    async fn serialized_dial<T>(
+        &self,
+        addr: &str,
+        dial: impl Future<Output = Result<T, BoxError>>,
+    ) -> Result<T, BoxError> {
+        let lock = self.dial_lock(addr);
+        let waiting_since = Instant::now();
+        let mut last_failure = lock.lock().await;
+        if last_failure.is_some_and(|failed| failed >= waiting_since) {
+            return Err(format!("dialling {addr} failed just now").into());
+        }
+        let dialled = tokio::time::timeout(self.connect_timeout, dial)
+            .await
+            .unwrap_or_else(|_| Err(format!("connecting to {addr} timed out").into()));
+        if dialled.is_err() {
+            *last_failure = Some(Instant::now());
+        }
+        dialled
+    }
+
+    fn dial_lock(&self, addr: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        match self.dialing.lock() {
+            Ok(mut d) => Arc::clone(d.entry(addr.to_owned()).or_default()),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
     /// When no pooled connection can take a request: waits for any dial to
     /// `addr` in progress, takes the connection it made if it has room,
     /// and otherwise dials. A dial that failed while this request waited
     /// fails it too, so requests queued behind an unreachable peer do not
     /// each wait out a connect timeout.
     async fn dial_or_reuse(&self, addr: &str) -> Result<Checked, BoxError> {
-        let lock = match self.dialing.lock() {
-            Ok(mut d) => Arc::clone(d.entry(addr.to_owned()).or_default()),
-            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
-        };
+        let lock = self.dial_lock(addr);
         let waiting_since = Instant::now();
         let mut last_failure = lock.lock().await;
         if let Some(c) = self.checkout(addr) {
@@ -428,15 +542,39 @@ impl Transport {
         if let Ok(mut pool) = self.pool.lock() {
             pool.remove(addr);
         }
+        self.inline.forget(addr);
+    }
+
+    /// Appends the count of connections dialled, by kind, in the
+    /// Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        out.push_str("# HELP skewless_peer_connections_dialed_total Connections dialled to peer API servers: multiplexed (shared by concurrent requests), or inline (HTTP/1.1, one exchange at a time, for requests that end soon).\n# TYPE skewless_peer_connections_dialed_total counter\n");
+        for (kind, n) in ["multiplexed", "inline"].iter().zip(&self.dialled) {
+            out.push_str(&format!(
+                "skewless_peer_connections_dialed_total{{kind=\"{kind}\"}} {}\n",
+                n.load(Ordering::Relaxed)
+            ));
+        }
+    }
+
+    /// TCP and TLS to `addr` (the peer's certificate verified).
+    async fn connect(
+        &self,
+        tls: &TlsConnector,
+        addr: &str,
+    ) -> Result<TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>, BoxError> {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let _ = tcp.set_nodelay(true);
+        Ok(TokioIo::new(
+            tls.connect(self.server_name.clone(), tcp).await?,
+        ))
     }
 
     async fn dial(&self, addr: &str) -> Result<Conn, BoxError> {
         let connect = async {
-            let tcp = tokio::net::TcpStream::connect(addr).await?;
-            let _ = tcp.set_nodelay(true);
-            let tls = self.tls.connect(self.server_name.clone(), tcp).await?;
-            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = TokioIo::new(tls);
+            let io = self.connect(&self.tls, addr).await?;
+            self.dialled[0].fetch_add(1, Ordering::Relaxed);
+            let h2 = io.inner().get_ref().1.alpn_protocol() == Some(b"h2");
             Ok::<_, BoxError>(if h2 {
                 // Pings find a peer that stopped answering (hung, or cut off
                 // by the network) even while a long watch is all that runs

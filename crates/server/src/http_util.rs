@@ -144,7 +144,12 @@ pub(crate) fn json_bytes(value: &impl serde::Serialize) -> Vec<u8> {
 
 /// A JSON response with the given status.
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut resp = Response::new(full(json_bytes(value)));
+    json_encoded(status, json_bytes(value).into())
+}
+
+/// A response of JSON already encoded (by [`json_bytes`]).
+pub(crate) fn json_encoded(status: StatusCode, json: Bytes) -> Response<Body> {
+    let mut resp = Response::new(full(json));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

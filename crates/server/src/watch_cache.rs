@@ -7,7 +7,9 @@
 //! fails (the next read builds a new one), or — for a custom resource — the
 //! resource stops being served. Objects are kept as the store returned them
 //! (`Arc<KeyValue>`, shared by every reader and watcher; never a copy per
-//! watcher).
+//! watcher), each with room for its JSON as clients see it
+//! ([`CachedObject::json`]), encoded by the first GET that needs it and
+//! served as is by the next ones.
 //!
 //! The cache's revision moves with its events and with the store's progress
 //! reports (every event up to a revision has been delivered), so it reaches
@@ -31,14 +33,15 @@
 //! the client resumes or re-lists), so a slow client never holds back the
 //! others.
 //!
-//! This module never decodes objects and never holds a lock across an
-//! await point.
+//! This module never decodes objects (its callers encode them into
+//! [`CachedObject::json`]) and never holds a lock across an await point.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use skewless_store::{
     Event, KeyValue, ListOptions, ProgressRequester, Revision, Store, StoreError, Update, Watch,
 };
@@ -184,8 +187,59 @@ pub(crate) struct ResourceCache {
     progress: ProgressRequester,
 }
 
+/// One object of a cache.
+#[derive(Debug)]
+pub(crate) struct CachedObject {
+    pub(crate) kv: Arc<KeyValue>,
+    /// The object as the clients of one group/version see it, once a GET
+    /// encoded it; an object changed by a write is a new `CachedObject`,
+    /// so this is never stale.
+    json: OnceLock<Encoded>,
+}
+
+#[derive(Debug)]
+struct Encoded {
+    group: Box<str>,
+    version: Box<str>,
+    json: Bytes,
+}
+
+impl CachedObject {
+    fn new(kv: Arc<KeyValue>) -> Arc<Self> {
+        Arc::new(Self {
+            kv,
+            json: OnceLock::new(),
+        })
+    }
+
+    /// The object's JSON for clients of `group`/`version`: the bytes kept
+    /// when they were encoded for that group/version, else `encode`'s,
+    /// kept when nothing is kept yet (one group/version per object: a
+    /// client of another one encodes each time).
+    pub(crate) fn json<E>(
+        &self,
+        group: &str,
+        version: &str,
+        encode: impl FnOnce(&KeyValue) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        if let Some(e) = self.json.get() {
+            if &*e.group == group && &*e.version == version {
+                return Ok(e.json.clone());
+            }
+            return encode(&self.kv);
+        }
+        let json = encode(&self.kv)?;
+        let _ = self.json.set(Encoded {
+            group: group.into(),
+            version: version.into(),
+            json: json.clone(),
+        });
+        Ok(json)
+    }
+}
+
 struct CacheState {
-    objects: BTreeMap<String, Arc<KeyValue>>,
+    objects: BTreeMap<String, Arc<CachedObject>>,
     window: VecDeque<Arc<Event>>,
     window_cap: usize,
     /// The revision of the initial list: history before it was never here.
@@ -231,7 +285,7 @@ impl ResourceCache {
             revision = page.revision;
             start_after = page.items.last().map(|kv| kv.key.clone());
             for kv in page.items {
-                objects.insert(kv.key.clone(), Arc::new(kv));
+                objects.insert(kv.key.clone(), CachedObject::new(Arc::new(kv)));
             }
             if !page.more {
                 break;
@@ -322,7 +376,8 @@ impl ResourceCache {
         }
         match &event {
             Event::Put { kv, .. } => {
-                s.objects.insert(kv.key.clone(), Arc::new(kv.clone()));
+                s.objects
+                    .insert(kv.key.clone(), CachedObject::new(Arc::new(kv.clone())));
             }
             Event::Delete { prev, .. } => {
                 s.objects.remove(&prev.key);
@@ -394,7 +449,7 @@ impl ResourceCache {
     }
 
     /// The object at `key` in the cache's current state.
-    pub(crate) fn get(&self, key: &str) -> Option<Arc<KeyValue>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
         self.read().objects.get(key).cloned()
     }
 
@@ -422,7 +477,7 @@ impl ResourceCache {
             .objects
             .range::<str, _>((lower, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(_, kv)| Arc::clone(kv));
+            .map(|(_, o)| Arc::clone(&o.kv));
         let items: Vec<_> = if limit == 0 {
             range.by_ref().collect()
         } else {

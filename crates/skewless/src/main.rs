@@ -23,6 +23,8 @@ use duration::GoDuration;
 #[command(
     name = "skewless",
     version,
+    // A flag given twice takes its last value, as kube-apiserver's do.
+    args_override_self = true,
     about = "A Kubernetes-compatible API server whose control plane stays correct across versions"
 )]
 struct Cli {

@@ -752,3 +752,75 @@ async fn more_proxied_watches_than_one_peer_connection_carries_block_nothing() {
         assert_eq!(e["object"]["metadata"]["name"], "seen-by-all");
     }
 }
+
+/// Connections B dialled to peers of `kind` (its metrics).
+async fn dialled(client: &Client, kind: &str) -> u64 {
+    let text = client.get("/metrics").await.text();
+    metric(
+        &text,
+        &format!("skewless_peer_connections_dialed_total{{kind=\"{kind}\"}}"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxied_requests_reuse_pooled_connections_and_survive_a_peer_restart() {
+    // Every field is bound so the servers live to the end of the test.
+    let Pair {
+        storage,
+        pki,
+        mut a,
+        b: _b,
+        ca,
+        cb,
+        _dir,
+    } = pair().await;
+    assert_eq!(ca.post_json(JOBS, &job("pooled")).await.status, 201);
+    // One after another: one pooled connection carries them all.
+    let before = dialled(&cb, "inline").await;
+    for _ in 0..100 {
+        let r = cb.get(&format!("{JOBS}/pooled")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let one_by_one = dialled(&cb, "inline").await - before;
+    assert!(
+        one_by_one <= 1,
+        "{one_by_one} connections dialled for 100 proxied GETs one after another"
+    );
+    // More at once than the pool keeps connections for: the rest go on the
+    // multiplexed connection, and every one is answered.
+    let burst = futures::future::join_all((0..48).map(|_| cb.get(JOBS))).await;
+    for r in &burst {
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let total = dialled(&cb, "inline").await - before;
+    assert!(total <= 33, "{total} inline connections for 48 at once");
+    assert!(dialled(&cb, "inline").await >= 1);
+
+    // A restarts on the same address: B's pooled connections to it are
+    // closed, and are skipped, not used.
+    let port = a.port;
+    a.kill().await;
+    let a = peer(
+        &pki,
+        &storage,
+        "server-a",
+        &[&format!("--secure-port={port}")],
+    )
+    .await;
+    assert_eq!(a.port, port);
+    // Until B routes to A again (a watch goes on the multiplexed
+    // connection, leaving the pooled ones untouched)...
+    eventually(Duration::from_secs(20), "B to route to A again", || async {
+        cb.get(&format!("{JOBS}?watch=true&timeoutSeconds=1"))
+            .await
+            .status
+            == 200
+    })
+    .await;
+    // ... then every request succeeds at once.
+    for _ in 0..20 {
+        let r = cb.get(&format!("{JOBS}/pooled")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["metadata"]["name"], "pooled");
+    }
+}

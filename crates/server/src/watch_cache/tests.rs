@@ -70,7 +70,7 @@ async fn events_update_state_and_reach_watchers_in_order() {
     assert_eq!(cache.revision(), 13);
     assert!(cache.get("/core/configmaps/a/x").is_none());
     assert_eq!(
-        cache.get("/core/configmaps/b/y").map(|kv| kv.mod_revision),
+        cache.get("/core/configmaps/b/y").map(|o| o.kv.mod_revision),
         Some(12)
     );
     let got: Vec<Revision> = [
@@ -239,7 +239,7 @@ async fn loads_in_pages_and_catches_up_with_writes_to_other_resources() {
     assert_eq!(
         cache
             .get("/core/configmaps/a/new")
-            .map(|kv| kv.mod_revision),
+            .map(|o| o.kv.mod_revision),
         Some(written.mod_revision)
     );
     // Off: no cache, storage serves.
@@ -319,4 +319,38 @@ async fn an_ended_cache_is_forgotten() {
         .unwrap_or_else(|| panic!("no cache"));
     assert!(again.is_live() && !Arc::ptr_eq(&first, &again));
     assert!(again.get("/stable.example.com/crontabs/a/x").is_some());
+}
+
+#[test]
+fn an_objects_json_is_encoded_once_per_group_version_and_never_outlives_a_change() {
+    let cache = empty(10);
+    cache.apply(put("/core/configmaps/a/x", 11));
+    let encodes = std::cell::Cell::new(0);
+    let encode = |kv: &KeyValue| -> Result<Bytes, ()> {
+        encodes.set(encodes.get() + 1);
+        Ok(Bytes::from(kv.value.clone()))
+    };
+    let obj = cache.get("/core/configmaps/a/x").unwrap();
+    assert_eq!(obj.json("", "v1", encode).unwrap(), "{\"rev\":11}");
+    assert_eq!(obj.json("", "v1", encode).unwrap(), "{\"rev\":11}");
+    assert_eq!(encodes.get(), 1, "the second GET is served the kept bytes");
+    // Another group or version is encoded each time, never given the
+    // first one's bytes.
+    let other = |kv: &KeyValue| -> Result<Bytes, ()> {
+        encodes.set(encodes.get() + 1);
+        Ok(Bytes::from(format!("other {}", kv.mod_revision)))
+    };
+    assert_eq!(obj.json("", "v2", other).unwrap(), "other 11");
+    assert_eq!(obj.json("events.k8s.io", "v1", other).unwrap(), "other 11");
+    assert_eq!(encodes.get(), 3);
+    // A change is a new object: its JSON is encoded afresh.
+    cache.apply(put("/core/configmaps/a/x", 12));
+    let changed = cache.get("/core/configmaps/a/x").unwrap();
+    assert_eq!(changed.json("", "v1", encode).unwrap(), "{\"rev\":12}");
+    assert_eq!(encodes.get(), 4);
+    // A failed encoding keeps nothing.
+    cache.apply(put("/core/configmaps/a/x", 13));
+    let failing = cache.get("/core/configmaps/a/x").unwrap();
+    assert!(failing.json("", "v1", |_| Err::<Bytes, _>(())).is_err());
+    assert_eq!(failing.json("", "v1", encode).unwrap(), "{\"rev\":13}");
 }

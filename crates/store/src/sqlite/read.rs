@@ -15,6 +15,9 @@ pub(crate) struct ReaderPool {
     pub(crate) path: PathBuf,
     pub(crate) busy_timeout: Duration,
     pub(crate) idle: Mutex<Vec<Connection>>,
+    /// One connection for tiny reads run on the caller's thread
+    /// ([`ReaderPool::read_inline`]), opened with the pool.
+    pub(crate) inline: Mutex<Option<Connection>>,
 }
 
 impl ReaderPool {
@@ -32,6 +35,32 @@ impl ReaderPool {
         {
             idle.push(conn);
         }
+    }
+
+    /// Runs `f` (a read of a few rows through an indexed or tiny table:
+    /// microseconds) on the inline connection, on the caller's thread,
+    /// without a hand-off to the blocking pool. `None` when that is not
+    /// possible at once: another caller holds the connection, or SQLite
+    /// would have to wait for a lock (the connection never waits: its busy
+    /// timeout is zero). The caller then uses [`ReaderPool::read`].
+    pub(crate) fn read_inline<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Option<Result<T>> {
+        let guard = self.inline.try_lock().ok()?;
+        let conn = guard.as_ref()?;
+        match f(conn) {
+            Err(StoreError::Unavailable(_)) => None,
+            other => Some(other),
+        }
+    }
+
+    /// Opens the inline connection (blocking: call off the async workers).
+    pub(crate) fn open_inline(&self) -> Result<()> {
+        let conn = open(&self.path, self.busy_timeout, false)?;
+        conn.busy_timeout(Duration::ZERO).map_err(sql_err)?;
+        *self.inline.lock().map_err(|_| poisoned())? = Some(conn);
+        Ok(())
     }
 
     /// Runs `f` on a pooled connection inside one read transaction, so it

@@ -161,12 +161,9 @@ pub(crate) fn row_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
 pub(crate) fn current_revision_tx(tx: &Connection) -> Result<Revision> {
     // The AUTOINCREMENT counter, not MAX(id): compaction may remove the
     // newest row (a delete), but its revision still happened.
-    tx.query_row(
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0)",
-        [],
-        |r| r.get(0),
-    )
-    .map_err(sql_err)
+    tx.prepare_cached("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0)")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(sql_err)
 }
 
 pub(crate) fn compacted_revision_tx(tx: &Connection) -> Result<Revision> {

@@ -111,8 +111,17 @@ impl SqliteStore {
             path: opts.path.clone(),
             busy_timeout: opts.busy_timeout,
             idle: Mutex::new(Vec::new()),
+            inline: Mutex::new(None),
         });
-        let start = readers.read(|tx| current_revision_tx(tx)).await?;
+        let start = {
+            let pool = Arc::clone(&readers);
+            readers
+                .read(move |tx| {
+                    pool.open_inline()?;
+                    current_revision_tx(tx)
+                })
+                .await?
+        };
 
         let committed = Arc::new(Notify::new());
         let (writes, write_rx) = mpsc::unbounded_channel();
@@ -324,6 +333,11 @@ impl Store for SqliteStore {
     }
 
     async fn current_revision(&self) -> Result<Revision> {
+        // Asked before every consistent read from a watch cache: a lookup
+        // of one tiny row, answered on this thread when it can be.
+        if let Some(found) = self.inner.readers.read_inline(current_revision_tx) {
+            return found;
+        }
         self.inner.readers.read(|tx| current_revision_tx(tx)).await
     }
 
@@ -353,5 +367,59 @@ impl Store for SqliteStore {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WriteOptions;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // Holding the inline connection across the pool's read is the point:
+    // the pool never takes it.
+    #[allow(clippy::await_holding_lock)]
+    async fn the_current_revision_is_read_inline_or_from_the_pool_alike() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Internal(e.to_string()))?;
+        let store = SqliteStore::open(SqliteOptions::new(dir.path().join("state.db"))).await?;
+        let other = SqliteStore::open(SqliteOptions::new(dir.path().join("state.db"))).await?;
+        let kv = store
+            .create("/a/one", b"{}".to_vec(), WriteOptions::default())
+            .await?;
+        assert_eq!(store.current_revision().await?, kv.mod_revision);
+        // Another process's write (another store on the file) is seen.
+        let kv = other
+            .create("/a/two", b"{}".to_vec(), WriteOptions::default())
+            .await?;
+        assert_eq!(store.current_revision().await?, kv.mod_revision);
+        // While the inline connection is held, the pool answers the same.
+        let held = store
+            .inner
+            .readers
+            .inline
+            .lock()
+            .map_err(|_| StoreError::Internal("poisoned".into()))?;
+        assert!(
+            held.is_some(),
+            "the inline connection is opened with the store"
+        );
+        assert!(
+            store
+                .inner
+                .readers
+                .read_inline(current_revision_tx)
+                .is_none()
+        );
+        assert_eq!(store.current_revision().await?, kv.mod_revision);
+        drop(held);
+        assert_eq!(
+            store
+                .inner
+                .readers
+                .read_inline(current_revision_tx)
+                .transpose()?,
+            Some(kv.mod_revision)
+        );
+        Ok(())
     }
 }
