@@ -181,7 +181,7 @@ pub(crate) struct ResourceCache {
     /// The revision the cache has reached (all events up to it applied).
     revision: watch::Sender<Revision>,
     /// Live events, for watchers.
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<CachedEvent>>,
     /// `true` once the feed has ended: the cache serves nothing more.
     ended: watch::Sender<bool>,
     progress: ProgressRequester,
@@ -222,25 +222,66 @@ impl CachedObject {
         version: &str,
         encode: impl FnOnce(&KeyValue) -> Result<Bytes, E>,
     ) -> Result<Bytes, E> {
-        if let Some(e) = self.json.get() {
-            if &*e.group == group && &*e.version == version {
-                return Ok(e.json.clone());
-            }
-            return encode(&self.kv);
-        }
-        let json = encode(&self.kv)?;
-        let _ = self.json.set(Encoded {
-            group: group.into(),
-            version: version.into(),
-            json: json.clone(),
-        });
-        Ok(json)
+        kept(&self.json, group, version, || encode(&self.kv))
     }
+}
+
+/// One event of a resource, with room for its watch line as the watchers
+/// of one group/version see it when they filter nothing
+/// ([`CachedEvent::line`]): encoded by the first such watcher, sent as is
+/// by the others.
+#[derive(Debug)]
+pub(crate) struct CachedEvent {
+    pub(crate) event: Event,
+    line: OnceLock<Encoded>,
+}
+
+impl CachedEvent {
+    pub(crate) fn new(event: Event) -> Self {
+        Self {
+            event,
+            line: OnceLock::new(),
+        }
+    }
+
+    /// The event's watch line for watchers of `group`/`version` that
+    /// filter nothing: kept as [`CachedObject::json`] keeps an object's.
+    pub(crate) fn line<E>(
+        &self,
+        group: &str,
+        version: &str,
+        encode: impl FnOnce(&Event) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        kept(&self.line, group, version, || encode(&self.event))
+    }
+}
+
+/// The bytes kept in `slot` when they were encoded for `group`/`version`,
+/// else `encode`'s, kept when nothing is kept yet.
+fn kept<E>(
+    slot: &OnceLock<Encoded>,
+    group: &str,
+    version: &str,
+    encode: impl FnOnce() -> Result<Bytes, E>,
+) -> Result<Bytes, E> {
+    if let Some(e) = slot.get() {
+        if &*e.group == group && &*e.version == version {
+            return Ok(e.json.clone());
+        }
+        return encode();
+    }
+    let json = encode()?;
+    let _ = slot.set(Encoded {
+        group: group.into(),
+        version: version.into(),
+        json: json.clone(),
+    });
+    Ok(json)
 }
 
 struct CacheState {
     objects: BTreeMap<String, Arc<CachedObject>>,
-    window: VecDeque<Arc<Event>>,
+    window: VecDeque<Arc<CachedEvent>>,
     window_cap: usize,
     /// The revision of the initial list: history before it was never here.
     origin: Revision,
@@ -383,11 +424,11 @@ impl ResourceCache {
                 s.objects.remove(&prev.key);
             }
         }
-        let event = Arc::new(event);
+        let event = Arc::new(CachedEvent::new(event));
         if s.window.len() >= s.window_cap
             && let Some(old) = s.window.pop_front()
         {
-            s.window_start = old.revision();
+            s.window_start = old.event.revision();
         }
         s.window.push_back(Arc::clone(&event));
         s.last_change = rev;
@@ -510,7 +551,7 @@ impl ResourceCache {
         let backlog = s
             .window
             .iter()
-            .filter(|e| e.revision() > after && e.key().starts_with(prefix))
+            .filter(|e| e.event.revision() > after && e.event.key().starts_with(prefix))
             .cloned()
             .collect();
         drop(s);
@@ -538,10 +579,13 @@ impl EventStream {
     /// The next event; `None` once the stream has ended (a cache watcher
     /// that fell behind ends too: the client resumes from the last
     /// revision it saw). An error is the last item.
-    pub(crate) async fn next(&mut self) -> Option<Result<Arc<Event>, StoreError>> {
+    pub(crate) async fn next(&mut self) -> Option<Result<Arc<CachedEvent>, StoreError>> {
         match self {
             EventStream::Cache(w) => w.next().await.map(Ok),
-            EventStream::Store(w) => w.next().await.map(|e| e.map(Arc::new)),
+            EventStream::Store(w) => w
+                .next()
+                .await
+                .map(|e| e.map(|e| Arc::new(CachedEvent::new(e)))),
             EventStream::Failed(e) => e.take().map(Err),
         }
     }
@@ -551,17 +595,17 @@ impl EventStream {
 /// its prefix.
 #[derive(Debug)]
 pub(crate) struct CacheWatch {
-    backlog: VecDeque<Arc<Event>>,
-    live: broadcast::Receiver<Arc<Event>>,
+    backlog: VecDeque<Arc<CachedEvent>>,
+    live: broadcast::Receiver<Arc<CachedEvent>>,
     ended: watch::Receiver<bool>,
     prefix: String,
     last: Revision,
 }
 
 impl CacheWatch {
-    async fn next(&mut self) -> Option<Arc<Event>> {
+    async fn next(&mut self) -> Option<Arc<CachedEvent>> {
         if let Some(e) = self.backlog.pop_front() {
-            self.last = e.revision();
+            self.last = e.event.revision();
             return Some(e);
         }
         loop {
@@ -571,8 +615,11 @@ impl CacheWatch {
                 _ = self.ended.wait_for(|ended| *ended) => return None,
             };
             match e {
-                Ok(e) if e.revision() > self.last && e.key().starts_with(&self.prefix) => {
-                    self.last = e.revision();
+                Ok(e)
+                    if e.event.revision() > self.last
+                        && e.event.key().starts_with(&self.prefix) =>
+                {
+                    self.last = e.event.revision();
                     return Some(e);
                 }
                 Ok(_) => {}
@@ -617,7 +664,7 @@ pub async fn fanout_latencies(
         let seen = seen_tx.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(Ok(e)) = w.next().await {
-                if seen.send((e.revision(), Instant::now())).is_err() {
+                if seen.send((e.event.revision(), Instant::now())).is_err() {
                     return;
                 }
             }

@@ -152,6 +152,9 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
                 .is_some()
         }
     };
+    // A built-in's watcher that filters nothing sends each event as the
+    // line the first such watcher encoded (no decode or encode per watcher).
+    let shared = matches!(shape, Shape::Object) && sel.is_everything() && req.crd.is_none();
     let defaults = req.crd.and_then(|c| c.schema.clone());
     let hook = req.crd.and_then(|c| c.webhook.clone());
     let store = std::sync::Arc::clone(&req.api.store);
@@ -244,8 +247,24 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
                 }
                 None => return,
             };
-            last = event.revision();
-            let events = translate(&resource, hook.as_ref(), &sel, &event);
+            last = event.event.revision();
+            if shared {
+                let line = event.line(&resource.group, &resource.version, |e| {
+                    let lines: Vec<u8> = translate(&resource, None, &sel, e)
+                        .iter()
+                        .flat_map(|(kind, obj)| emit(kind, obj))
+                        .collect();
+                    Ok::<_, std::convert::Infallible>(Bytes::from(lines))
+                });
+                if let Ok(line) = line
+                    && !line.is_empty()
+                    && tx.send(line).await.is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+            let events = translate(&resource, hook.as_ref(), &sel, &event.event);
             let (kinds, mut objs): (Vec<&str>, Vec<Value>) = events.into_iter().unzip();
             if let Err(e) = rest::finish(store.as_ref(), &resource, hook.as_ref(), &mut objs).await
             {

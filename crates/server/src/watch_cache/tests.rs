@@ -36,9 +36,9 @@ fn empty(window: usize) -> Arc<ResourceCache> {
     )
 }
 
-async fn next_event(w: &mut EventStream) -> Option<Arc<Event>> {
+async fn next_event(w: &mut EventStream) -> Option<Event> {
     match tokio::time::timeout(Duration::from_secs(10), w.next()).await {
-        Ok(Some(Ok(e))) => Some(e),
+        Ok(Some(Ok(e))) => Some(e.event.clone()),
         _ => None,
     }
 }
@@ -353,4 +353,37 @@ fn an_objects_json_is_encoded_once_per_group_version_and_never_outlives_a_change
     let failing = cache.get("/core/configmaps/a/x").unwrap();
     assert!(failing.json("", "v1", |_| Err::<Bytes, _>(())).is_err());
     assert_eq!(failing.json("", "v1", encode).unwrap(), "{\"rev\":13}");
+}
+
+#[tokio::test]
+async fn every_watcher_shares_one_event_and_its_encoded_line() {
+    let cache = empty(10);
+    let mut live = cache
+        .watch("/core/configmaps/", 10)
+        .unwrap_or_else(|| panic!("no watch"));
+    cache.apply(put("/core/configmaps/a/x", 11));
+    // One watcher replays it from the window, the other had it live.
+    let mut replay = cache
+        .watch("/core/configmaps/", 10)
+        .unwrap_or_else(|| panic!("no watch"));
+    let first = match live.next().await {
+        Some(Ok(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    let second = match replay.next().await {
+        Some(Ok(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert!(Arc::ptr_eq(&first, &second), "one event, never a copy");
+    let encodes = std::cell::Cell::new(0);
+    let encode = |e: &Event| -> Result<Bytes, ()> {
+        encodes.set(encodes.get() + 1);
+        Ok(Bytes::from(format!("line {}\n", e.revision())))
+    };
+    assert_eq!(first.line("", "v1", encode).unwrap(), "line 11\n");
+    assert_eq!(second.line("", "v1", encode).unwrap(), "line 11\n");
+    assert_eq!(encodes.get(), 1, "the second watcher sends the kept line");
+    // Watchers of another version encode their own.
+    assert_eq!(second.line("", "v2", encode).unwrap(), "line 11\n");
+    assert_eq!(encodes.get(), 2);
 }

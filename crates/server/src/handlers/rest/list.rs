@@ -103,6 +103,11 @@ impl Selection {
         })
     }
 
+    /// Whether every object matches (no selector).
+    pub(crate) fn is_everything(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.labels.matches(&object::labels(obj)) && self.fields.matches(obj)
     }
