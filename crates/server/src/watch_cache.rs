@@ -17,7 +17,8 @@
 //! resources. Consistency rules:
 //! - a read that must be current ([`ResourceCache::wait_fresh`]) asks the
 //!   store for its current revision and waits (at most [`FRESH_WAIT`]) until
-//!   the cache has reached it; otherwise the caller reads storage;
+//!   the cache has reached it; otherwise the caller reads storage (always,
+//!   when the store's progress reports cannot be trusted);
 //! - the current state is the snapshot at every revision from the
 //!   resource's last change up to the cache's revision, so a page of a list
 //!   at such a revision (a continue token from any server sharing the
@@ -185,6 +186,10 @@ pub(crate) struct ResourceCache {
     /// `true` once the feed has ended: the cache serves nothing more.
     ended: watch::Sender<bool>,
     progress: ProgressRequester,
+    /// Whether the store's progress reports can be trusted
+    /// ([`Store::progress_is_reliable`]): if not, the cache moves only with
+    /// events and never serves a read that must be current.
+    progress_reliable: bool,
 }
 
 /// One object of a cache.
@@ -333,7 +338,7 @@ impl ResourceCache {
             }
         }
         let watch = store.watch(prefix, revision).await?;
-        let cache = Self::from_state(
+        let mut cache = Self::from_state(
             prefix,
             CacheState {
                 objects,
@@ -346,6 +351,11 @@ impl ResourceCache {
             },
             watch.progress_requester(),
         );
+        if !store.progress_is_reliable().await
+            && let Some(c) = Arc::get_mut(&mut cache)
+        {
+            c.progress_reliable = false;
+        }
         Ok((cache, watch))
     }
 
@@ -359,6 +369,7 @@ impl ResourceCache {
             events: broadcast::channel(FANOUT).0,
             ended,
             progress,
+            progress_reliable: true,
         })
     }
 
@@ -397,7 +408,8 @@ impl ResourceCache {
             };
             match update {
                 Some(Ok(Update::Event(e))) => self.apply(e),
-                Some(Ok(Update::Progress(rev))) => self.advance(rev),
+                Some(Ok(Update::Progress(rev))) if self.progress_reliable => self.advance(rev),
+                Some(Ok(Update::Progress(_))) => {}
                 Some(Err(e)) => {
                     tracing::info!(prefix = %self.prefix, error = %e, "watch cache: store watch ended; the next read reloads");
                     break;
@@ -459,6 +471,9 @@ impl ResourceCache {
     /// Waits (at most [`FRESH_WAIT`]) until the cache has reached the
     /// store's current revision; `false`: read storage instead.
     pub(crate) async fn wait_fresh(&self, store: &dyn Store) -> bool {
+        if !self.progress_reliable {
+            return false;
+        }
         match store.current_revision().await {
             Ok(current) => self.wait_for(current).await,
             Err(_) => false,
@@ -476,7 +491,9 @@ impl ResourceCache {
                 if !self.is_live() {
                     return false;
                 }
-                self.progress.request();
+                if self.progress_reliable {
+                    self.progress.request();
+                }
                 // Progress requests may be dropped (a full queue, an etcd
                 // watch not yet in sync): ask again until it arrives.
                 if let Ok(Err(_)) = tokio::time::timeout(PROGRESS_EVERY, seen.changed()).await {

@@ -11,6 +11,7 @@
 //! with one member down stays usable); writes are never retried here,
 //! because a write that timed out may have been applied.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -51,6 +52,9 @@ impl EtcdOptions {
 pub struct EtcdStore {
     client: Client,
     prefix: String,
+    /// Whether the cluster's progress notifications can be trusted, once
+    /// a member told its version.
+    progress_reliable: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl std::fmt::Debug for EtcdStore {
@@ -65,6 +69,26 @@ impl std::fmt::Debug for EtcdStore {
 /// prefix (compaction is global to the cluster), under the name
 /// kube-apiserver uses for its own compaction bookkeeping.
 const COMPACT_KEY: &str = "compact_rev_key";
+
+/// Whether etcd `version` (`3.4.23`) has the fix for progress
+/// notifications sent ahead of events: 3.4.31+, 3.5.13+, and 3.6 and
+/// later. A version that cannot be read is taken as lacking it.
+fn progress_fixed_in(version: &str) -> bool {
+    let mut parts = version
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u32>().ok());
+    let (Some(Some(major)), Some(Some(minor)), Some(Some(patch))) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    match (major, minor) {
+        (3, 4) => patch >= 31,
+        (3, 5) => patch >= 13,
+        (3, m) => m >= 6,
+        (m, _) => m > 3,
+    }
+}
 
 /// How often a read is tried when members are unreachable.
 const READ_ATTEMPTS: u32 = 5;
@@ -85,6 +109,7 @@ impl EtcdStore {
         Ok(Self {
             client,
             prefix: opts.prefix,
+            progress_reliable: Arc::default(),
         })
     }
 
@@ -446,6 +471,35 @@ impl Store for EtcdStore {
         .await
     }
 
+    /// etcd before 3.4.31 and 3.5.13 may send a progress notification ahead
+    /// of events it has still to deliver on that watch, so a cache could
+    /// claim a revision whose events it lacks: consistent reads then go to
+    /// etcd, as kube-apiserver does on those releases. Asked of the member
+    /// the client reaches; unknown (unreachable) counts as unreliable and
+    /// is asked again next time.
+    async fn progress_is_reliable(&self) -> bool {
+        if let Some(known) = self.progress_reliable.get() {
+            return *known;
+        }
+        let mut client = self.client.clone();
+        match client.status().await {
+            Ok(status) => {
+                let reliable = progress_fixed_in(status.version());
+                if !reliable {
+                    tracing::info!(
+                        version = status.version(),
+                        "etcd's watch progress notifications may run ahead of its events before 3.4.31 and 3.5.13: reads that must be current go to etcd, not the watch cache"
+                    );
+                }
+                *self
+                    .progress_reliable
+                    .get_or_init(|| async { reliable })
+                    .await
+            }
+            Err(_) => false,
+        }
+    }
+
     async fn compacted_revision(&self) -> Result<Revision> {
         self.recorded_compaction().await
     }
@@ -573,5 +627,30 @@ impl EtcdStore {
                 }
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_fixed_in;
+
+    #[test]
+    fn progress_notifications_are_trusted_from_the_fixed_releases_on() {
+        for old in [
+            "3.4.23", "3.4.30", "3.5.0", "3.5.12", "3.3.27", "2.3.8", "", "x.y.z", "3.5",
+        ] {
+            assert!(!progress_fixed_in(old), "{old}");
+        }
+        for fixed in [
+            "3.4.31",
+            "3.4.37",
+            "3.5.13",
+            "3.5.21",
+            "3.6.0",
+            "3.6.4-rc.1",
+            "4.0.0",
+        ] {
+            assert!(progress_fixed_in(fixed), "{fixed}");
+        }
     }
 }

@@ -272,6 +272,15 @@ pub trait Store: Send + Sync + 'static {
     /// The newest revision.
     async fn current_revision(&self) -> Result<Revision>;
 
+    /// Whether a watch's progress reports can be trusted: every event up to
+    /// a reported revision has really been delivered before the report.
+    /// Only then may a cache fed by a watch serve reads that must be
+    /// current. Engines whose reports may run ahead of their events say
+    /// `false`.
+    async fn progress_is_reliable(&self) -> bool {
+        true
+    }
+
     /// The oldest revision that can still be read or watched from.
     async fn compacted_revision(&self) -> Result<Revision>;
 

@@ -387,3 +387,20 @@ async fn every_watcher_shares_one_event_and_its_encoded_line() {
     assert_eq!(second.line("", "v2", encode).unwrap(), "line 11\n");
     assert_eq!(encodes.get(), 2);
 }
+
+#[tokio::test]
+async fn unreliable_progress_never_serves_a_read_that_must_be_current() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(SqliteOptions::new(dir.path().join("db")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut cache = empty(10);
+    assert!(cache.wait_fresh(&store).await, "caught up: revision 10 ≥ 0");
+    Arc::get_mut(&mut cache)
+        .unwrap_or_else(|| panic!("shared"))
+        .progress_reliable = false;
+    // Even caught up, a current read goes to storage; one at least as new
+    // as what the cache holds is still served.
+    assert!(!cache.wait_fresh(&store).await);
+    assert!(cache.wait_for(10).await);
+}
