@@ -658,6 +658,43 @@ fn wrk_ratio_rows(out: &mut String, sets: &[&[(WrkPath, WrkRun)]], suffix: &str)
         "≤ 1",
         m <= 1.0,
     );
+    // The yardstick: the same hop with nginx as the proxy, on the same
+    // cores, in the same round.
+    for (name, a, b, f) in [
+        (
+            "nginx as the proxy / direct, p50",
+            WrkPath::NginxProxy,
+            WrkPath::Direct,
+            p50 as fn(&WrkRun) -> f64,
+        ),
+        (
+            "nginx as the proxy / direct, req/s",
+            WrkPath::NginxProxy,
+            WrkPath::Direct,
+            rate,
+        ),
+        (
+            "peer hop / nginx as the proxy, p50",
+            WrkPath::Proxied,
+            WrkPath::NginxProxy,
+            p50,
+        ),
+        (
+            "peer hop / nginx as the proxy, req/s",
+            WrkPath::Proxied,
+            WrkPath::NginxProxy,
+            rate,
+        ),
+    ] {
+        row(
+            out,
+            &format!("{name}{suffix}"),
+            &ratio(a, b, f),
+            2,
+            "",
+            false,
+        );
+    }
 }
 
 /// The wrk table's rows for one binary's runs.
