@@ -382,6 +382,68 @@ async fn lists_longer_than_one_encoding_chunk_are_whole() {
         .await
         .json();
     assert_eq!(none["items"], json!([]), "{none}");
+    // A Table (what kubectl get asks for) and a metadata-only list are
+    // encoded a chunk at a time too, and are just as whole.
+    let table = cb
+        .request(
+            "GET",
+            &path,
+            &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+            None,
+        )
+        .await;
+    assert_eq!(table.status, 200, "{}", table.text());
+    let table = table.json();
+    assert_eq!(table["kind"], "Table");
+    assert!(
+        table["metadata"]["resourceVersion"].is_string(),
+        "{}",
+        table["metadata"]
+    );
+    assert_eq!(table["columnDefinitions"][0]["name"], "Name");
+    let rows = table["rows"].as_array().unwrap();
+    let row_names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["cells"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(row_names, want);
+    assert_eq!(rows[n - 1]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(rows[n - 1]["object"]["metadata"]["name"], want[n - 1]);
+    let paged = cb
+        .request(
+            "GET",
+            &format!("{path}?limit=505"),
+            &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(paged["rows"].as_array().unwrap().len(), 505);
+    assert!(
+        paged["metadata"]["continue"].is_string(),
+        "{}",
+        paged["metadata"]
+    );
+    let meta = cb
+        .request(
+            "GET",
+            &path,
+            &[(
+                "accept",
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+            )],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(meta["kind"], "PartialObjectMetadataList");
+    assert_eq!(meta["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(names(&meta), want);
+    assert!(
+        meta["items"][0].get("data").is_none(),
+        "{}",
+        meta["items"][0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

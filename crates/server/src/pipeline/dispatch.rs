@@ -5,6 +5,7 @@
 //! watch or table handlers.
 
 use http::{HeaderValue, Method, Response, StatusCode, header};
+use serde_json::Value;
 use skewless_apimachinery::negotiate::{Output, resource_output};
 use skewless_apimachinery::partial;
 use skewless_apimachinery::request_info::RequestInfo;
@@ -136,33 +137,47 @@ pub(super) async fn dispatch(
             http_util::json(StatusCode::OK, &body)
         }
         "get" => rest::get(&req).await?,
-        "list" if output == Output::Object => rest::list_json(&req).await?,
-        "list" => {
-            let list = rest::list(&req).await?;
-            let body = match &output {
-                Output::Table(_) => {
-                    let items = list["items"].as_array().cloned().unwrap_or_default();
-                    table::table(
-                        resource,
-                        crd.as_deref(),
-                        &items,
-                        query.get("includeObject"),
-                        list["metadata"].clone(),
-                    )
-                }
-                Output::PartialObjectMetadataList(version) => {
-                    partial::list_metadata(&list, version)
-                }
-                Output::PartialObjectMetadata(_) => {
-                    return Err(ApiError::ConversionNotAcceptable(format!(
-                        "you requested PartialObjectMetadata, but the requested object is a list ({}List)",
-                        resource.kind
-                    )));
-                }
-                Output::Object => list,
-            };
-            http_util::json(StatusCode::OK, &body)
-        }
+        // Table and metadata-only lists are encoded a chunk at a time too.
+        "list" => match &output {
+            Output::Table(_) => {
+                let include = query.get("includeObject");
+                let crd = crd.as_deref();
+                rest::list_encoded(
+                    &req,
+                    "rows",
+                    |chunk| {
+                        let mut table = table::table(resource, crd, &chunk, include, Value::Null);
+                        match table.get_mut("rows").map(Value::take) {
+                            Some(Value::Array(rows)) => rows,
+                            _ => Vec::new(),
+                        }
+                    },
+                    |list| table::table(resource, crd, &[], include, list["metadata"].clone()),
+                )
+                .await?
+            }
+            Output::PartialObjectMetadataList(version) => {
+                rest::list_encoded(
+                    &req,
+                    "items",
+                    |chunk| {
+                        chunk
+                            .iter()
+                            .map(|o| partial::object_metadata(o, version))
+                            .collect()
+                    },
+                    |list| partial::list_metadata(&list, version),
+                )
+                .await?
+            }
+            Output::PartialObjectMetadata(_) => {
+                return Err(ApiError::ConversionNotAcceptable(format!(
+                    "you requested PartialObjectMetadata, but the requested object is a list ({}List)",
+                    resource.kind
+                )));
+            }
+            Output::Object => rest::list_json(&req).await?,
+        },
         "watch" => watch::watch(&req, &output).await?,
         "create" => rest::create(&req).await?,
         "update" => rest::update(&req).await?,

@@ -118,17 +118,12 @@ impl Selection {
 pub(crate) struct Page {
     pub(crate) items: Vec<Value>,
     pub(crate) revision: Revision,
-    pub(crate) continue_token: Option<String>,
 }
 
 pub(crate) async fn list_page(req: &Request<'_>, sel: &Selection) -> Result<Page, ApiError> {
     let mut items = Vec::new();
-    let (revision, continue_token) = scan(req, sel, |chunk| items.extend(chunk)).await?;
-    Ok(Page {
-        items,
-        revision,
-        continue_token,
-    })
+    let (revision, _) = scan(req, sel, |chunk| items.extend(chunk)).await?;
+    Ok(Page { items, revision })
 }
 
 /// Decoded objects a list holds at once while it encodes its response
@@ -335,33 +330,34 @@ pub(super) async fn list_revision(req: &Request<'_>) -> Result<ReadAt, ApiError>
     Ok(ReadAt::NotOlderThan(n))
 }
 
-pub(crate) async fn list(req: &Request<'_>) -> Result<Value, ApiError> {
-    let sel = Selection::from_request(req)?;
-    let page = list_page(req, &sel).await?;
-    Ok(object::list(
-        &req.api_version(),
-        &req.resource.kind,
-        page.revision,
-        page.continue_token,
-        None,
-        page.items,
-    ))
-}
-
 /// A list as its JSON response, encoded chunk by chunk: never more than
 /// [`CHUNK`] decoded objects at once, whatever the list's size.
 pub(crate) async fn list_json(req: &Request<'_>) -> Result<Response<Body>, ApiError> {
+    list_encoded(req, "items", |chunk| chunk, |list| list).await
+}
+
+/// A list response in any shape, encoded chunk by chunk as [`list_json`]:
+/// `elements` turns each chunk of decoded objects into the elements of the
+/// response's array named `array` (a list's `items`, a Table's `rows`),
+/// encoded at once; `envelope` turns the list without items (kind, version
+/// and list metadata) into the document around an empty `array`.
+pub(crate) async fn list_encoded(
+    req: &Request<'_>,
+    array: &str,
+    mut elements: impl FnMut(Vec<Value>) -> Vec<Value>,
+    envelope: impl FnOnce(Value) -> Value,
+) -> Result<Response<Body>, ApiError> {
     let sel = Selection::from_request(req)?;
     let mut items = Vec::new();
     let mut first = true;
     let mut failed = None;
     let (revision, continue_token) = scan(req, &sel, |chunk| {
-        for obj in chunk {
+        for element in elements(chunk) {
             if !first {
                 items.push(b',');
             }
             first = false;
-            if let Err(e) = serde_json::to_writer(&mut items, &obj) {
+            if let Err(e) = serde_json::to_writer(&mut items, &element) {
                 failed = Some(e);
             }
         }
@@ -370,22 +366,22 @@ pub(crate) async fn list_json(req: &Request<'_>) -> Result<Response<Body>, ApiEr
     if let Some(e) = failed {
         return Err(ApiError::InternalError(format!("encoding the list: {e}")));
     }
-    // The envelope as `object::list` shapes it, items spliced in.
-    let envelope = object::list(
+    // The envelope with an empty array, the elements spliced in.
+    let envelope = envelope(object::list(
         &req.api_version(),
         &req.resource.kind,
         revision,
         continue_token,
         None,
         Vec::new(),
-    );
+    ));
     let head = http_util::json_bytes(&envelope);
-    const EMPTY: &[u8] = b"\"items\":[]";
+    let empty = format!("\"{array}\":[]");
     let at = head
-        .windows(EMPTY.len())
-        .position(|w| w == EMPTY)
-        .ok_or_else(|| ApiError::InternalError("list envelope without items".into()))?
-        + EMPTY.len()
+        .windows(empty.len())
+        .position(|w| w == empty.as_bytes())
+        .ok_or_else(|| ApiError::InternalError(format!("list envelope without {array}")))?
+        + empty.len()
         - 1;
     let mut body = Vec::with_capacity(head.len() + items.len());
     body.extend_from_slice(&head[..at]);

@@ -19,6 +19,6 @@ mod write;
 pub(crate) use codec::{decode_at, finish};
 pub(crate) use delete::{delete, delete_collection};
 pub(crate) use get::{get, get_value};
-pub(crate) use list::{Selection, list, list_json, list_page};
+pub(crate) use list::{Selection, list_encoded, list_json, list_page};
 pub(crate) use request::{Request, api_version};
 pub(crate) use write::{create, patch, update};
