@@ -40,9 +40,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use skewless_apimachinery::metrics::{CounterVec, HistogramVec};
 use skewless_store::{
     Event, KeyValue, ListOptions, ProgressRequester, Revision, Store, StoreError, Update, Watch,
 };
@@ -66,6 +67,81 @@ pub(crate) const DEFAULT_WINDOW: usize = 1000;
 /// stream then ends).
 pub(crate) const FANOUT: usize = 1024;
 
+/// The caches' metrics, with kube-apiserver's names and labels (`group`
+/// empty for the core group).
+#[derive(Debug)]
+pub(crate) struct CacheMetrics {
+    initializations: CounterVec,
+    events_received: CounterVec,
+    terminated_watchers: CounterVec,
+    consistent_reads: CounterVec,
+    read_wait: HistogramVec,
+}
+
+impl Default for CacheMetrics {
+    fn default() -> Self {
+        const GR: &[&str] = &["group", "resource"];
+        Self {
+            initializations: CounterVec::new(
+                "apiserver_watch_cache_initializations_total",
+                "Counter of watch cache initializations broken by resource type.",
+                GR,
+            ),
+            events_received: CounterVec::new(
+                "apiserver_watch_cache_events_received_total",
+                "Counter of events received in watch cache broken by resource type.",
+                GR,
+            ),
+            terminated_watchers: CounterVec::new(
+                "apiserver_terminated_watchers_total",
+                "Counter of watchers closed due to unresponsiveness broken by resource type.",
+                GR,
+            ),
+            consistent_reads: CounterVec::new(
+                "apiserver_watch_cache_consistent_read_total",
+                "Counter for consistent reads from cache.",
+                &["group", "resource", "success", "fallback"],
+            ),
+            read_wait: HistogramVec::new(
+                "apiserver_watch_cache_read_wait_seconds",
+                "Histogram of time spent waiting for a watch cache to become fresh.",
+                GR,
+                &[
+                    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0,
+                ],
+            ),
+        }
+    }
+}
+
+/// A cache's `group` and `resource` labels, from its prefix
+/// (`/<group or core>/<resource>/`).
+#[derive(Debug)]
+struct Labels {
+    metrics: Arc<CacheMetrics>,
+    group: String,
+    resource: String,
+}
+
+impl Labels {
+    fn of(prefix: &str, metrics: Arc<CacheMetrics>) -> Arc<Self> {
+        let mut parts = prefix.trim_matches('/').split('/');
+        let group = match parts.next().unwrap_or_default() {
+            "core" => "",
+            g => g,
+        };
+        Arc::new(Self {
+            group: group.to_owned(),
+            resource: parts.next().unwrap_or_default().to_owned(),
+            metrics,
+        })
+    }
+
+    fn values(&self) -> [&str; 2] {
+        [&self.group, &self.resource]
+    }
+}
+
 /// Every resource's cache of one server.
 type CacheMap = HashMap<String, Arc<OnceCell<Arc<ResourceCache>>>>;
 
@@ -80,6 +156,7 @@ pub(crate) struct WatchCaches {
     caches: Arc<Mutex<CacheMap>>,
     /// Flips to `true` when the server stops: every feed ends.
     shutdown: watch::Receiver<bool>,
+    metrics: Arc<CacheMetrics>,
 }
 
 /// Drops `ended` from the map, unless a newer cache took its place.
@@ -115,6 +192,31 @@ impl WatchCaches {
             window: window.max(1),
             caches: Arc::default(),
             shutdown,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// Appends the caches' metrics in the Prometheus text format, with each
+    /// live cache's revision (`apiserver_watch_cache_resource_version`).
+    pub(crate) fn render(&self, out: &mut String) {
+        let m = &self.metrics;
+        m.initializations.render(out);
+        m.events_received.render(out);
+        m.terminated_watchers.render(out);
+        m.consistent_reads.render(out);
+        m.read_wait.render(out);
+        out.push_str("# HELP apiserver_watch_cache_resource_version [ALPHA] Current resource version of watch cache broken by resource type.\n# TYPE apiserver_watch_cache_resource_version gauge\n");
+        let caches: Vec<Arc<ResourceCache>> = {
+            let caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+            caches.values().filter_map(|c| c.get().cloned()).collect()
+        };
+        for c in caches.iter().filter(|c| c.is_live()) {
+            out.push_str(&format!(
+                "apiserver_watch_cache_resource_version{{group=\"{}\",resource=\"{}\"}} {}\n",
+                c.labels.group,
+                c.labels.resource,
+                c.read().revision
+            ));
         }
     }
 
@@ -146,7 +248,10 @@ impl WatchCaches {
         };
         let cache = cell
             .get_or_try_init(|| async {
-                let (cache, watch) = ResourceCache::load(&*self.store, prefix, self.window).await?;
+                let labels = Labels::of(prefix, Arc::clone(&self.metrics));
+                let (cache, watch) =
+                    ResourceCache::load(&*self.store, prefix, self.window, labels).await?;
+                self.metrics.initializations.inc(&cache.labels.values());
                 let feeding = Arc::clone(&cache);
                 let caches = Arc::clone(&self.caches);
                 let shutdown = self.shutdown.clone();
@@ -186,6 +291,7 @@ pub(crate) struct ResourceCache {
     /// `true` once the feed has ended: the cache serves nothing more.
     ended: watch::Sender<bool>,
     progress: ProgressRequester,
+    labels: Arc<Labels>,
     /// Whether the store's progress reports can be trusted
     /// ([`Store::progress_is_reliable`]): if not, the cache moves only with
     /// events and never serves a read that must be current.
@@ -313,6 +419,7 @@ impl ResourceCache {
         store: &dyn Store,
         prefix: &str,
         window: usize,
+        labels: Arc<Labels>,
     ) -> Result<(Arc<Self>, Watch), StoreError> {
         let mut objects = BTreeMap::new();
         let mut revision = 0;
@@ -350,6 +457,7 @@ impl ResourceCache {
                 revision,
             },
             watch.progress_requester(),
+            labels,
         );
         if !store.progress_is_reliable().await
             && let Some(c) = Arc::get_mut(&mut cache)
@@ -359,7 +467,12 @@ impl ResourceCache {
         Ok((cache, watch))
     }
 
-    fn from_state(prefix: &str, state: CacheState, progress: ProgressRequester) -> Arc<Self> {
+    fn from_state(
+        prefix: &str,
+        state: CacheState,
+        progress: ProgressRequester,
+        labels: Arc<Labels>,
+    ) -> Arc<Self> {
         let (revision, _) = watch::channel(state.revision);
         let (ended, _) = watch::channel(false);
         Arc::new(Self {
@@ -369,6 +482,7 @@ impl ResourceCache {
             events: broadcast::channel(FANOUT).0,
             ended,
             progress,
+            labels,
             progress_reliable: true,
         })
     }
@@ -427,6 +541,10 @@ impl ResourceCache {
         if rev <= s.revision {
             return;
         }
+        self.labels
+            .metrics
+            .events_received
+            .inc(&self.labels.values());
         match &event {
             Event::Put { kv, .. } => {
                 s.objects
@@ -474,10 +592,22 @@ impl ResourceCache {
         if !self.progress_reliable {
             return false;
         }
-        match store.current_revision().await {
+        let started = Instant::now();
+        let fresh = match store.current_revision().await {
             Ok(current) => self.wait_for(current).await,
             Err(_) => false,
-        }
+        };
+        let m = &self.labels.metrics;
+        let [group, resource] = self.labels.values();
+        m.read_wait.observe(&[group, resource], started.elapsed());
+        let (success, fallback) = if fresh {
+            ("true", "false")
+        } else {
+            ("false", "true")
+        };
+        m.consistent_reads
+            .inc(&[group, resource, success, fallback]);
+        fresh
     }
 
     /// Waits (at most [`FRESH_WAIT`]) until the cache has reached `rev`.
@@ -578,6 +708,7 @@ impl ResourceCache {
             ended: self.ended.subscribe(),
             prefix: prefix.to_owned(),
             last: after,
+            labels: Arc::clone(&self.labels),
         }))
     }
 }
@@ -617,6 +748,7 @@ pub(crate) struct CacheWatch {
     ended: watch::Receiver<bool>,
     prefix: String,
     last: Revision,
+    labels: Arc<Labels>,
 }
 
 impl CacheWatch {
@@ -640,8 +772,15 @@ impl CacheWatch {
                     return Some(e);
                 }
                 Ok(_) => {}
-                // Fallen behind, or the cache is gone.
-                Err(_) => return None,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.labels
+                        .metrics
+                        .terminated_watchers
+                        .inc(&self.labels.values());
+                    return None;
+                }
+                // The cache is gone.
+                Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     }
@@ -671,6 +810,7 @@ pub async fn fanout_latencies(
             revision: 0,
         },
         ProgressRequester::default(),
+        Labels::of(PREFIX, Arc::default()),
     );
     let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(Revision, Instant)>();
     let mut tasks = Vec::with_capacity(watchers);

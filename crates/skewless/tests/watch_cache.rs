@@ -112,6 +112,42 @@ async fn read_your_writes(storage: Storage) {
         );
         assert_eq!(gone.json()["reason"], "NotFound");
     }
+    // B's metrics show its configmaps cache: built once, fed every event,
+    // and on SQLite (whose progress reports are trusted) serving the
+    // consistent reads above.
+    let metrics = cb.get("/metrics").await.text();
+    let value = |series: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    let gr = "{group=\"\",resource=\"configmaps\"";
+    assert_eq!(
+        value(&format!(
+            "apiserver_watch_cache_initializations_total{gr}}}"
+        )),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(
+        value(&format!(
+            "apiserver_watch_cache_events_received_total{gr}}}"
+        )) >= Some(40.0),
+        "{metrics}"
+    );
+    assert!(
+        value(&format!("apiserver_watch_cache_resource_version{gr}}}")) > Some(0.0),
+        "{metrics}"
+    );
+    if !matches!(storage, Storage::EtcdPrefix(..)) {
+        assert!(
+            value(&format!(
+                "apiserver_watch_cache_consistent_read_total{gr},success=\"true\",fallback=\"false\"}}"
+            )) >= Some(40.0),
+            "{metrics}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -96,6 +96,7 @@ pub(crate) fn handle(
         ["healthz" | "livez" | "readyz", rest @ ..] => Ok(health(api, segments[0], rest, query)),
         ["metrics"] => {
             let mut text = api.metrics.render();
+            api.watch_cache.render(&mut text);
             if let Some(proxy) = &api.proxy {
                 proxy.metrics.render(&mut text);
                 proxy.render_peers(&mut text);

@@ -33,6 +33,7 @@ fn empty(window: usize) -> Arc<ResourceCache> {
             revision: 10,
         },
         ProgressRequester::default(),
+        Labels::of("/core/configmaps/", Arc::default()),
     )
 }
 
@@ -403,4 +404,12 @@ async fn unreliable_progress_never_serves_a_read_that_must_be_current() {
     // as what the cache holds is still served.
     assert!(!cache.wait_fresh(&store).await);
     assert!(cache.wait_for(10).await);
+}
+
+#[test]
+fn metrics_are_labelled_by_group_and_resource() {
+    let core = Labels::of("/core/configmaps/", Arc::default());
+    assert_eq!(core.values(), ["", "configmaps"]);
+    let apps = Labels::of("/apps/deployments/", Arc::default());
+    assert_eq!(apps.values(), ["apps", "deployments"]);
 }
