@@ -215,7 +215,8 @@ impl OpenApi {
         json!({"title": "Kubernetes", "version": format!("v{}.0", self.release)})
     }
 
-    /// The schema called `name`, from custom schemas first, then built-ins.
+    /// The schema called `name`, from custom schemas first, then built-ins
+    /// (parsed once and kept: for walking objects on every write).
     pub(crate) fn schema(&self, name: &str) -> Option<(Cow<'_, Value>, Form)> {
         if let Some(schema) = self.extra.get(name) {
             return Some((Cow::Borrowed(schema), Form::V3));
@@ -223,6 +224,18 @@ impl OpenApi {
         Definitions::get()
             .schema(self.release, name)
             .map(|schema| (Cow::Borrowed(schema), Form::V2))
+    }
+
+    /// As [`OpenApi::schema`], for rendering documents: a built-in schema
+    /// not kept already is parsed for the caller alone, so rendering every
+    /// document does not keep every schema parsed.
+    fn schema_to_render(&self, name: &str) -> Option<(Cow<'_, Value>, Form)> {
+        if let Some(schema) = self.extra.get(name) {
+            return Some((Cow::Borrowed(schema), Form::V3));
+        }
+        Definitions::get()
+            .schema_uncached(self.release, name)
+            .map(|schema| (schema, Form::V2))
     }
 
     /// The name of the schema describing `gvk`, if any.
@@ -273,7 +286,7 @@ impl<'a> Resolver<'a> {
         if let Some(schema) = self.synthesized.get(name) {
             return Some((Cow::Borrowed(schema), Form::V3));
         }
-        self.openapi.schema(name)
+        self.openapi.schema_to_render(name)
     }
 
     /// The schemas `items` refer to, closed over `$ref`, sorted by name.

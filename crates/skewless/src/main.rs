@@ -14,6 +14,7 @@ use skewless_server::{RequestHeaderOptions, ServeOptions};
 
 mod cluster;
 mod duration;
+mod malloc;
 mod metrics_server;
 mod shutdown;
 
@@ -301,8 +302,22 @@ impl ServeArgs {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    // Before the runtime starts its threads.
+    malloc::tune();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("skewless: starting the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SKEWLESS_LOG")
@@ -331,6 +346,9 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// How often `serve` gives free heap memory back to the kernel.
+const MALLOC_TRIM_PERIOD: Duration = Duration::from_secs(1);
+
 async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let server = skewless_server::start(opts).await?;
     // Tests and scripts read the address from this line.
@@ -341,7 +359,9 @@ async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         tracing::info!("shutting down");
         let _ = stop.send(true);
     });
+    let trim = tokio::spawn(malloc::trim_every(MALLOC_TRIM_PERIOD));
     server.wait().await;
+    trim.abort();
     Ok(())
 }
 

@@ -266,7 +266,17 @@ pub(crate) async fn watch(req: &Request<'_>, output: &Output) -> Result<Response
             }
             let events = translate(&resource, hook.as_ref(), &sel, &event.event);
             let (kinds, mut objs): (Vec<&str>, Vec<Value>) = events.into_iter().unzip();
-            if let Err(e) = rest::finish(store.as_ref(), &resource, hook.as_ref(), &mut objs).await
+            // Only a conversion webhook has anything to do; its call is
+            // boxed so that this task, which lives as long as the watch,
+            // is not sized for it.
+            if hook.is_some()
+                && let Err(e) = Box::pin(rest::finish(
+                    store.as_ref(),
+                    &resource,
+                    hook.as_ref(),
+                    &mut objs,
+                ))
+                .await
             {
                 let _ = tx.send(status_event(&e)).await;
                 return;

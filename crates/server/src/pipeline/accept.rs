@@ -175,7 +175,12 @@ pub(crate) async fn accept_loop(
                 // error).
                 let head = req.method() == http::Method::HEAD;
                 async move {
-                    let mut resp = super::handle(&api, &peer, req).await;
+                    // Boxed: hyper keeps an HTTP/2 stream's task, sized for
+                    // this future, for as long as the response body streams
+                    // (a watch: up to an hour). Boxed, the request path's
+                    // state (about 18 KB) is freed once the response head is
+                    // ready instead of staying with each open watch.
+                    let mut resp = Box::pin(super::handle(&api, &peer, req)).await;
                     if head {
                         *resp.body_mut() = crate::http_util::empty();
                     }
