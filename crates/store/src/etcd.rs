@@ -444,12 +444,14 @@ impl Store for EtcdStore {
             .with_range(prefix_end(&full))
             .with_start_revision(after.max(0) + 1)
             .with_prev_key();
+        // Opening a watch changes nothing: retried like a read while the
+        // member the client picked cannot be reached (one just died).
         let stream = self
-            .client
-            .clone()
-            .watch(full, Some(opts))
-            .await
-            .map_err(etcd_err)?;
+            .read(|mut c| {
+                let (full, opts) = (full.clone(), opts.clone());
+                async move { c.watch(full, Some(opts)).await.map_err(etcd_err) }
+            })
+            .await?;
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let (progress_tx, progress_rx) = mpsc::channel(1);
         let this = self.clone();
