@@ -445,7 +445,8 @@ impl ResourceCache {
             }
         }
         let watch = store.watch(prefix, revision).await?;
-        let mut cache = Self::from_state(
+        let progress_reliable = store.progress_is_reliable().await;
+        let cache = Self::from_state(
             prefix,
             CacheState {
                 objects,
@@ -457,13 +458,9 @@ impl ResourceCache {
                 revision,
             },
             watch.progress_requester(),
+            progress_reliable,
             labels,
         );
-        if !store.progress_is_reliable().await
-            && let Some(c) = Arc::get_mut(&mut cache)
-        {
-            c.progress_reliable = false;
-        }
         Ok((cache, watch))
     }
 
@@ -471,6 +468,7 @@ impl ResourceCache {
         prefix: &str,
         state: CacheState,
         progress: ProgressRequester,
+        progress_reliable: bool,
         labels: Arc<Labels>,
     ) -> Arc<Self> {
         let (revision, _) = watch::channel(state.revision);
@@ -483,7 +481,7 @@ impl ResourceCache {
             ended,
             progress,
             labels,
-            progress_reliable: true,
+            progress_reliable,
         })
     }
 
@@ -810,6 +808,7 @@ pub async fn fanout_latencies(
             revision: 0,
         },
         ProgressRequester::default(),
+        true,
         Labels::of(PREFIX, Arc::default()),
     );
     let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(Revision, Instant)>();

@@ -33,6 +33,7 @@ fn empty(window: usize) -> Arc<ResourceCache> {
             revision: 10,
         },
         ProgressRequester::default(),
+        true,
         Labels::of("/core/configmaps/", Arc::default()),
     )
 }
