@@ -402,15 +402,11 @@ impl Transport {
             Err(SendFailure::NotSent(request, lease)) => (*request, lease),
         };
         let dialled = self
-            .serialized_dial(
-                addr,
-                || None,
-                self.within_connect_timeout(addr, async {
-                    let io = self.connect(&self.tls_h1, addr).await?;
-                    self.dialled[1].fetch_add(1, Ordering::Relaxed);
-                    Ok(InlineConn::handshake(io).await?)
-                }),
-            )
+            .serialized_dial(addr, async {
+                let io = self.connect(&self.tls_h1, addr).await?;
+                self.dialled[1].fetch_add(1, Ordering::Relaxed);
+                Ok(InlineConn::handshake(io).await?)
+            })
             .await;
         match dialled {
             Ok(conn) => lease.attach(conn),
@@ -431,63 +427,56 @@ impl Transport {
         }
     }
 
-    /// One dial at a time per peer address: waits for any dial to `addr` in
-    /// progress, then takes what `reuse` finds (the connection that dial
-    /// made), else runs `dial`. A dial that failed while this one waited
-    /// fails it too, so requests queued behind an unreachable peer do not
-    /// each wait out a connect timeout.
+    /// Runs `dial`, one dial at a time per peer address; a dial that failed
+    /// while this one waited fails it too (see [`Transport::dial_or_reuse`]).
     async fn serialized_dial<T>(
         &self,
         addr: &str,
-        reuse: impl FnOnce() -> Option<T>,
         dial: impl Future<Output = Result<T, BoxError>>,
     ) -> Result<T, BoxError> {
-        let lock = match self.dialing.lock() {
-            Ok(mut d) => Arc::clone(d.entry(addr.to_owned()).or_default()),
-            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
-        };
+        let lock = self.dial_lock(addr);
         let waiting_since = Instant::now();
         let mut last_failure = lock.lock().await;
-        if let Some(found) = reuse() {
-            return Ok(found);
-        }
         if last_failure.is_some_and(|failed| failed >= waiting_since) {
             return Err(format!("dialling {addr} failed just now").into());
         }
-        let dialled = dial.await;
+        let dialled = tokio::time::timeout(self.connect_timeout, dial)
+            .await
+            .unwrap_or_else(|_| Err(format!("connecting to {addr} timed out").into()));
         if dialled.is_err() {
             *last_failure = Some(Instant::now());
         }
         dialled
     }
 
-    /// `connect`, given at most the connect timeout.
-    async fn within_connect_timeout<T>(
-        &self,
-        addr: &str,
-        connect: impl Future<Output = Result<T, BoxError>>,
-    ) -> Result<T, BoxError> {
-        tokio::time::timeout(self.connect_timeout, connect)
-            .await
-            .map_err(|_| -> BoxError { format!("connecting to {addr} timed out").into() })?
+    fn dial_lock(&self, addr: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        match self.dialing.lock() {
+            Ok(mut d) => Arc::clone(d.entry(addr.to_owned()).or_default()),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(None)),
+        }
     }
 
-    /// When no pooled connection can take a request: the connection a dial
-    /// in progress made if it has room, else a new one
-    /// ([`Transport::serialized_dial`]).
+    /// When no pooled connection can take a request: waits for any dial to
+    /// `addr` in progress, takes the connection it made if it has room,
+    /// and otherwise dials. A dial that failed while this request waited
+    /// fails it too, so requests queued behind an unreachable peer do not
+    /// each wait out a connect timeout.
     async fn dial_or_reuse(&self, addr: &str) -> Result<Checked, BoxError> {
-        enum Found {
-            Reused(Checked),
-            Dialled(Conn),
+        let lock = self.dial_lock(addr);
+        let waiting_since = Instant::now();
+        let mut last_failure = lock.lock().await;
+        if let Some(c) = self.checkout(addr) {
+            return Ok(c);
         }
-        let conn = match self
-            .serialized_dial(addr, || self.checkout(addr).map(Found::Reused), async {
-                self.dial(addr).await.map(Found::Dialled)
-            })
-            .await?
-        {
-            Found::Reused(reused) => return Ok(reused),
-            Found::Dialled(conn) => conn,
+        if last_failure.is_some_and(|failed| failed >= waiting_since) {
+            return Err(format!("dialling {addr} failed just now").into());
+        }
+        let conn = match self.dial(addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                *last_failure = Some(Instant::now());
+                return Err(e);
+            }
         };
         Ok(match conn {
             Conn::H2 { sender, in_flight } => {
@@ -612,7 +601,9 @@ impl Transport {
                 Conn::H1(sender)
             })
         };
-        self.within_connect_timeout(addr, connect).await
+        tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| -> BoxError { format!("connecting to {addr} timed out").into() })?
     }
 }
 
